@@ -1,0 +1,38 @@
+"""kernelfactor: does this convolution kernel factorise?
+
+Exact, symbolic and numeric separability verdicts, best rank-k approximations
+with error bounds, fast filtering with scipy.ndimage's semantics, and cost
+accounting for image filters and CNN layers.
+
+The public API is the explicit list below.  ``kernelfactor.plotting`` is a
+public submodule imported on demand (it imports matplotlib.pyplot); importing
+``kernelfactor`` itself imports neither pyplot nor sympy.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# --- catalogue (issue 2) ---
+# --- end catalogue ---
+
+# --- svd / lowrank / bounds (issue 2) ---
+# --- end svd ---
+
+# --- exact (issue 3) ---
+# --- end exact ---
+
+# --- apply (issue 4) ---
+# --- end apply ---
+
+# --- cost / depthwise (issue 5) ---
+# --- end cost ---
+
+__all__ = [
+    "__version__",
+    # --- all: catalogue ---
+    # --- all: svd ---
+    # --- all: exact ---
+    # --- all: apply ---
+    # --- all: cost ---
+]
