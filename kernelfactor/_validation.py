@@ -105,6 +105,7 @@ def _check_origin(origin: Any, size: int, name: str = "origin") -> int:
     if isinstance(origin, bool) or not isinstance(origin, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer; got {_describe(origin)}.")
     lo, hi = -(size // 2), (size - 1) // 2
+    origin = int(origin)
     if not lo <= origin <= hi:
         raise ValueError(
             f"`{name}` must lie in [{lo}, {hi}] for a filter of length {size} "
@@ -126,6 +127,7 @@ def _check_rank(rank: Any, max_rank: int, name: str = "rank") -> int:
     """Check a requested rank ``0 <= rank <= max_rank``."""
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer; got {_describe(rank)}.")
+    rank = int(rank)
     if not 0 <= rank <= max_rank:
         raise ValueError(
             f"`{name}` must lie in [0, {max_rank}] (0 <= rank <= min(m, n) for this kernel); "

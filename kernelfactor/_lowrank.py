@@ -1,0 +1,329 @@
+"""Best rank-k approximations of kernels, their exact errors and output-error bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._svd import _factor_terms, _format_values, tolerance
+from ._validation import _as_kernel, _check_choice, _check_nonnegative, _check_rank, _describe
+
+__all__ = ["NORMS", "ApproximationError", "LowRankKernel", "lowrank", "rank_for_error"]
+
+#: Error norms accepted by :func:`lowrank` and :func:`rank_for_error`, sorted.
+NORMS: tuple[str, ...] = ("fro", "freq", "l1", "spectral")
+
+
+@dataclass(frozen=True)
+class ApproximationError:
+    """Errors of a rank-k approximation :math:`K_k` and what they imply for images.
+
+    Attributes
+    ----------
+    fro, spectral : float
+        :math:`\\|K - K_k\\|_F` and :math:`\\|K - K_k\\|_2`, exact by
+        Eckart-Young-Mirsky (from the singular values).
+    fro_rel, spectral_rel : float
+        The same relative to :math:`\\|K\\|_F` and :math:`\\|K\\|_2`
+        (0 for a zero kernel).
+    l1 : float
+        :math:`\\sum |K - K_k|`, the entrywise l1 norm of the residual kernel.
+    linf_bound : float
+        For every image :math:`x` and every boundary mode,
+        :math:`\\|(K - K_k) \\star x\\|_\\infty \\le` ``linf_bound``
+        :math:`\\cdot \\|x\\|_\\infty`; it equals ``l1`` and is attained by the
+        sign image (:meth:`LowRankKernel.worst_case_image`).
+    l2_bound : float
+        :math:`\\|(K - K_k) \\star x\\|_2 \\le` ``l2_bound`` :math:`\\cdot \\|x\\|_2`
+        (Young; full convolution, 'constant' with ``cval=0``, 'wrap').
+    freq_bound : float
+        The sharper :math:`\\max_\\omega |\\widehat{K - K_k}(\\omega)|` (a rigorous
+        upper bound from a fine FFT grid), same modes as ``l2_bound``.
+    rounding : float
+        :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`: errors at or below this
+        level are rounding, and mean the kernel's rank is :math:`\\le k`.
+    """
+
+    fro: float
+    spectral: float
+    fro_rel: float
+    spectral_rel: float
+    l1: float
+    linf_bound: float
+    l2_bound: float
+    freq_bound: float
+    rounding: float
+
+    @property
+    def within_rounding(self) -> Any:
+        """True when the spectral error is at the rounding level (exact up to rounding)."""
+        out = np.asarray(self.spectral) <= np.asarray(self.rounding)
+        return bool(out) if out.ndim == 0 else out
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
+        out["within_rounding"] = np.asarray(self.within_rounding).tolist()
+        return out
+
+
+@dataclass(frozen=True, repr=False)
+class LowRankKernel:
+    """A kernel approximated by ``rank`` separable terms.
+
+    Attributes
+    ----------
+    columns : ndarray, shape (rank, m)
+    rows : ndarray, shape (rank, n)
+        :math:`K_k = \\sum_i c_i r_i^T`, each factor scaled by
+        :math:`\\sqrt{\\sigma_i}` (as :attr:`Analysis.factors`).
+    shape : tuple of int
+        ``(m, n)``.
+    singular_values : ndarray
+        The full spectrum of the original kernel.
+    error : ApproximationError
+        Exact errors and the output-error bounds.
+    residual : ndarray
+        :math:`K - K_k`.
+    """
+
+    columns: np.ndarray
+    rows: np.ndarray
+    shape: tuple[int, int]
+    singular_values: np.ndarray
+    error: ApproximationError
+    residual: np.ndarray
+
+    @property
+    def rank(self) -> int:
+        return int(self.columns.shape[-2])
+
+    @property
+    def stack_shape(self) -> tuple[int, ...]:
+        """``()`` for one kernel, else the shape of the stack."""
+        return tuple(self.columns.shape[:-2])
+
+    @property
+    def terms(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The rank-1 terms as ``(column, row)`` pairs (one kernel only)."""
+        if self.stack_shape:
+            raise ValueError(
+                f"`terms` lists the terms of one kernel; this holds a stack {self.stack_shape}. "
+                "Use `.columns` (..., k, m) and `.rows` (..., k, n)."
+            )
+        return tuple(zip(self.columns, self.rows, strict=True))
+
+    def to_array(self) -> np.ndarray:
+        """The approximation :math:`K_k`, shape ``(m, n)`` (or ``(..., m, n)``)."""
+        return np.swapaxes(self.columns, -1, -2) @ self.rows
+
+    def worst_case_image(self) -> np.ndarray:
+        """The sign image attaining the ``linf_bound`` (see :func:`worst_case_image`)."""
+        return worst_case_image(self.residual)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shape": list(self.shape),
+            "rank": self.rank,
+            "columns": self.columns.tolist(),
+            "rows": self.rows.tolist(),
+            "singular_values": self.singular_values.tolist(),
+            "error": self.error.to_dict(),
+        }
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        e = self.error
+        if self.stack_shape:
+            worst = float(np.max(e.fro_rel)) if np.size(e.fro_rel) else 0.0
+            return (
+                f"LowRankKernel(stack {self.stack_shape} of {m}x{n} kernels, rank {self.rank}: "
+                f"max fro_rel={worst:.3g})"
+            )
+        exact = " (exact up to rounding)" if e.within_rounding else ""
+        return (
+            f"LowRankKernel({m}x{n} kernel, rank {self.rank}{exact}: "
+            f"fro_rel={e.fro_rel:.3g}, spectral_rel={e.spectral_rel:.3g}, l1={e.l1:.3g}; "
+            f"singular_values={_format_values(self.singular_values)})"
+        )
+
+
+def _build(arr: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray, k: int) -> LowRankKernel:
+    """The rank-`k` truncation of ``arr`` (one kernel or a stack) with its errors."""
+    cols, rows = _factor_terms(arr, u, s, vt, k)
+    residual = arr - np.swapaxes(cols, -1, -2) @ rows
+    fro, spectral = eckart_young(s, k)
+    norm_f = np.sqrt(np.sum(s * s, axis=-1))
+    norm_2 = s[..., 0]
+    l1 = l1_norm(residual)
+    error = ApproximationError(
+        fro=fro,
+        spectral=spectral,
+        fro_rel=_safe_ratio(fro, norm_f),
+        spectral_rel=_safe_ratio(spectral, norm_2),
+        l1=l1,
+        linf_bound=l1,
+        l2_bound=l1,
+        freq_bound=frequency_bound(residual),
+        rounding=tolerance(norm_2, arr.shape[-2:]),
+    )
+    m, n = arr.shape[-2:]
+    return LowRankKernel(cols, rows, (m, n), s, error, residual)
+
+
+def _safe_ratio(a: Any, b: Any) -> Any:
+    """a / b, with 0 where b == 0 (relative errors of a zero kernel are 0)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    out = np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
+    return float(out) if out.ndim == 0 else out
+
+
+def _search(arr: np.ndarray, max_error: float, norm: str, relative: bool) -> LowRankKernel:
+    """The smallest truncation of one kernel meeting `max_error` in `norm`."""
+    u, s, vt = np.linalg.svd(arr, full_matrices=False)
+    scale = 1.0
+    if relative:
+        scale = {
+            "fro": float(np.sqrt(np.sum(s * s))),
+            "spectral": float(s[0]),
+            "l1": float(l1_norm(arr)),
+            "freq": float(frequency_bound(arr)),
+        }[norm]
+    for k in range(s.size + 1):
+        if norm in ("fro", "spectral"):
+            # Eckart-Young errors come from the spectrum alone: no need to build.
+            fro, spectral = eckart_young(s, k)
+            err = fro if norm == "fro" else spectral
+            if _safe_ratio(err, scale) <= max_error or k == s.size:
+                return _build(arr, u, s, vt, k)
+            continue
+        lrk = _build(arr, u, s, vt, k)
+        err = lrk.error.l1 if norm == "l1" else lrk.error.freq_bound
+        if _safe_ratio(err, scale) <= max_error or k == s.size:
+            return lrk
+    raise AssertionError("unreachable: k = min(m, n) always returns")  # pragma: no cover
+
+
+def rank_for_error(
+    kernel: Any, max_error: float, *, norm: str = "fro", relative: bool = False
+) -> int:
+    """The smallest rank whose best approximation meets an error target.
+
+    Parameters
+    ----------
+    kernel : str, array_like or result
+        One ``(m, n)`` kernel.
+    max_error : float
+        The target, ``>= 0``; absolute unless ``relative=True``.
+    norm : {'fro', 'freq', 'l1', 'spectral'}
+        ``'fro'`` and ``'spectral'``: the kernel error (Eckart-Young, exact);
+        ``'l1'``: the entrywise l1 norm of the residual, i.e. the gain of the
+        output-error bound on :math:`\\|\\cdot\\|_\\infty`; ``'freq'``: the
+        frequency-response bound on :math:`\\|\\cdot\\|_2`.
+    relative : bool
+        Measure the error relative to the kernel's own norm of the same kind.
+
+    Returns
+    -------
+    int
+        The smallest ``k`` (0 <= k <= min(m, n)) meeting the target with the
+        truncated SVD.  For ``'l1'`` and ``'freq'`` the truncated SVD is the
+        candidate at each rank (it is optimal for 'fro' and 'spectral' only).
+        Errors are computed in floating point: a target of exactly 0 is met
+        only at ``min(m, n)``; to ask for "exact up to rounding" pass
+        :attr:`ApproximationError.rounding` or use :func:`lowrank` without a target.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = np.outer([1, 2, 1], [1, 0, -1]) + 1e-3 * np.eye(3)
+    >>> rank_for_error(k, 1e-2), rank_for_error(k, 1e-4)
+    (1, 3)
+    """
+    _check_choice(norm, NORMS, "norm")
+    max_error = _check_nonnegative(max_error, "max_error")
+    arr = _as_kernel(kernel)
+    return _search(arr, max_error, norm, bool(relative)).rank
+
+
+def lowrank(
+    kernel: Any,
+    rank: int | None = None,
+    *,
+    max_error: float | None = None,
+    norm: str = "fro",
+    relative: bool = False,
+) -> LowRankKernel:
+    """The best rank-k approximation of a kernel, with its errors and output bounds.
+
+    Parameters
+    ----------
+    kernel : str, array_like or result
+        One ``(m, n)`` kernel, or a stack ``(..., m, n)`` (then `rank` is
+        required and every kernel is truncated to it in one batched SVD).
+    rank : int, optional
+        The number of separable terms, ``0 <= rank <= min(m, n)``.
+    max_error : float, optional
+        Instead of `rank`: the smallest rank meeting this error in `norm`
+        (see :func:`rank_for_error`).  Without either, the numerical rank
+        (default tolerance of :func:`analyze`): an exact factorisation up to
+        rounding.
+    norm : {'fro', 'freq', 'l1', 'spectral'}
+        The norm of `max_error`.
+    relative : bool
+        `max_error` relative to the kernel's norm.
+
+    Returns
+    -------
+    LowRankKernel
+        ``.terms``, ``.rank``, ``.to_array()``, ``.error``.
+
+    Notes
+    -----
+    The truncated SVD :math:`K_k = \\sum_{i \\le k} \\sigma_i u_i v_i^T` is the
+    best approximation of rank :math:`\\le k` in the Frobenius and spectral
+    norms (Eckart-Young-Mirsky), with
+
+    .. math::
+
+        \\|K - K_k\\|_F = \\Big(\\sum_{i>k} \\sigma_i^2\\Big)^{1/2}, \\qquad
+        \\|K - K_k\\|_2 = \\sigma_{k+1},
+
+    and for any image :math:`x`,
+    :math:`\\|(K - K_k) \\star x\\|_\\infty \\le \\|K - K_k\\|_1 \\|x\\|_\\infty`
+    (see :class:`ApproximationError` for all bounds and their modes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lr = lowrank(np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]), 1)
+    >>> lr.rank, round(lr.error.fro, 12), round(lr.error.spectral, 12)
+    (1, 1.101020514433, 1.101020514433)
+    >>> lowrank(np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])).rank
+    2
+    """
+    arr = _as_kernel(kernel, batch=True)
+    _check_choice(norm, NORMS, "norm")
+    if arr.ndim > 2 and (rank is None or max_error is not None):
+        raise ValueError(
+            f"For a stack of kernels (shape {arr.shape}) pass an explicit `rank`; "
+            "`max_error` and the default numerical rank work on one kernel at a time."
+        )
+    if rank is not None and max_error is not None:
+        raise ValueError(
+            "`rank` and `max_error` are alternatives; got both "
+            f"(rank={rank!r}, max_error={max_error!r}). Pass one of them."
+        )
+    if max_error is not None:
+        max_error = _check_nonnegative(max_error, "max_error")
+        return _search(arr, max_error, norm, bool(relative))
+    u, s, vt = np.linalg.svd(arr, full_matrices=False)
+    if rank is None:
+        rank = int(np.count_nonzero(s > tolerance(s[0], arr.shape)))
+    elif isinstance(rank, float) and not isinstance(rank, bool):
+        raise TypeError(f"`rank` must be an integer; got {_describe(rank)}.")
+    rank = _check_rank(rank, s.shape[-1])
+    return _build(arr, u, s, vt, rank)
+

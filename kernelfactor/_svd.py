@@ -1,0 +1,515 @@
+"""Numeric separability verdicts from the singular value decomposition.
+
+A kernel :math:`K \\in \\mathbb{R}^{m \\times n}` has separable rank :math:`r`
+when it is a sum of :math:`r` outer products :math:`\\sum_i c_i r_i^T` and no
+fewer; numerically, :math:`r` is the number of singular values above a
+tolerance.  This module states that tolerance, the margin of the verdict and
+the factors; it works on single kernels and on stacks ``(..., m, n)`` with one
+batched LAPACK call.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._validation import _as_kernel, _check_choice, _check_nonnegative
+
+__all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def tolerance(
+    sigma_max: Any, shape: tuple[int, int], rtol: float | None = None, atol: float | None = None
+) -> Any:
+    """The singular-value tolerance of the rank decision.
+
+    Parameters
+    ----------
+    sigma_max : float or ndarray
+        The largest singular value(s).
+    shape : tuple of int
+        ``(m, n)``, the kernel shape.
+    rtol, atol : float, optional
+        Relative (to ``sigma_max``) and absolute tolerances.
+
+    Returns
+    -------
+    float or ndarray
+        The tolerance: singular values strictly greater count towards the rank.
+
+    Notes
+    -----
+    The policy, as in MATLAB's ``rank`` and ``numpy.linalg.matrix_rank``:
+
+    .. math::
+
+        \\mathrm{tol} = \\begin{cases}
+            \\max(m, n)\\,\\varepsilon\\,\\sigma_1 & \\text{neither given (default)}\\\\
+            \\mathrm{rtol}\\,\\sigma_1 & \\text{only rtol}\\\\
+            \\mathrm{atol} & \\text{only atol}\\\\
+            \\max(\\mathrm{atol}, \\mathrm{rtol}\\,\\sigma_1) & \\text{both}
+        \\end{cases}
+
+    with :math:`\\varepsilon = 2^{-52}`.  The default is the size of the
+    rounding errors an SVD of a float64 matrix makes: singular values below it
+    are indistinguishable from zero.
+
+    Examples
+    --------
+    >>> tolerance(1.0, (3, 3))
+    6.66133814775094e-16
+    >>> tolerance(2.0, (3, 3), rtol=1e-3)
+    0.002
+    """
+    sigma_max = np.asarray(sigma_max, dtype=np.float64)
+    if rtol is None and atol is None:
+        tol = max(shape) * _EPS * sigma_max
+    elif atol is None:
+        tol = rtol * sigma_max
+    elif rtol is None:
+        tol = np.full_like(sigma_max, atol)
+    else:
+        tol = np.maximum(atol, rtol * sigma_max)
+    return float(tol) if tol.ndim == 0 else tol
+
+
+def _policy(rtol: float | None, atol: float | None) -> str:
+    if rtol is None and atol is None:
+        return "max(m, n) * eps * sigma_1"
+    if atol is None:
+        return f"rtol * sigma_1 (rtol={rtol:g})"
+    if rtol is None:
+        return f"atol (atol={atol:g})"
+    return f"max(atol, rtol * sigma_1) (rtol={rtol:g}, atol={atol:g})"
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How far a rank verdict is from changing.
+
+    Attributes
+    ----------
+    gap : float
+        :math:`\\sigma_r / \\sigma_{r+1}` (``inf`` when :math:`\\sigma_{r+1} = 0`
+        or :math:`r = \\min(m, n)`; ``nan`` never: 0 when :math:`r = 0`).
+    distance : float
+        :math:`\\sigma_{r+1}`, the spectral distance from the kernel to the
+        nearest matrix of rank :math:`\\le r` (Eckart-Young-Mirsky).
+    radius : float
+        :math:`\\sigma_r`: no perturbation of spectral norm below this can lower
+        the rank below :math:`r` (Weyl's inequality).
+    above_tol : float
+        :math:`\\sigma_r / \\mathrm{tol}`: by what factor the smallest counted
+        singular value clears the tolerance (``inf`` if the tolerance is 0).
+    below_tol : float
+        :math:`\\mathrm{tol} / \\sigma_{r+1}`: by what factor the largest dropped
+        singular value sits under it (``inf`` if none is dropped or it is 0).
+    """
+
+    gap: float
+    distance: float
+    radius: float
+    above_tol: float
+    below_tol: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: float(getattr(self, k)) for k in self.__dataclass_fields__}
+
+
+def _ratio(a: Any, b: Any) -> Any:
+    """a / b with x / 0 = inf for x > 0 and 0 / 0 = inf (an empty side)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
+    return out[()] if out.ndim == 0 else out
+
+
+def _margins(s: np.ndarray, rank: Any, tol: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Vectorised margins for singular values ``s`` (..., k) and ranks (...)."""
+    k = s.shape[-1]
+    rank = np.asarray(rank)
+    edge = (*s.shape[:-1], 1)
+    padded = np.concatenate([np.full(edge, np.inf), s, np.zeros(edge)], axis=-1)
+    s_r = np.take_along_axis(padded, rank[..., None], axis=-1)[..., 0]  # sigma_r (inf at r=0)
+    s_r1 = np.take_along_axis(padded, rank[..., None] + 1, axis=-1)[..., 0]  # sigma_{r+1}
+    s_r = np.where(rank == 0, 0.0, s_r)
+    s_r1 = np.where(rank >= k, 0.0, s_r1)
+    gap = _ratio(s_r, s_r1)
+    gap = np.where(rank == 0, 0.0, gap)
+    above = _ratio(s_r, tol)
+    above = np.where(rank == 0, 0.0, above)
+    below = _ratio(tol, s_r1)
+    return gap, s_r1, s_r, above, below
+
+
+def _flip_symmetry(kernel: np.ndarray, axis: int) -> int:
+    """+1 if ``kernel`` is exactly symmetric along `axis`, -1 if antisymmetric, else 0."""
+    flipped = np.flip(kernel, axis=axis)
+    if np.array_equal(kernel, flipped):
+        return 1
+    if np.array_equal(kernel, -flipped):
+        return -1
+    return 0
+
+
+def _symmetrize(vectors: np.ndarray) -> np.ndarray:
+    """Make each row of `vectors` exactly even or odd when it is so up to rounding.
+
+    Used only when the kernel's symmetry along that axis is exact, so that every
+    singular vector of a simple singular value is even or odd in exact arithmetic.
+    """
+    out = vectors.copy()
+    flipped = vectors[..., ::-1]
+    even = 0.5 * (vectors + flipped)
+    odd = 0.5 * (vectors - flipped)
+    norm_even = np.linalg.norm(even, axis=-1)
+    norm_odd = np.linalg.norm(odd, axis=-1)
+    scale = np.maximum(norm_even, norm_odd)
+    small = 1e-8 * scale
+    use_even = norm_odd <= small
+    use_odd = (norm_even <= small) & ~use_even
+    out[use_even] = even[use_even]
+    out[use_odd] = odd[use_odd]
+    # Make the projection exact: mirror the first half onto the second.
+    n = vectors.shape[-1]
+    half = n // 2
+    if half:
+        out[use_even, n - half :] = out[use_even, :half][:, ::-1]
+        out[use_odd, n - half :] = -out[use_odd, :half][:, ::-1]
+        if n % 2:
+            out[use_odd, half] = 0.0
+    return out
+
+
+def _fix_signs(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic signs: the largest-magnitude entry of each column factor is positive.
+
+    Ties (within a relative 1e-8, as for the two ends of an even vector) go to
+    the first index.  ``u`` has the factors as its last-axis rows (..., k, m).
+    """
+    mag = np.abs(u)
+    top = mag.max(axis=-1, keepdims=True)
+    first = np.argmax(mag >= top * (1 - 1e-8), axis=-1)
+    pivot = np.take_along_axis(u, first[..., None], axis=-1)
+    sign = np.where(pivot < 0, -1.0, 1.0)
+    return u * sign, vt * sign
+
+
+def _factor_terms(
+    kernels: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled factors of the leading `k` terms: columns (..., k, m), rows (..., k, n).
+
+    Each side carries :math:`\\sqrt{\\sigma_i}`; signs are fixed by
+    :func:`_fix_signs`; where a single kernel is exactly (anti)symmetric along
+    an axis its factors along that axis are made exactly even or odd.
+    """
+    cols = np.swapaxes(u[..., :, :k], -1, -2)  # (..., k, m)
+    rows = vt[..., :k, :]  # (..., k, n)
+    if kernels.ndim == 2:
+        if _flip_symmetry(kernels, 0):
+            cols = _symmetrize(cols)
+        if _flip_symmetry(kernels, 1):
+            rows = _symmetrize(rows)
+    cols, rows = _fix_signs(cols, rows)
+    root = np.sqrt(s[..., :k])[..., None]
+    # "+ 0.0" turns the -0.0 of exact zeros into +0.0 (readable, and stable in JSON).
+    return cols * root + 0.0, rows * root + 0.0
+
+
+def _format_values(values: np.ndarray, limit: int = 6) -> str:
+    shown = ", ".join(f"{v:.4g}" for v in values[:limit])
+    more = f", ... ({values.size - limit} more)" if values.size > limit else ""
+    return f"[{shown}{more}]"
+
+
+@dataclass(frozen=True, repr=False)
+class Analysis:
+    """The numeric separability verdict for one kernel (see :func:`analyze`).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(m, n)``.
+    singular_values : ndarray
+        All :math:`\\min(m, n)` singular values, descending.
+    tol : float
+        The tolerance actually used; ``rank`` counts singular values ``> tol``.
+    policy : str
+        How ``tol`` was obtained (see :func:`tolerance`).
+    rank : int
+        The numerical separable rank.
+    is_separable : bool
+        ``rank <= 1`` (a zero kernel is trivially separable).
+    margin : Margin
+        How far the verdict is from changing.
+    factors : tuple of (ndarray, ndarray)
+        ``rank`` pairs ``(column, row)`` with :math:`K \\approx \\sum c_i r_i^T`,
+        each scaled by :math:`\\sqrt{\\sigma_i}`, signs fixed deterministically.
+    exact_rank : int or None
+        With ``verify="exact"``: the rank over the rationals of the float
+        kernel taken exactly.
+    note : str or None
+        With ``verify="exact"``: what the two answers mean when they differ.
+    """
+
+    shape: tuple[int, int]
+    singular_values: np.ndarray
+    tol: float
+    policy: str
+    rank: int
+    margin: Margin
+    factors: tuple[tuple[np.ndarray, np.ndarray], ...]
+    exact_rank: int | None = None
+    note: str | None = None
+
+    @property
+    def is_separable(self) -> bool:
+        return self.rank <= 1
+
+    @property
+    def gap(self) -> float:
+        return self.margin.gap
+
+    def to_array(self) -> np.ndarray:
+        """The kernel rebuilt from its ``rank`` factors (equal to it up to rounding)."""
+        out = np.zeros(self.shape)
+        for c, r in self.factors:
+            out += np.outer(c, r)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shape": list(self.shape),
+            "rank": self.rank,
+            "is_separable": self.is_separable,
+            "singular_values": self.singular_values.tolist(),
+            "tol": self.tol,
+            "policy": self.policy,
+            "margin": self.margin.to_dict(),
+            "factors": [[c.tolist(), r.tolist()] for c, r in self.factors],
+            "exact_rank": self.exact_rank,
+            "note": self.note,
+        }
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        verdict = "separable" if self.is_separable else "not separable"
+        lines = [
+            f"Analysis({m}x{n} kernel: rank {self.rank}, {verdict}",
+            f"  singular_values={_format_values(self.singular_values)}",
+            f"  tol={self.tol:.3g} ({self.policy})",
+            (
+                f"  margin: gap={self.margin.gap:.3g}, distance={self.margin.distance:.3g}, "
+                f"radius={self.margin.radius:.3g}"
+            ),
+        ]
+        for i, (c, r) in enumerate(self.factors[:4]):
+            lines.append(f"  term {i}: column={_format_values(c)} row={_format_values(r)}")
+        if len(self.factors) > 4:
+            lines.append(f"  ... {len(self.factors) - 4} more terms")
+        if self.exact_rank is not None:
+            note = f": {self.note}" if self.note else ""
+            lines.append(f"  exact_rank={self.exact_rank}{note}")
+        return "\n".join(lines) + ")"
+
+
+@dataclass(frozen=True, repr=False)
+class BatchAnalysis:
+    """Numeric verdicts for a stack of kernels ``(..., m, n)`` (see :func:`analyze`).
+
+    Attributes hold one entry per kernel: ``rank`` (int array), ``tol``,
+    ``singular_values`` (..., min(m, n)), ``is_separable`` and the margin
+    arrays ``gap``, ``distance``, ``radius``.  Factors are computed on demand:
+    ``columns`` (..., k, m) and ``rows`` (..., k, n) hold all
+    ``k = min(m, n)`` scaled terms (use the first ``rank`` of each); indexing
+    (``batch[i, j]``) gives the :class:`Analysis` of one kernel.
+    """
+
+    kernels: np.ndarray
+    singular_values: np.ndarray
+    tol: np.ndarray
+    policy: str
+    rank: np.ndarray
+    gap: np.ndarray
+    distance: np.ndarray
+    radius: np.ndarray
+    _above: np.ndarray = field(repr=False)
+    _below: np.ndarray = field(repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The stack shape (without the kernel axes)."""
+        return self.kernels.shape[:-2]
+
+    @property
+    def kernel_shape(self) -> tuple[int, int]:
+        m, n = self.kernels.shape[-2:]
+        return (m, n)
+
+    @property
+    def is_separable(self) -> np.ndarray:
+        return self.rank <= 1
+
+    @functools.cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray]:
+        u, s, vt = np.linalg.svd(self.kernels, full_matrices=False)
+        return _factor_terms(self.kernels, u, s, vt, s.shape[-1])
+
+    @property
+    def columns(self) -> np.ndarray:
+        return self._terms[0]
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._terms[1]
+
+    def __len__(self) -> int:
+        return self.kernels.shape[0]
+
+    def __getitem__(self, index: Any) -> Analysis:
+        if not isinstance(index, tuple):
+            index = (index,)
+        sv = self.singular_values[index]
+        if sv.ndim != 1:
+            raise IndexError(
+                f"`index` must select one kernel of the stack {self.shape}; got {index}."
+            )
+        rank = int(self.rank[index])
+        cols, rows = self.columns[index], self.rows[index]
+        return Analysis(
+            shape=self.kernel_shape,
+            singular_values=sv,
+            tol=float(self.tol[index]),
+            policy=self.policy,
+            rank=rank,
+            margin=Margin(
+                float(self.gap[index]),
+                float(self.distance[index]),
+                float(self.radius[index]),
+                float(self._above[index]),
+                float(self._below[index]),
+            ),
+            factors=tuple((cols[i], rows[i]) for i in range(rank)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack_shape": list(self.shape),
+            "kernel_shape": list(self.kernel_shape),
+            "rank": self.rank.tolist(),
+            "singular_values": self.singular_values.tolist(),
+            "tol": self.tol.tolist(),
+            "policy": self.policy,
+            "gap": self.gap.tolist(),
+            "distance": self.distance.tolist(),
+            "radius": self.radius.tolist(),
+        }
+
+    def __repr__(self) -> str:
+        m, n = self.kernel_shape
+        counts = np.bincount(self.rank.ravel(), minlength=min(m, n) + 1)
+        hist = ", ".join(f"rank {r}: {c}" for r, c in enumerate(counts) if c)
+        return (
+            f"BatchAnalysis({self.rank.size} kernels of {m}x{n} in a stack {self.shape}; "
+            f"{hist}; tol policy {self.policy})"
+        )
+
+
+def analyze(
+    kernel: Any,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    verify: str | None = None,
+) -> Any:
+    """Decide whether a kernel is separable, and of which separable rank.
+
+    Parameters
+    ----------
+    kernel : str, array_like or result
+        A catalogue name, an ``(m, n)`` array, or a stack ``(..., m, n)``.
+    rtol, atol : float, optional
+        Override the default tolerance; see :func:`tolerance` for the policy.
+    verify : {None, 'exact'}
+        ``'exact'`` also computes the rank over the rationals of the float
+        kernel taken exactly (every float is a dyadic rational) and explains a
+        disagreement in ``note``.  Single kernels only.
+
+    Returns
+    -------
+    Analysis or BatchAnalysis
+        :class:`Analysis` for one kernel, :class:`BatchAnalysis` for a stack.
+
+    Notes
+    -----
+    The numerical rank is the number of singular values above ``tol``.  The
+    margin reports :math:`\\sigma_r / \\sigma_{r+1}`, the distance
+    :math:`\\sigma_{r+1}` to the nearest rank-:math:`r` matrix and the radius
+    :math:`\\sigma_r` within which no perturbation lowers the rank (Weyl):
+
+    .. math::
+
+        |\\sigma_i(K + E) - \\sigma_i(K)| \\le \\|E\\|_2 .
+
+    Stacks use one batched LAPACK call (``numpy.linalg.svd`` with
+    ``compute_uv=False``); their factors are computed on first access.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = analyze(np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]]))
+    >>> a.rank, a.is_separable
+    (1, True)
+    >>> col, row = a.factors[0]
+    >>> np.round(col / col[0], 12), np.round(row / row[0], 12)
+    (array([1., 2., 1.]), array([ 1.,  0., -1.]))
+    >>> analyze(np.eye(3)).rank
+    3
+    """
+    if rtol is not None:
+        rtol = _check_nonnegative(rtol, "rtol")
+    if atol is not None:
+        atol = _check_nonnegative(atol, "atol")
+    if verify is not None:
+        _check_choice(verify, ("exact",), "verify")
+    arr = _as_kernel(kernel, batch=True)
+    m, n = arr.shape[-2:]
+    policy = _policy(rtol, atol)
+    if arr.ndim > 2:
+        if verify is not None:
+            raise ValueError("`verify` works on one kernel at a time; got a stack "
+                             f"of shape {arr.shape[:-2]}. Index the stack first.")
+        s = np.linalg.svd(arr, compute_uv=False)
+        tol = tolerance(s[..., 0], (m, n), rtol, atol)
+        rank = np.count_nonzero(s > np.asarray(tol)[..., None], axis=-1)
+        gap, dist, radius, above, below = _margins(s, rank, tol)
+        return BatchAnalysis(arr, s, np.asarray(tol), policy, rank, gap, dist, radius, above, below)
+    u, s, vt = np.linalg.svd(arr, full_matrices=False)
+    tol = float(tolerance(s[0], (m, n), rtol, atol))
+    rank = int(np.count_nonzero(s > tol))
+    gap, dist, radius, above, below = (float(v) for v in _margins(s, rank, tol))
+    cols, rows = _factor_terms(arr, u, s, vt, rank)
+    exact_rank = note = None
+    if verify == "exact":
+        from ._exact import _verify_numeric
+
+        check = _verify_numeric(arr, rank, tol)
+        exact_rank, note = int(check["exact_rank"]), check["explanation"]
+    return Analysis(
+        shape=(m, n),
+        singular_values=s,
+        tol=tol,
+        policy=policy,
+        rank=rank,
+        margin=Margin(gap, dist, radius, above, below),
+        factors=tuple((cols[i], rows[i]) for i in range(rank)),
+        exact_rank=exact_rank,
+        note=note,
+    )
