@@ -17,6 +17,10 @@ __version__ = "0.1.0"
 # --- end catalogue ---
 
 # --- svd / lowrank / bounds (issue 2) ---
+from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._lowrank import NORMS, ApproximationError, LowRankKernel, lowrank, rank_for_error
+from ._svd import Analysis, BatchAnalysis, Margin, analyze, tolerance
+from ._validation import DTYPE_POLICY, MODES
 # --- end svd ---
 
 # --- exact (issue 3) ---
@@ -32,6 +36,22 @@ __all__ = [
     "__version__",
     # --- all: catalogue ---
     # --- all: svd ---
+    "DTYPE_POLICY",
+    "MODES",
+    "NORMS",
+    "Analysis",
+    "ApproximationError",
+    "BatchAnalysis",
+    "LowRankKernel",
+    "Margin",
+    "analyze",
+    "eckart_young",
+    "frequency_bound",
+    "l1_norm",
+    "lowrank",
+    "rank_for_error",
+    "tolerance",
+    "worst_case_image",
     # --- all: exact ---
     # --- all: apply ---
     # --- all: cost ---

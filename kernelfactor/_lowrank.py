@@ -300,7 +300,7 @@ def lowrank(
     >>> import numpy as np
     >>> lr = lowrank(np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]), 1)
     >>> lr.rank, round(lr.error.fro, 12), round(lr.error.spectral, 12)
-    (1, 1.101020514433, 1.101020514433)
+    (1, 0.449489742783, 0.449489742783)
     >>> lowrank(np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])).rank
     2
     """

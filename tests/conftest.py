@@ -1,0 +1,27 @@
+"""Shared test parameters: dtypes, boundary modes and the catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelfactor import MODES
+
+#: Every boundary mode scipy.ndimage supports.
+ALL_MODES = list(MODES)
+
+#: Image dtypes the dtype policy distinguishes, with the dtype a filtered image gets.
+IMAGE_DTYPES = [
+    (np.float64, np.float64),
+    (np.float32, np.float32),
+    (np.float16, np.float32),
+    (np.int16, np.float64),
+    (np.uint8, np.float64),
+    (np.int64, np.float64),
+    (np.bool_, np.float64),
+]
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261129)

@@ -1,0 +1,161 @@
+import itertools
+import json
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import kernelfactor as kf
+
+LAPLACE4 = np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])
+
+kernels = st.tuples(st.integers(1, 7), st.integers(1, 7)).flatmap(
+    lambda shape: hnp.arrays(np.float64, shape, elements=st.floats(-5, 5, width=32))
+)
+
+
+# 60 examples: random kernels of every small shape; each check is a few SVDs.
+@settings(max_examples=60, deadline=None)
+@given(kernels, st.data())
+def test_eckart_young_equalities_against_brute_force(k, data):
+    rank = data.draw(st.integers(0, min(k.shape)), label="rank")
+    lr = kf.lowrank(k, rank)
+    resid = k - lr.to_array()
+    scale = max(1.0, np.abs(k).max())
+    assert lr.error.fro == pytest.approx(np.linalg.norm(resid, "fro"), abs=1e-12 * scale)
+    assert lr.error.spectral == pytest.approx(np.linalg.norm(resid, 2), abs=1e-12 * scale)
+    assert lr.error.l1 == pytest.approx(np.abs(resid).sum(), abs=1e-12 * scale)
+    np.testing.assert_allclose(lr.residual, resid, atol=1e-12 * scale)
+    # no rank-`rank` matrix built from random factors does better
+    rng = np.random.default_rng(0)
+    m, n = k.shape
+    for _ in range(5):
+        other = rng.standard_normal((m, rank)) @ rng.standard_normal((rank, n))
+        assert np.linalg.norm(k - other) >= lr.error.fro - 1e-9 * scale
+
+
+# 50 examples: every bound is checked on random and on the worst-case image.
+@settings(max_examples=50, deadline=None)
+@given(kernels, st.data())
+def test_bounds_hold_on_random_and_worst_case_images(k, data):
+    rank = data.draw(st.integers(0, min(k.shape)), label="rank")
+    lr = kf.lowrank(k, rank)
+    resid = lr.residual
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (12, 13))
+    slack = 1e-12 * max(1.0, np.abs(k).sum())
+    for mode in kf.MODES:
+        out = ndi.correlate(x, lr.residual, mode=mode)
+        assert np.abs(out).max() <= lr.error.linf_bound * np.abs(x).max() + slack
+    full = np.asarray(
+        __import__("scipy.signal", fromlist=["convolve2d"]).convolve2d(x, resid, mode="full")
+    )
+    assert np.linalg.norm(full) <= lr.error.l2_bound * np.linalg.norm(x) + slack
+    assert np.linalg.norm(full) <= lr.error.freq_bound * np.linalg.norm(x) + slack
+    # the sign image attains the inf bound at the centre pixel
+    w = lr.worst_case_image()
+    m, n = resid.shape
+    val = ndi.correlate(w, resid, mode="constant")[m // 2, n // 2]
+    assert val == pytest.approx(lr.error.linf_bound, abs=slack)
+
+
+def test_freq_bound_is_sharper_than_l1_and_not_below_the_true_max():
+    lr = kf.lowrank(LAPLACE4, 1)
+    r = lr.residual
+    w = np.linspace(-np.pi, np.pi, 801)
+    p, q = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
+    true_max = max(
+        abs(np.sum(r * np.exp(-1j * (a * p + b * q)))) for a, b in itertools.product(w, w[::8])
+    )
+    assert true_max <= lr.error.freq_bound + 1e-12
+    assert lr.error.freq_bound <= lr.error.l1
+
+
+def test_laplacian_rank_one_error_values():
+    lr = kf.lowrank(LAPLACE4, 1)
+    s = np.linalg.svd(LAPLACE4, compute_uv=False)
+    assert lr.error.fro == pytest.approx(np.sqrt(np.sum(s[1:] ** 2)))
+    assert lr.error.spectral == pytest.approx(s[1])
+    assert lr.error.fro_rel == pytest.approx(lr.error.fro / np.linalg.norm(LAPLACE4))
+    assert lr.error.spectral_rel == pytest.approx(s[1] / s[0])
+    assert not lr.error.within_rounding
+
+
+def test_exact_rank_means_zero_error_up_to_stated_rounding():
+    lr = kf.lowrank(LAPLACE4)  # numerical rank 2
+    assert lr.rank == 2
+    assert lr.error.within_rounding
+    assert lr.error.spectral <= lr.error.rounding
+    assert lr.error.rounding == pytest.approx(3 * np.finfo(float).eps * np.linalg.norm(LAPLACE4, 2))
+    assert "exact up to rounding" in repr(lr)
+
+
+def test_terms_and_to_dict():
+    lr = kf.lowrank(LAPLACE4, 2)
+    assert len(lr.terms) == 2
+    np.testing.assert_allclose(sum(np.outer(c, r) for c, r in lr.terms), LAPLACE4, atol=1e-14)
+    d = json.loads(json.dumps(lr.to_dict()))
+    assert set(d["error"]) >= {"fro", "spectral", "fro_rel", "spectral_rel", "l1"}
+
+
+@pytest.mark.parametrize("norm", kf.NORMS)
+@pytest.mark.parametrize("relative", [False, True])
+def test_rank_for_error_is_minimal(norm, relative, rng):
+    k = rng.standard_normal((6, 6)) @ np.diag([10, 3, 1, 0.3, 0.1, 0.01]) @ rng.standard_normal(
+        (6, 6)
+    )
+    errors = []
+    for r in range(7):
+        e = kf.lowrank(k, r).error
+        value = {"fro": e.fro, "spectral": e.spectral, "l1": e.l1, "freq": e.freq_bound}[norm]
+        if relative:
+            base = kf.lowrank(k, 0).error
+            value /= {"fro": base.fro, "spectral": base.spectral, "l1": base.l1,
+                      "freq": base.freq_bound}[norm]
+        errors.append(value)
+    for target in [errors[1] * 1.0001, errors[3] * 1.0001, 0.0]:
+        r = kf.rank_for_error(k, target, norm=norm, relative=relative)
+        assert errors[r] <= target or r == 6
+        assert all(e > target for e in errors[:r])
+        assert kf.lowrank(k, max_error=target, norm=norm, relative=relative).rank == r
+
+
+def test_batch_lowrank(rng):
+    stack = rng.standard_normal((10, 3, 7, 7))
+    lr = kf.lowrank(stack, 2)
+    assert lr.stack_shape == (10, 3) and lr.columns.shape == (10, 3, 2, 7)
+    one = kf.lowrank(stack[4, 1], 2)
+    np.testing.assert_allclose(lr.to_array()[4, 1], one.to_array(), atol=1e-12)
+    np.testing.assert_allclose(lr.error.fro[4, 1], one.error.fro, rtol=1e-12)
+    np.testing.assert_allclose(lr.error.freq_bound[4, 1], one.error.freq_bound, rtol=1e-12)
+    with pytest.raises(ValueError, match="stack"):
+        lr.terms
+    with pytest.raises(ValueError, match="explicit `rank`"):
+        kf.lowrank(stack)
+    json.dumps(lr.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc", "match"),
+    [
+        ((-1,), {}, ValueError, "`rank`"),
+        ((4,), {}, ValueError, "`rank`"),
+        ((1.0,), {}, TypeError, "`rank`"),
+        ((1,), {"max_error": 0.1}, ValueError, "alternatives"),
+        ((), {"max_error": -0.1}, ValueError, "`max_error`"),
+        ((), {"max_error": 0.1, "norm": "frobenius"}, ValueError, "'fro'"),
+    ],
+)
+def test_bad_input(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        kf.lowrank(LAPLACE4, *args, **kwargs)
+
+
+def test_rank_for_error_bad_input():
+    with pytest.raises(ValueError, match="`norm`"):
+        kf.rank_for_error(LAPLACE4, 0.1, norm="inf")
+    with pytest.raises(ValueError, match="`max_error`"):
+        kf.rank_for_error(LAPLACE4, -1)
