@@ -240,7 +240,7 @@ def rank_for_error(
     >>> import numpy as np
     >>> k = np.outer([1, 2, 1], [1, 0, -1]) + 1e-3 * np.eye(3)
     >>> rank_for_error(k, 1e-2), rank_for_error(k, 1e-4)
-    (1, 3)
+    (1, 2)
     """
     _check_choice(norm, NORMS, "norm")
     max_error = _check_nonnegative(max_error, "max_error")
