@@ -11,7 +11,9 @@ import pytest
 import kernelfactor as kf
 
 PACKAGE = pathlib.Path(kf.__file__).parent
-PRIVATE_MODULES = sorted(p.stem for p in PACKAGE.glob("_*.py") if p.stem not in ("__init__", "__main__"))
+PRIVATE_MODULES = sorted(
+    p.stem for p in PACKAGE.glob("_*.py") if p.stem not in ("__init__", "__main__")
+)
 
 # Layers from ARCHITECTURE.md (higher number = higher layer); imports may only point down
 # or sideways within a layer, except lazy imports inside functions.
