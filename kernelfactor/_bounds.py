@@ -118,12 +118,12 @@ def frequency_bound(residual: Any, *, oversample: int = 8) -> Any:
     n1 = max(64, int(2 ** np.ceil(np.log2(oversample * m))))
     n2 = max(64, int(2 ** np.ceil(np.log2(oversample * n))))
     flat = r.reshape(-1, m, n)
-    grid_max = np.empty(flat.shape[0])
+    peaks = np.empty(flat.shape[0])
     step = max(1, 2**22 // (n1 * n2))  # bound the FFT workspace for large stacks
     for i in range(0, flat.shape[0], step):
         spectrum = np.fft.rfft2(flat[i : i + step], s=(n1, n2))
-        grid_max[i : i + step] = np.max(np.abs(spectrum), axis=(-2, -1))
-    grid_max = grid_max.reshape(r.shape[:-2])
+        peaks[i : i + step] = np.max(np.abs(spectrum), axis=(-2, -1))
+    grid_max = peaks.reshape(r.shape[:-2])
     dp = np.abs(np.arange(m) - (m - 1) / 2.0)
     dq = np.abs(np.arange(n) - (n - 1) / 2.0)
     lip = np.pi / n1 * (absr.sum(axis=-1) @ dp) + np.pi / n2 * (absr.sum(axis=-2) @ dq)

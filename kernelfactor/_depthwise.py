@@ -1,0 +1,717 @@
+"""Factorising conv-layer weights: depthwise-separable and spatially separable layers.
+
+Weights have the deep-learning layout ``(C_out, C_in, K_h, K_w)`` and feature
+maps ``(C, H, W)`` or ``(N, C, H, W)``; layers compute a *cross-correlation*
+(no kernel flip), as deep-learning frameworks do.  ``padding="same"`` follows
+TensorFlow (the odd padding pixel at the bottom / right); output sizes are
+those of :func:`kernelfactor._cost.conv_output_shape`.
+
+Depthwise-separable (:func:`depthwise_factor`)
+    ``W[o, c] = sum_j P[o, c m + j] D[c m + j]``: a depthwise layer ``D`` of
+    shape ``(C_in m, K_h, K_w)`` (grouped convolution, ``groups = C_in``,
+    depthwise channel ``c m + j`` is input channel ``c``'s ``j``-th filter) and
+    a pointwise layer ``P`` of shape ``(C_out, C_in m)``.  This holds exactly
+    iff every input channel's slice ``W[:, c]`` reshaped to
+    ``C_out x (K_h K_w)`` has rank ``<= m``.
+
+Spatially separable (:func:`spatial_factor`)
+    every ``W[o, c]`` of rank ``<= r``: ``W[o, c] = sum_t u_t v_t^T``, applied
+    as a ``K_h x 1`` then a ``1 x K_w`` convolution.
+
+Both best approximations are truncated SVDs of independent blocks, computed
+with one batched :func:`numpy.linalg.svd` call.  Numerical ranks use the
+tolerance ``max(rows, cols) * eps * sigma_1`` per block (numpy's
+``matrix_rank`` default), reported in the results.
+
+Costs of the factorised layers come from :mod:`kernelfactor._cost` (the
+results' ``cost`` methods).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._cost import (
+    ConvCost,
+    _conv_output_shape,
+    conv_cost,
+    depthwise_separable_cost,
+    spatially_separable_cost,
+)
+from ._validation import (
+    _as_image,
+    _as_kernel,
+    _check_choice,
+    _check_nonnegative,
+    _check_positive_int,
+    _describe,
+)
+
+__all__ = [
+    "DepthwiseFactorization",
+    "FactorError",
+    "SpatialFactorization",
+    "conv2d",
+    "depthwise_factor",
+    "depthwise_multiplier_for_error",
+    "spatial_factor",
+    "spatial_rank_for_error",
+]
+
+#: How the exact verdict is decided, sorted.
+EXACT_METHODS: tuple[str, ...] = ("numeric", "rational")
+
+
+# ---------------------------------------------------------------------------
+# input checks
+# ---------------------------------------------------------------------------
+
+
+def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
+    """Finite float64 weights of shape ``(C_out, C_in, K_h, K_w)``."""
+    if isinstance(weights, str):
+        raise TypeError(
+            f"`{name}` must be an array of shape (C_out, C_in, K_h, K_w); got the string "
+            f"{weights!r}. Build the layer weights as a numpy array."
+        )
+    arr = np.asarray(weights) if not isinstance(weights, np.ndarray) else weights
+    if arr.ndim != 4:
+        raise ValueError(
+            f"`{name}` must be 4-D with shape (C_out, C_in, K_h, K_w); got shape {arr.shape}. "
+            "For one 2-D kernel use `weights[np.newaxis, np.newaxis]`."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); every dimension must be >= 1.")
+    return _as_kernel(arr, name=name, batch=True)
+
+
+def _pair(value: Any, name: str) -> tuple[int, int]:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        v = _check_positive_int(value, name)
+        return (v, v)
+    try:
+        items = tuple(value)
+    except TypeError:
+        items = ()
+    if len(items) != 2:
+        raise ValueError(f"`{name}` must be an int or a pair of ints; got {_describe(value)}.")
+    a, b = (_check_positive_int(v, name) for v in items)
+    return (a, b)
+
+
+def _spatial_input_shape(input_shape: Any, c_in: int) -> tuple[int, int, int]:
+    """``(H, W)`` or ``(H, W, C_in)`` -> ``(H, W, C_in)``, checking ``C_in``."""
+    try:
+        items = tuple(input_shape)
+    except TypeError:
+        items = ()
+    if len(items) == 2:
+        items = (*items, c_in)
+    if len(items) != 3:
+        raise ValueError(
+            f"`input_shape` must be (H, W) or (H, W, C_in); got {_describe(input_shape)}."
+        )
+    if items[2] != c_in:
+        raise ValueError(
+            f"`input_shape` has {items[2]} channels but the weights have C_in = {c_in}; "
+            f"pass (H, W) or (H, W, {c_in})."
+        )
+    return (items[0], items[1], items[2])
+
+
+# ---------------------------------------------------------------------------
+# applying layers
+# ---------------------------------------------------------------------------
+
+
+def conv2d(
+    x: Any,
+    weights: Any,
+    *,
+    stride: Any = 1,
+    padding: str = "valid",
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """A 2-D convolution layer (cross-correlation, as in deep learning), numpy only.
+
+    Parameters
+    ----------
+    x : array_like
+        Feature map ``(C_in, H, W)`` or a batch ``(N, C_in, H, W)``.
+    weights : array_like
+        ``(C_out, C_in / groups, K_h, K_w)``.
+    stride, dilation : int or pair of int
+    padding : {"same", "valid"}
+        ``"same"`` pads with zeros as TensorFlow does (output
+        ``ceil(in / stride)``, the odd pixel at the bottom / right).
+    groups : int
+        Grouped convolution: input and output channels split into `groups`
+        blocks convolved separately (``groups = C_in`` is depthwise).
+
+    Returns
+    -------
+    ndarray
+        ``(C_out, H_out, W_out)`` or ``(N, C_out, H_out, W_out)``, float64.
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4)
+    >>> conv2d(x, np.ones((1, 1, 2, 2)))[0]
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    """
+    arr = _as_image(x, name="x", min_ndim=3)
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"`x` must have shape (C, H, W) or (N, C, H, W); got shape {arr.shape}.")
+    xf = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(xf)):
+        raise ValueError("`x` contains NaN or Inf; pass a finite feature map.")
+    w = _as_weights(weights)
+    g = _check_positive_int(groups, "groups")
+    batched = xf.ndim == 4
+    xb = xf if batched else xf[np.newaxis]
+    n, c_in, h, wd = xb.shape
+    c_out, c_per, kh, kw = w.shape
+    if c_in % g or c_out % g:
+        raise ValueError(
+            f"`groups` = {g} must divide both C_in = {c_in} (from `x`) and C_out = {c_out} "
+            "(from `weights`)."
+        )
+    if c_per * g != c_in:
+        raise ValueError(
+            f"`weights` has shape {w.shape}: C_in / groups = {c_per}, but `x` has "
+            f"{c_in} channels and groups = {g} (expected weights.shape[1] == {c_in // g})."
+        )
+    s = _pair(stride, "stride")
+    d = _pair(dilation, "dilation")
+    (ho, wo), (ph, pw) = _conv_output_shape(
+        (h, wd), (kh, kw), stride=s, padding=padding, dilation=d, input_name="x"
+    )
+    xp = np.pad(xb, ((0, 0), (0, 0), ph, pw)) if padding == "same" else xb
+    eff = (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1)
+    win = sliding_window_view(xp, eff, axis=(2, 3))[:, :, :: s[0], :: s[1], :: d[0], :: d[1]]
+    win = win[:, :, :ho, :wo]
+    # (n, g, positions, taps) @ (g, taps, outputs): one batched BLAS product
+    cols = win.reshape(n, g, c_per, ho, wo, kh, kw).transpose(0, 1, 3, 4, 2, 5, 6)
+    cols = cols.reshape(n, g, ho * wo, c_per * kh * kw)
+    wg = w.reshape(g, c_out // g, c_per * kh * kw).transpose(0, 2, 1)
+    out = np.matmul(cols, wg)  # (n, g, ho * wo, c_out // g)
+    out = out.transpose(0, 1, 3, 2).reshape(n, c_out, ho, wo)
+    return out if batched else out[0]
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorError:
+    """Frobenius error of a factorisation: absolute and relative to ``||W||_F``."""
+
+    fro: float
+    fro_rel: float
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready plain Python."""
+        return {"fro": self.fro, "fro_rel": self.fro_rel}
+
+    def __repr__(self) -> str:
+        return f"FactorError(fro={self.fro:.3g}, fro_rel={self.fro_rel:.3g})"
+
+
+def _error(tail_sq: np.ndarray, total_sq: float) -> FactorError:
+    fro = float(np.sqrt(max(float(np.sum(tail_sq)), 0.0)))
+    norm = float(np.sqrt(total_sq))
+    return FactorError(fro=fro, fro_rel=fro / norm if norm > 0 else 0.0)
+
+
+def _numeric_ranks(s: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block numerical ranks and tolerances ``max(rows, cols) * eps * sigma_1``."""
+    tol = max(rows, cols) * np.finfo(np.float64).eps * s[..., 0]
+    ranks = np.sum(s > tol[..., np.newaxis], axis=-1)
+    return ranks, tol
+
+
+def _exact_ranks_rational(blocks: np.ndarray) -> np.ndarray:
+    """Exact ranks of float blocks (every float is a dyadic rational) via ``_exact``."""
+    try:
+        from . import _exact
+    except ImportError:
+        raise ValueError(
+            "`method='rational'` needs kernelfactor._exact, which is not available in this "
+            "installation; use method='numeric'."
+        ) from None
+    flat = blocks.reshape(-1, *blocks.shape[-2:])
+    ranks = [int(_exact.exact_rank(b)) for b in flat]
+    return np.array(ranks, dtype=int).reshape(blocks.shape[:-2])
+
+
+@dataclass(frozen=True, eq=False)
+class DepthwiseFactorization:
+    """A conv layer written as depthwise then pointwise: ``W[o, c] = sum_j P[o, cm+j] D[cm+j]``.
+
+    Attributes
+    ----------
+    depthwise : ndarray, shape (C_in * m, K_h, K_w)
+        Channel ``c * m + j`` is input channel ``c``'s ``j``-th filter (unit
+        Frobenius norm, right singular vectors).
+    pointwise : ndarray, shape (C_out, C_in * m)
+        Carries the singular values.
+    multiplier : int
+    error : FactorError
+        ``||W - reconstruct()||_F`` from the discarded singular values.
+    exact : bool
+        Every input channel's ``C_out x (K_h K_w)`` slice has rank ``<= m``
+        (numerically within `tolerances`, or exactly for ``method="rational"``).
+    ranks : tuple of int
+        Rank of each input channel's slice.
+    tolerances : tuple of float
+        Per-channel numerical-rank tolerance ``max(C_out, K_h K_w) eps sigma_1``.
+    singular_values : ndarray, shape (C_in, min(C_out, K_h K_w))
+    method : str
+        ``"numeric"`` or ``"rational"``.
+    """
+
+    depthwise: np.ndarray
+    pointwise: np.ndarray
+    multiplier: int
+    error: FactorError
+    exact: bool
+    ranks: tuple[int, ...]
+    tolerances: tuple[float, ...]
+    singular_values: np.ndarray
+    method: str = "numeric"
+
+    @property
+    def weights_shape(self) -> tuple[int, int, int, int]:
+        """``(C_out, C_in, K_h, K_w)`` of the factorised layer."""
+        c_out = self.pointwise.shape[0]
+        c_in = self.depthwise.shape[0] // self.multiplier
+        return (c_out, c_in, self.depthwise.shape[1], self.depthwise.shape[2])
+
+    def reconstruct(self) -> np.ndarray:
+        """The weights ``(C_out, C_in, K_h, K_w)`` the factors represent."""
+        c_out, c_in, kh, kw = self.weights_shape
+        p = self.pointwise.reshape(c_out, c_in, self.multiplier)
+        d = self.depthwise.reshape(c_in, self.multiplier, kh, kw)
+        return np.einsum("ocj,cjhw->ochw", p, d)
+
+    def to_array(self) -> np.ndarray:
+        """Alias of :meth:`reconstruct`."""
+        return self.reconstruct()
+
+    def apply(
+        self, x: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+    ) -> np.ndarray:
+        """Run the factorised layer: depthwise (groups = C_in) then pointwise 1x1."""
+        c_in = self.weights_shape[1]
+        y = conv2d(
+            x,
+            self.depthwise[:, np.newaxis],
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=c_in,
+        )
+        return conv2d(y, self.pointwise[:, :, np.newaxis, np.newaxis])
+
+    def cost(
+        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+    ) -> ConvCost:
+        """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
+
+        See :func:`kernelfactor._cost.depthwise_separable_cost`; compare with
+        :meth:`standard_cost`.
+        """
+        c_out, c_in, kh, kw = self.weights_shape
+        shape = _spatial_input_shape(input_shape, c_in)
+        return depthwise_separable_cost(
+            shape,
+            (kh, kw),
+            c_out,
+            multiplier=self.multiplier,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+        )
+
+    def standard_cost(
+        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+    ) -> ConvCost:
+        """Counts of the unfactorised layer on the same input."""
+        c_out, c_in, kh, kw = self.weights_shape
+        shape = _spatial_input_shape(input_shape, c_in)
+        return conv_cost(
+            shape, (kh, kw), c_out, stride=stride, padding=padding, dilation=dilation
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain Python (factors as nested lists)."""
+        return {
+            "depthwise": self.depthwise.tolist(),
+            "pointwise": self.pointwise.tolist(),
+            "multiplier": self.multiplier,
+            "error": self.error.to_dict(),
+            "exact": self.exact,
+            "ranks": list(self.ranks),
+            "tolerances": list(self.tolerances),
+            "singular_values": self.singular_values.tolist(),
+            "method": self.method,
+            "weights_shape": list(self.weights_shape),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"DepthwiseFactorization(weights {self.weights_shape}, multiplier={self.multiplier}, "
+            f"exact={self.exact}, channel ranks={list(self.ranks)}, "
+            f"error fro={self.error.fro:.3g} (rel {self.error.fro_rel:.3g}))"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialFactorization:
+    """Every ``W[o, c]`` written as ``sum_t columns[o, c, t] rows[o, c, t]^T``.
+
+    Attributes
+    ----------
+    columns : ndarray, shape (C_out, C_in, r, K_h)
+        Left singular vectors (the ``K_h x 1`` stage).
+    rows : ndarray, shape (C_out, C_in, r, K_w)
+        Right singular vectors times the singular values (the ``1 x K_w`` stage).
+    rank : int
+    error : FactorError
+    exact : bool
+        Every ``W[o, c]`` has rank ``<= r`` (numerically within `tolerances`,
+        or exactly for ``method="rational"``).
+    ranks : ndarray of int, shape (C_out, C_in)
+    tolerances : ndarray, shape (C_out, C_in)
+        ``max(K_h, K_w) eps sigma_1`` per kernel.
+    singular_values : ndarray, shape (C_out, C_in, min(K_h, K_w))
+    method : str
+    """
+
+    columns: np.ndarray
+    rows: np.ndarray
+    rank: int
+    error: FactorError
+    exact: bool
+    ranks: np.ndarray
+    tolerances: np.ndarray
+    singular_values: np.ndarray
+    method: str = "numeric"
+
+    @property
+    def weights_shape(self) -> tuple[int, int, int, int]:
+        """``(C_out, C_in, K_h, K_w)``."""
+        c_out, c_in, _, kh = self.columns.shape
+        return (c_out, c_in, kh, self.rows.shape[-1])
+
+    def reconstruct(self) -> np.ndarray:
+        """The weights ``(C_out, C_in, K_h, K_w)`` the factors represent."""
+        return np.einsum("octh,octw->ochw", self.columns, self.rows)
+
+    def to_array(self) -> np.ndarray:
+        """Alias of :meth:`reconstruct`."""
+        return self.reconstruct()
+
+    def apply(
+        self, x: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+    ) -> np.ndarray:
+        """Run the factorised layer: ``K_h x 1`` (groups = C_in) then ``1 x K_w`` (groups = C_out).
+
+        Vertical stride, padding and dilation go to the first stage,
+        horizontal ones to the second; with zero padding this equals the 2-D
+        layer with the reconstructed weights.
+        """
+        c_out, c_in, kh, kw = self.weights_shape
+        r = self.rank
+        s = _pair(stride, "stride")
+        d = _pair(dilation, "dilation")
+        w1 = self.columns.transpose(1, 0, 2, 3).reshape(c_in * c_out * r, 1, kh, 1)
+        y = conv2d(x, w1, stride=(s[0], 1), padding=padding, dilation=(d[0], 1), groups=c_in)
+        batched = y.ndim == 4
+        yb = y if batched else y[np.newaxis]
+        n, _, ho, wd = yb.shape
+        # (c, o, t) channel order -> (o, c, t) so that each output's terms are one group
+        yb = yb.reshape(n, c_in, c_out, r, ho, wd).transpose(0, 2, 1, 3, 4, 5)
+        yb = yb.reshape(n, c_out * c_in * r, ho, wd)
+        w2 = self.rows.reshape(c_out, c_in * r, 1, kw)
+        out = conv2d(yb, w2, stride=(1, s[1]), padding=padding, dilation=(1, d[1]), groups=c_out)
+        return out if batched else out[0]
+
+    def cost(
+        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+    ) -> ConvCost:
+        """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
+
+        See :func:`kernelfactor._cost.spatially_separable_cost`.
+        """
+        c_out, c_in, kh, kw = self.weights_shape
+        shape = _spatial_input_shape(input_shape, c_in)
+        return spatially_separable_cost(
+            shape,
+            (kh, kw),
+            c_out,
+            rank=self.rank,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain Python (factors as nested lists)."""
+        return {
+            "columns": self.columns.tolist(),
+            "rows": self.rows.tolist(),
+            "rank": self.rank,
+            "error": self.error.to_dict(),
+            "exact": self.exact,
+            "ranks": self.ranks.tolist(),
+            "tolerances": self.tolerances.tolist(),
+            "singular_values": self.singular_values.tolist(),
+            "method": self.method,
+            "weights_shape": list(self.weights_shape),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SpatialFactorization(weights {self.weights_shape}, rank={self.rank}, "
+            f"exact={self.exact}, max kernel rank={int(self.ranks.max())}, "
+            f"error fro={self.error.fro:.3g} (rel {self.error.fro_rel:.3g}))"
+        )
+
+
+# ---------------------------------------------------------------------------
+# factorisations
+# ---------------------------------------------------------------------------
+
+
+def _sign_fix(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic signs: the largest-magnitude entry of each right vector positive."""
+    idx = np.argmax(np.abs(vt), axis=-1)
+    pick = np.take_along_axis(vt, idx[..., np.newaxis], axis=-1)[..., 0]
+    sign = np.where(pick < 0, -1.0, 1.0)
+    return u * sign[..., np.newaxis, :], vt * sign[..., np.newaxis]
+
+
+def _channel_slices(w: np.ndarray) -> np.ndarray:
+    """``(C_in, C_out, K_h K_w)``: input channel ``c``'s slice of the weights."""
+    c_out, c_in, kh, kw = w.shape
+    return w.transpose(1, 0, 2, 3).reshape(c_in, c_out, kh * kw)
+
+
+def _tail_sq(s: np.ndarray, keep: int) -> np.ndarray:
+    """Squared singular values discarded when keeping `keep` per block."""
+    return np.sum(s[..., keep:] ** 2, axis=-1)
+
+
+def depthwise_factor(
+    weights: Any, multiplier: int = 1, *, method: str = "numeric"
+) -> DepthwiseFactorization:
+    r"""Best depthwise-separable approximation of conv weights, with its exact error.
+
+    Parameters
+    ----------
+    weights : array_like, shape (C_out, C_in, K_h, K_w)
+    multiplier : int
+        Depth multiplier ``m`` (filters per input channel).
+    method : {"numeric", "rational"}
+        How `exact` is decided: numerical ranks with the tolerance
+        ``max(C_out, K_h K_w) * eps * sigma_1`` per channel, or exact ranks of
+        the float entries as rationals (needs ``kernelfactor._exact``).  The
+        factors are floating point either way.
+
+    Returns
+    -------
+    DepthwiseFactorization
+
+    Notes
+    -----
+    A depthwise-separable layer with multiplier ``m`` has
+    ``W[o, c] = \sum_j P[o, cm + j] D[cm + j]``, i.e. the slice
+    :math:`S_c \in \mathbb{R}^{C_{out} \times K_h K_w}` of input channel ``c``
+    equals :math:`P_c D_c` with rank at most ``m``, and the blocks of
+    different channels share no parameters.  Hence
+
+    .. math::
+
+        \|W - \hat W\|_F^2 = \sum_c \|S_c - P_c D_c\|_F^2,
+
+    a sum of independent terms, each minimised by the rank-``m`` truncated SVD
+    of :math:`S_c` (Eckart-Young), so the per-channel truncations are jointly
+    optimal and the error is
+    :math:`\big(\sum_c \sum_{j > m} \sigma_{c,j}^2\big)^{1/2}`.  If ``m``
+    exceeds a slice's size the extra filters are zero.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> D, P = rng.normal(size=(3, 5, 5)), rng.normal(size=(8, 3))
+    >>> W = np.einsum("oc,chw->ochw", P, D)  # depthwise-separable, m = 1
+    >>> f = depthwise_factor(W)
+    >>> f.exact, f.depthwise.shape, f.pointwise.shape
+    (True, (3, 5, 5), (8, 3))
+    >>> bool(np.allclose(f.reconstruct(), W))
+    True
+    """
+    w = _as_weights(weights)
+    m = _check_positive_int(multiplier, "multiplier")
+    method = _check_choice(method, EXACT_METHODS, "method")
+    c_out, c_in, kh, kw = w.shape
+    slices = _channel_slices(w)
+    u, s, vt = np.linalg.svd(slices, full_matrices=False)
+    u, vt = _sign_fix(u, vt)
+    keep = min(m, s.shape[-1])
+    pointwise = np.zeros((c_out, c_in, m))
+    depthwise = np.zeros((c_in, m, kh * kw))
+    pointwise[:, :, :keep] = (u[:, :, :keep] * s[:, np.newaxis, :keep]).transpose(1, 0, 2)
+    depthwise[:, :keep] = vt[:, :keep]
+    ranks, tol = _numeric_ranks(s, c_out, kh * kw)
+    if method == "rational":
+        ranks = _exact_ranks_rational(slices)
+    return DepthwiseFactorization(
+        depthwise=depthwise.reshape(c_in * m, kh, kw),
+        pointwise=pointwise.reshape(c_out, c_in * m),
+        multiplier=m,
+        error=_error(_tail_sq(s, keep), float(np.sum(s**2))),
+        exact=bool(np.all(ranks <= m)),
+        ranks=tuple(int(r) for r in ranks),
+        tolerances=tuple(float(t) for t in tol),
+        singular_values=s,
+        method=method,
+    )
+
+
+def _smallest_for_error(
+    s: np.ndarray, max_error: Any, relative: bool, name: str = "max_error"
+) -> int:
+    """Smallest ``k >= 1`` keeping ``k`` singular values per block within the error target."""
+    target = _check_nonnegative(max_error, name)
+    total = float(np.sum(s**2))
+    for k in range(1, s.shape[-1] + 1):
+        err = _error(_tail_sq(s, k), total)
+        value = err.fro_rel if relative else err.fro
+        if value <= target:
+            return k
+    return s.shape[-1]  # pragma: no cover - the full rank has error 0
+
+
+def depthwise_multiplier_for_error(
+    weights: Any, max_error: float, *, relative: bool = False
+) -> int:
+    """The smallest depth multiplier whose best approximation meets an error target.
+
+    Parameters
+    ----------
+    weights : array_like, shape (C_out, C_in, K_h, K_w)
+    max_error : float
+        Target for ``||W - W_m||_F`` (or ``||W - W_m||_F / ||W||_F`` when
+        `relative`), ``>= 0``.
+    relative : bool
+
+    Returns
+    -------
+    int
+        ``m >= 1``; ``depthwise_factor(weights, m).error`` meets the target and
+        ``m - 1`` does not (for ``m > 1``).  At most ``min(C_out, K_h K_w)``,
+        where the error is zero.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> W = rng.normal(size=(8, 3, 3, 3))
+    >>> depthwise_multiplier_for_error(W, 0.0)
+    8
+    >>> depthwise_multiplier_for_error(W, 0.6, relative=True)
+    3
+    """
+    w = _as_weights(weights)
+    s = np.linalg.svd(_channel_slices(w), compute_uv=False)
+    return _smallest_for_error(s, max_error, bool(relative))
+
+
+def spatial_factor(
+    weights: Any, rank: int = 1, *, method: str = "numeric"
+) -> SpatialFactorization:
+    r"""Best spatially separable approximation: every ``W[o, c]`` of rank ``<= rank``.
+
+    Parameters
+    ----------
+    weights : array_like, shape (C_out, C_in, K_h, K_w)
+    rank : int
+        Rank-1 terms per kernel ``W[o, c]``.
+    method : {"numeric", "rational"}
+        How `exact` is decided (see :func:`depthwise_factor`); tolerance
+        ``max(K_h, K_w) * eps * sigma_1`` per kernel.
+
+    Returns
+    -------
+    SpatialFactorization
+
+    Notes
+    -----
+    The kernels ``W[o, c]`` are independent blocks, so as in
+    :func:`depthwise_factor` the squared error is a sum of independent terms
+    and per-kernel truncated SVDs (one batched call) are jointly optimal:
+
+    .. math::
+
+        \|W - \hat W\|_F = \Big(\sum_{o, c} \sum_{t > r} \sigma_{oc, t}^2\Big)^{1/2}.
+
+    Examples
+    --------
+    >>> sobel = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
+    >>> f = spatial_factor(np.stack([sobel, sobel.T])[:, np.newaxis])
+    >>> f.exact, f.columns.shape, f.rows.shape
+    (True, (2, 1, 1, 3), (2, 1, 1, 3))
+    """
+    w = _as_weights(weights)
+    c_out, c_in, kh, kw = w.shape
+    r = _check_positive_int(rank, "rank")
+    method = _check_choice(method, EXACT_METHODS, "method")
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    u, vt = _sign_fix(u, vt)
+    keep = min(r, s.shape[-1])
+    columns = np.zeros((c_out, c_in, r, kh))
+    rows = np.zeros((c_out, c_in, r, kw))
+    columns[:, :, :keep] = np.swapaxes(u[..., :keep], -1, -2)
+    rows[:, :, :keep] = vt[..., :keep, :] * s[..., :keep, np.newaxis]
+    ranks, tol = _numeric_ranks(s, kh, kw)
+    if method == "rational":
+        ranks = _exact_ranks_rational(w)
+    return SpatialFactorization(
+        columns=columns,
+        rows=rows,
+        rank=r,
+        error=_error(_tail_sq(s, keep), float(np.sum(s**2))),
+        exact=bool(np.all(ranks <= r)),
+        ranks=np.asarray(ranks, dtype=int),
+        tolerances=tol,
+        singular_values=s,
+        method=method,
+    )
+
+
+def spatial_rank_for_error(weights: Any, max_error: float, *, relative: bool = False) -> int:
+    """The smallest per-kernel rank whose best spatially separable approximation meets a target.
+
+    Same conventions as :func:`depthwise_multiplier_for_error`; at most
+    ``min(K_h, K_w)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> spatial_rank_for_error(rng.normal(size=(4, 2, 3, 3)), 0.0)
+    3
+    """
+    w = _as_weights(weights)
+    s = np.linalg.svd(w, compute_uv=False)
+    return _smallest_for_error(s, max_error, bool(relative))
