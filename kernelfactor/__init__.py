@@ -14,6 +14,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # --- catalogue (issue 2) ---
+from ._catalogue import (
+    KernelInfo,
+    catalogue_params,
+    get_kernel,
+    kernel_info,
+    list_kernels,
+)
+
+# isort: split
 # --- end catalogue ---
 
 # --- svd / lowrank / bounds (issue 2) ---
@@ -30,11 +39,45 @@ from ._validation import DTYPE_POLICY, MODES
 # --- end apply ---
 
 # --- cost / depthwise (issue 5) ---
+# isort: split
+from ._cost import (
+    ConvCost,
+    FilterCost,
+    LayerCosts,
+    conv_cost,
+    conv_output_shape,
+    depthwise_separable_cost,
+    fft_crossover,
+    filter_cost,
+    layer_costs,
+    low_rank_channel_cost,
+    rank_crossover,
+    seed_example,
+    separable_crossover,
+    spatially_separable_cost,
+)
+from ._depthwise import (
+    DepthwiseFactorization,
+    FactorError,
+    SpatialFactorization,
+    conv2d,
+    depthwise_factor,
+    depthwise_multiplier_for_error,
+    spatial_factor,
+    spatial_rank_for_error,
+)
+
+# isort: split
 # --- end cost ---
 
 __all__ = [
     "__version__",
     # --- all: catalogue ---
+    "KernelInfo",
+    "catalogue_params",
+    "get_kernel",
+    "kernel_info",
+    "list_kernels",
     # --- all: svd ---
     "DTYPE_POLICY",
     "MODES",
@@ -55,4 +98,26 @@ __all__ = [
     # --- all: exact ---
     # --- all: apply ---
     # --- all: cost ---
+    "ConvCost",
+    "DepthwiseFactorization",
+    "FactorError",
+    "FilterCost",
+    "LayerCosts",
+    "SpatialFactorization",
+    "conv2d",
+    "conv_cost",
+    "conv_output_shape",
+    "depthwise_factor",
+    "depthwise_multiplier_for_error",
+    "depthwise_separable_cost",
+    "fft_crossover",
+    "filter_cost",
+    "layer_costs",
+    "low_rank_channel_cost",
+    "rank_crossover",
+    "seed_example",
+    "separable_crossover",
+    "spatial_factor",
+    "spatial_rank_for_error",
+    "spatially_separable_cost",
 ]
