@@ -125,7 +125,7 @@ def _ratio(a: Any, b: Any) -> Any:
     """a / b with x / 0 = inf for x > 0 and 0 / 0 = inf (an empty side)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow -> inf
         out = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
     return out[()] if out.ndim == 0 else out
 

@@ -191,3 +191,8 @@ def test_perturbation_below_and_above_tolerance(rng):
     # ... and here the second singular value clears the tolerance
     assert big.singular_values[1] > big.tol
     assert big.margin.above_tol > 1
+
+
+def test_margins_overflow_to_inf_without_warnings():
+    a = kf.analyze(np.ones((3, 3)), rtol=5e-324)
+    assert a.rank == 1 and a.margin.above_tol == np.inf
