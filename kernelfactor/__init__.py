@@ -33,6 +33,18 @@ from ._validation import DTYPE_POLICY, MODES
 # --- end svd ---
 
 # --- exact (issue 3) ---
+from ._exact import (
+    ExactFactorization,
+    FactorTerm,
+    FunctionRank,
+    SeparabilityConditions,
+    exact_factor,
+    exact_rank,
+    function_rank,
+    separability_conditions,
+)
+
+# isort: split
 # --- end exact ---
 
 # --- apply (issue 4) ---
@@ -96,6 +108,14 @@ __all__ = [
     "tolerance",
     "worst_case_image",
     # --- all: exact ---
+    "ExactFactorization",
+    "FactorTerm",
+    "FunctionRank",
+    "SeparabilityConditions",
+    "exact_factor",
+    "exact_rank",
+    "function_rank",
+    "separability_conditions",
     # --- all: apply ---
     # --- all: cost ---
     "ConvCost",

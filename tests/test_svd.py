@@ -196,3 +196,13 @@ def test_perturbation_below_and_above_tolerance(rng):
 def test_margins_overflow_to_inf_without_warnings():
     a = kf.analyze(np.ones((3, 3)), rtol=5e-324)
     assert a.rank == 1 and a.margin.above_tol == np.inf
+
+
+def test_verify_exact_explains_a_disagreement():
+    k = np.array([[1e8, 1e8 + 1], [1e8 - 1, 1e8]])  # integers; det = 1
+    a = kf.analyze(k, verify="exact")
+    assert a.rank == 1 and a.exact_rank == 2
+    assert "exactly rank 2" in a.note and "numerically rank 1" in a.note
+    b = kf.analyze(SOBEL_X, verify="exact")
+    assert b.exact_rank == b.rank == 1
+    assert "exact_rank=1" in repr(b)

@@ -1,0 +1,477 @@
+"""Tests for kernelfactor._exact: exact rank/factors, conditions, function rank."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sympy.polys.matrices import DomainMatrix
+
+from kernelfactor._exact import (
+    _PRIME,
+    ExactFactorization,
+    FactorTerm,
+    FunctionRank,
+    SeparabilityConditions,
+    _verify_numeric,
+    exact_factor,
+    exact_rank,
+    function_rank,
+    separability_conditions,
+)
+
+try:
+    import flint  # noqa: F401
+
+    HAVE_FLINT = True
+except ImportError:  # the `exact` extra is optional
+    HAVE_FLINT = False
+
+SOBEL_X = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
+a, b, c, d, t = sp.symbols("a b c d t")
+X, Y = sp.symbols("x y", real=True)
+SIGMA = sp.Symbol("sigma", positive=True)
+BACKENDS = [
+    pytest.param("flint", marks=pytest.mark.skipif(not HAVE_FLINT, reason="needs python-flint")),
+    "sympy",
+]
+
+
+def _true_rank(rows) -> int:
+    """Reference: sympy's own fraction-free rank over QQ."""
+    m = sp.Matrix(rows)
+    return len(DomainMatrix.from_Matrix(m).to_field().rref()[1])
+
+
+# --------------------------------------------------------------------------- import
+
+
+def test_import_does_not_import_sympy_or_flint():
+    code = (
+        "import sys, kernelfactor; "
+        "bad = [m for m in ('sympy', 'flint', 'mpmath') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------- rational rank
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("kernel", "rank"),
+    [
+        (SOBEL_X, 1),
+        ([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1),
+        (np.eye(3, dtype=int), 3),
+        (np.zeros((2, 3), dtype=int), 0),
+        ([[1, 2, 3], [2, 4, 7]], 2),  # non-square
+        ([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], 2),  # Laplacian
+        ([[1], [2], [3]], 1),
+        ([[7]], 1),
+    ],
+)
+def test_exact_rank_integer(kernel, rank, backend):
+    assert exact_rank(kernel, backend=backend) == rank
+    assert isinstance(exact_rank(kernel, backend=backend), int)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unlucky_prime_falls_back_to_exact(backend):
+    # rank 1 modulo the prime, 2 over the integers: the certificate must catch it
+    k = [[_PRIME, 0], [0, 1]]
+    assert exact_rank(k, backend=backend) == 2
+    k3 = [[_PRIME, 0, 0], [0, 1, 1], [0, 1, 1 + _PRIME]]  # rank 1 modulo the prime
+    assert exact_rank(k3, backend=backend) == _true_rank(k3) == 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_integers(backend):
+    big = 2**80 + 1
+    k = [[big, 2 * big], [3, 6]]
+    assert exact_rank(k, backend=backend) == 1
+    k2 = [[big, 2 * big], [3, 7]]
+    assert exact_rank(k2, backend=backend) == 2
+    f = exact_factor(k2, backend=backend)
+    assert f.to_matrix() == sp.Matrix(k2)
+
+
+@settings(max_examples=40, deadline=None)  # each example costs ~10 ms; 40 covers ranks 0..4
+@given(
+    r=st.integers(0, 4),
+    m=st.integers(1, 7),
+    n=st.integers(1, 7),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_backends_agree_with_reference(r, m, n, seed):
+    rng = np.random.default_rng(seed)
+    k = rng.integers(-3, 4, (m, r)) @ rng.integers(-3, 4, (r, n))
+    ref = _true_rank(k.tolist())
+    if HAVE_FLINT:
+        assert exact_rank(k, backend="flint") == ref
+    assert exact_rank(k, backend="sympy") == ref
+    assert exact_rank(k.tolist(), backend="auto") == ref
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backends_agree_large(backend):
+    rng = np.random.default_rng(3)
+    full = rng.integers(-5, 6, (64, 64))
+    low = rng.integers(-5, 6, (96, 3)) @ rng.integers(-5, 6, (3, 80))
+    assert exact_rank(full, backend=backend) == 64
+    assert exact_rank(low, backend=backend) == 3
+
+
+def test_rationals_and_floats():
+    half = Fraction(1, 2)
+    assert exact_rank([[half, 1], [1, 2]]) == 1
+    assert exact_rank(sp.Matrix([[sp.Rational(1, 3), 1], [1, 3]])) == 1
+    assert exact_rank([[Decimal("0.1"), Decimal("0.2")], [Decimal("0.3"), Decimal("0.6")]]) == 1
+    # binary floats: 0.1 * 2.1 != 0.7 * 0.3 exactly
+    k = [[0.1, 0.7], [0.3, 2.1]]
+    assert exact_rank(k) == 2
+    assert exact_rank(np.array(k)) == 2
+    assert exact_rank(k, limit_denominator=100) == 1
+    assert exact_rank(np.array(k), limit_denominator=100) == 1
+    assert exact_rank([[0.5, 1.0], [1.0, 2.0]]) == 1  # dyadic: exact
+    assert exact_rank(np.array([[2.0, 4.0], [1.0, 2.0]])) == 1
+    assert exact_rank(sp.Matrix([[sp.Float(0.5), 1], [1, 2]])) == 1
+
+
+def test_floats_error_policy():
+    with pytest.raises(TypeError, match="floats='error'"):
+        exact_rank([[0.1, 1]], floats="error")
+    with pytest.raises(TypeError, match="floats='error'"):
+        exact_rank(np.array([[0.5, 1.0]]), floats="error")
+    assert exact_rank([[1, 2]], floats="error") == 1
+    with pytest.raises(ValueError, match="`floats` must be one of 'error', 'exact'"):
+        exact_rank([[1]], floats="round")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "exc", "match"),
+    [
+        ([], ValueError, "empty"),
+        (np.zeros((0, 3)), ValueError, "empty"),
+        ([1, 2, 3], ValueError, "1-D filter"),
+        (np.zeros((2, 2, 2)), ValueError, "2-D"),
+        ([[1, 2], [3]], ValueError, "rectangular|2-D"),
+        ([[True, False]], TypeError, "bool"),
+        (np.array([[True]]), TypeError, "bool"),
+        ([[1 + 2j, 0]], TypeError, "complex"),
+        (np.array([[1 + 2j]]), TypeError, "real"),
+        ([[float("nan"), 1]], ValueError, "finite"),
+        (np.array([[np.inf]]), ValueError, "NaN or Inf"),
+        ("sobel_x", TypeError, "string"),
+        (a * b, TypeError, "function_rank"),
+        ([["a", 1]], TypeError, "sympify"),
+        (sp.Matrix([[sp.oo, 1]]), ValueError, "finite"),
+    ],
+)
+def test_bad_input(kernel, exc, match):
+    with pytest.raises(exc, match=match):
+        exact_rank(kernel)
+
+
+def test_bad_backend_and_limit():
+    with pytest.raises(ValueError, match="`backend` must be one of 'auto', 'flint', 'sympy'"):
+        exact_rank([[1]], backend="numpy")
+    with pytest.raises(ValueError, match="`limit_denominator`"):
+        exact_rank([[0.1]], limit_denominator=0)
+
+
+# --------------------------------------------------------------------------- exact factors
+
+
+def _check_primitive(vec):
+    ints = [int(v) for v in vec]
+    assert all(sp.Integer(v) == w for v, w in zip(ints, vec, strict=True))
+    assert math.gcd(*ints) == 1
+    assert next(v for v in ints if v) > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sobel_factor(backend):
+    f = exact_factor(SOBEL_X, backend=backend)
+    assert f.rank == 1 and f.decided and f.domain == "ZZ"
+    assert f.terms == (FactorTerm(1, (1, 2, 1), (1, 0, -1)),)
+    assert isinstance(f.terms[0].scale, sp.Rational)
+
+
+@settings(max_examples=30, deadline=None)  # exact reconstruction is the property; 30 suffices
+@given(
+    r=st.integers(0, 3),
+    m=st.integers(1, 6),
+    n=st.integers(1, 6),
+    den=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_factor_reconstructs_exactly(r, m, n, den, seed):
+    rng = np.random.default_rng(seed)
+    k = rng.integers(-4, 5, (m, r)) @ rng.integers(-4, 5, (r, n))
+    rows = [[Fraction(int(v), den) for v in row] for row in k]
+    for backend in ["flint", "sympy"] if HAVE_FLINT else ["sympy"]:
+        f = exact_factor(rows, backend=backend)
+        assert f.rank == _true_rank(k.tolist())
+        assert f.to_matrix() == sp.Matrix(k) / den
+        for term in f.terms:
+            _check_primitive(term.column)
+            _check_primitive(term.row)
+            assert term.scale != 0
+
+
+def test_factor_result_interface():
+    f = exact_factor([[Fraction(1, 2), 1], [1, 2]])
+    assert f.domain == "QQ"
+    assert f.terms[0].scale == sp.Rational(1, 2)
+    data = f.to_dict()
+    json.dumps(data)
+    assert data["rank"] == 1 and data["terms"][0]["column"] == [1, 2]
+    assert "ExactFactorization(rank=1" in repr(f)
+    assert "term 0: 1/2 * [1, 2]^T [1, 2]" in str(f)
+    assert exact_factor([[0, 0]]).terms == ()
+    assert isinstance(f, ExactFactorization)
+
+
+# --------------------------------------------------------------------------- parametric
+
+
+@pytest.mark.parametrize(
+    ("matrix", "rank"),
+    [
+        (sp.Matrix([[a, b], [c, d]]), 2),
+        (sp.Matrix([[a, b], [2 * a, 2 * b]]), 1),
+        (sp.Matrix([[1, t, 1], [2, 2 * t, 2], [1, t, 1]]), 1),
+        (sp.Matrix([[1, 2, 1], [2, t, 2], [1, 2, 1]]), 2),
+        (sp.Matrix([[a / (a + 1), 1], [a, a + 1]]), 1),
+        (sp.Matrix([[a, b, c], [b, c, a]]), 2),
+        (sp.Matrix([[sp.sqrt(2), 1], [2, sp.sqrt(2)]]), 1),  # algebraic numbers
+        (sp.Matrix([[sp.sqrt(2) * a, a], [2, sp.sqrt(2)]]), 1),  # algebraic + symbol
+    ],
+)
+def test_generic_rank(matrix, rank):
+    assert exact_rank(matrix) == rank
+    f = exact_factor(matrix)
+    assert f.decided and f.rank == rank
+    assert (f.to_matrix() - matrix).applyfunc(sp.simplify) == sp.zeros(*matrix.shape)
+
+
+def test_polynomial_matrix_three_parameters():
+    u = sp.Matrix([[a + 1, b], [c, a * b], [1, c**2], [a, 2], [b, c]])
+    v = sp.Matrix([[1, a, b, c, a * c], [c, 1, a + b, 2, 0]])
+    k = (u * v).expand()
+    assert exact_rank(k) == 2
+    full = k + sp.diag(*[a, b, c, 1, a * b])
+    assert exact_rank(full) == 5
+
+
+@pytest.mark.parametrize("size", [3, 5, 7])
+def test_sampled_gaussian_symbolic_sigma(size):
+    h = size // 2
+    g = sp.Matrix(size, size, lambda i, j: sp.exp(-((i - h) ** 2 + (j - h) ** 2) / (2 * SIGMA**2)))
+    assert exact_rank(g) == 1
+    f = exact_factor(g)
+    assert f.decided and f.rank == 1
+    assert "exp(-1/(2*sigma**2))" in str(f)
+    assert (f.to_matrix() - g).applyfunc(sp.simplify) == sp.zeros(size, size)
+    assert separability_conditions(g).always
+
+
+def test_trig_rank_one():
+    x = sp.Symbol("x")
+    k = sp.Matrix([[1 - sp.sin(x), sp.cos(x)], [sp.cos(x), 1 + sp.sin(x)]])
+    assert exact_rank(k) == 1
+    f = exact_factor(k)
+    assert f.decided and f.rank == 1
+    assert not any(v.has(sp.I) for v in f.terms[0].column + f.terms[0].row)
+    assert (f.to_matrix() - k).applyfunc(sp.simplify) == sp.zeros(2, 2)
+    assert separability_conditions(k).always
+
+
+def _trig_rank_two():
+    # rank 2, but only through sin^2 + cos^2 = 1 (some entries rewritten with it);
+    # sympy 1.14's DomainMatrix over EX reports a larger rank for it
+    x = sp.Symbol("x")
+    s, co = sp.sin(x), sp.cos(x)
+    u, v = [1, 0, 2, -1, 3], [1, -1, 2, 0, 3]
+    k = sp.Matrix(5, 5, lambda i, j: sp.expand(u[i] * v[j] * s**2 + (i + 1) * (j + 2) * co**2))
+    for i, j in [(0, 3), (1, 1), (2, 4), (3, 0), (4, 2), (0, 0)]:
+        k[i, j] = sp.expand(k[i, j].subs(co**2, 1 - s**2))
+    return k
+
+
+def test_ex_domain_pitfall_is_avoided():
+    assert exact_rank(_trig_rank_two()) == 2
+
+
+@pytest.mark.slow
+def test_ex_domain_pitfall_factors():
+    k = _trig_rank_two()
+    f = exact_factor(k)
+    assert f.decided and f.rank == 2
+    assert (f.to_matrix() - k).applyfunc(sp.simplify) == sp.zeros(5, 5)
+
+
+def test_mixed_exp_and_polynomial_entries():
+    x = sp.Symbol("x")
+    k = sp.Matrix([[sp.exp(x), x * sp.exp(2 * x)], [1, x * sp.exp(x)]])
+    assert exact_rank(k) == 1
+    k2 = sp.Matrix([[sp.exp(x), sp.exp(2 * x)], [1, x]])
+    assert exact_rank(k2) == 2
+
+
+def test_undecided_rank_is_not_reported_as_exact():
+    x, y = sp.symbols("x y", positive=True)
+    hidden_zero = sp.log(x * y) - sp.log(x) - sp.log(y)  # 0, not seen without expand_log
+    k = sp.Matrix([[hidden_zero]])
+    f = exact_factor(k)
+    assert not f.decided and f.rank is None and f.rank_bounds == (0, 1)
+    with pytest.raises(ValueError, match=r"could not be proven.*exact_factor"):
+        exact_rank(k)
+    assert "undecided" in repr(f)
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@pytest.mark.parametrize(
+    ("matrix", "rank", "equations", "always", "never"),
+    [
+        (sp.Matrix([[a, b], [c, d]]), 1, [a * d - b * c], False, False),
+        (sp.Matrix([[1, t, 1], [2, 2 * t, 2], [1, t, 1]]), 1, [], True, False),
+        (sp.Matrix([[1, 2, 1], [2, t, 2], [1, 2, 1]]), 1, [t - 4], False, False),
+        (sp.Matrix([[1, t], [0, 1]]), 1, [], False, True),
+        (sp.Matrix([[t, 1], [1, t]]), 1, [t**2 - 1], False, False),
+        (sp.Matrix([[t, 0], [0, t - 1]]), 1, [t**2 - t], False, False),
+        (sp.Matrix([[t, 1, 0], [0, t, 1], [0, 0, t]]), 1, [], False, True),
+        (sp.Matrix([[a, b], [c, d]]), 0, [a, b, c, d], False, False),
+        (sp.Matrix([[a, b], [c, d]]), 2, [], True, False),
+        (sp.Matrix([[t**2, t**2]]), 0, [t], False, False),  # square-free part
+    ],
+)
+def test_separability_conditions(matrix, rank, equations, always, never):
+    res = separability_conditions(matrix, rank)
+    assert res.decided
+    assert (res.always, res.never) == (always, never)
+    assert sorted(res.equations, key=sp.default_sort_key) == sorted(
+        [sp.expand(e) for e in equations], key=sp.default_sort_key
+    )
+
+
+def test_conditions_interface_and_limits():
+    res = separability_conditions(sp.Matrix([[a, b], [c, d]]))
+    assert str(res) == "rank <= 1 exactly when a*d - b*c = 0"
+    assert res.parameters == ("a", "b", "c", "d")
+    json.dumps(res.to_dict())
+    assert isinstance(res, SeparabilityConditions)
+    assert "for all parameter values" in str(separability_conditions(sp.Matrix([[t, t]])))
+    assert "no parameter values" in str(separability_conditions(sp.Matrix([[1, 0], [0, 1]])))
+    rational = separability_conditions(SOBEL_X)
+    assert rational.always and not rational.never
+    assert separability_conditions(np.eye(2, dtype=int)).never
+    cut = separability_conditions(sp.Matrix(4, 4, lambda i, j: t**i + j), 1, max_minors=5)
+    assert not cut.decided and "max_minors" in cut.reason and "undecided" in str(cut)
+    with pytest.raises(ValueError, match="`rank` must lie in"):
+        separability_conditions(sp.Matrix([[a, b]]), 2)
+
+
+# --------------------------------------------------------------------------- function rank
+
+GAUSS = sp.exp(-(X**2 + Y**2) / 2)
+KX, KY = sp.symbols("k_x k_y", real=True)
+
+
+@pytest.mark.parametrize(
+    ("f", "rank"),
+    [
+        (GAUSS, 1),
+        (sp.diff(GAUSS, X, 2) + sp.diff(GAUSS, Y, 2), 2),  # Laplacian of Gaussian
+        pytest.param(sp.cos(KX * X + KY * Y) * GAUSS, 2, marks=pytest.mark.slow),  # Gabor
+        (sp.cos(3 * X + 2 * Y) * GAUSS, 2),
+        (X * Y + 1, 2),
+        (1 / (1 + X**2 + Y**2), None),
+        (sp.exp(X * Y), None),
+        (X**2 + 2 * X * Y + Y**2, 3),
+        (sp.sin(X + Y), 2),
+        (X**3, 1),  # no y
+        (sp.Integer(5), 1),  # constant
+        (sp.Integer(0), 0),
+    ],
+)
+def test_function_rank(f, rank):
+    res = function_rank(f, X, Y)
+    assert res.decided
+    assert res.rank == rank
+    if rank is None:
+        assert res.exceeds_max_rank and res.lower_bound == 5
+        return
+    assert res.factors is not None and len(res.factors) == rank
+    # the factors reconstruct f, checked at a few points
+    recon = sum((g * h for g, h in res.factors), sp.Integer(0))
+    vals = {KX: sp.Rational(7, 5), KY: sp.Rational(-2, 3)}
+    for px, py in [(0.3, -0.7), (1.1, 0.4), (-0.9, 2.0)]:
+        pt = {**vals, X: px, Y: py}
+        assert float(recon.subs(pt)) == pytest.approx(float(f.subs(pt)), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [GAUSS, sp.diff(GAUSS, X, 2) + sp.diff(GAUSS, Y, 2), sp.cos(2 * X + Y) * GAUSS, X * Y + 1],
+)
+def test_function_rank_agrees_with_sampled_numeric_rank(f):
+    res = function_rank(f, X, Y)
+    grid = np.linspace(-2.5, 2.5, 21)
+    fn = sp.lambdify((X, Y), f, "numpy")
+    sampled = fn(grid[:, None], grid[None, :]) * np.ones((21, 21))
+    assert np.linalg.matrix_rank(sampled) == res.rank
+
+
+def test_function_rank_gaussian_factors_and_interface():
+    res = function_rank(GAUSS, X, Y)
+    assert res.factors == ((sp.exp(-(X**2) / 2), sp.exp(-(Y**2) / 2)),)
+    json.dumps(res.to_dict())
+    assert isinstance(res, FunctionRank)
+    assert repr(res).startswith("FunctionRank(rank=1")
+    small = function_rank(1 / (1 + X**2 + Y**2), X, Y, max_rank=2)
+    assert small.rank is None and small.lower_bound == 3 and "rank > 2" in repr(small)
+
+
+@pytest.mark.parametrize(
+    ("args", "exc", "match"),
+    [
+        ((GAUSS, "x", Y), TypeError, "`x` must be a sympy Symbol"),
+        ((GAUSS, X, X + 1), TypeError, "`y` must be a sympy Symbol"),
+        ((GAUSS, X, X), ValueError, "different symbols"),
+        ((sp.Matrix([[1]]), X, Y), TypeError, "exact_rank"),
+        ((GAUSS, X, Y, -1), ValueError, "`max_rank`"),
+    ],
+)
+def test_function_rank_bad_input(args, exc, match):
+    with pytest.raises(exc, match=match):
+        function_rank(*args)
+
+
+# --------------------------------------------------------------------------- numeric cross-check
+
+
+def test_verify_numeric_explains_disagreement():
+    k = np.array([[10**8, 10**8 + 1], [10**8 - 1, 10**8]], dtype=float)  # det = 1
+    numeric = int(np.linalg.matrix_rank(k))
+    assert numeric == 1
+    out = _verify_numeric(k, numeric, 1e-8)
+    assert out["exact_rank"] == 2 and out["agrees"] is False
+    assert "exactly rank 2" in out["explanation"] and "numerically rank 1" in out["explanation"]
+    same = _verify_numeric(np.array(SOBEL_X, dtype=float), 1, 1e-8)
+    assert same == {"exact_rank": 1, "agrees": True, "explanation": same["explanation"]}
+    json.dumps(out)
