@@ -43,6 +43,7 @@ from ._cost import (
     depthwise_separable_cost,
     spatially_separable_cost,
 )
+from ._svd import _fix_signs
 from ._validation import (
     _as_image,
     _as_kernel,
@@ -495,11 +496,9 @@ class SpatialFactorization:
 
 
 def _sign_fix(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Deterministic signs: the largest-magnitude entry of each right vector positive."""
-    idx = np.argmax(np.abs(vt), axis=-1)
-    pick = np.take_along_axis(vt, idx[..., np.newaxis], axis=-1)[..., 0]
-    sign = np.where(pick < 0, -1.0, 1.0)
-    return u * sign[..., np.newaxis, :], vt * sign[..., np.newaxis]
+    """Deterministic signs (the project's rule, :func:`._svd._fix_signs`) on the right vectors."""
+    vt, ut = _fix_signs(vt, np.swapaxes(u, -1, -2))
+    return np.swapaxes(ut, -1, -2), vt
 
 
 def _channel_slices(w: np.ndarray) -> np.ndarray:
