@@ -1,0 +1,328 @@
+"""Regenerate every figure and table in ``figures/`` with one call, byte-identically.
+
+:func:`regenerate_figures` computes every result through the public numeric
+API, draws it with :mod:`kernelfactor.plotting` and writes each figure in each
+format with everything that would change between runs pinned down:
+
+* no pyplot: figures are :class:`matplotlib.figure.Figure` objects rendered
+  by the Agg / PDF / SVG canvases, so the global backend is never touched;
+* ``svg.hashsalt`` fixed, no dates in the metadata (PDF ``CreationDate``,
+  PNG ``Software``, SVG ``Date``) and a fixed producer string;
+* measured times come from the stored benchmark file
+  ``kernelfactor/data/timings.json`` (written by
+  ``python benchmarks/bench_tradeoff.py --write kernelfactor/data/timings.json``),
+  never timed live;
+* the photograph is matplotlib's bundled ``grace_hopper.jpg``; no downloads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._validation import _check_choice, _describe
+
+__all__ = [
+    "DEFAULT_TRADEOFF_KERNELS",
+    "FIGURE_FORMATS",
+    "FIGURE_NAMES",
+    "TIMINGS_PATH",
+    "load_timings",
+    "regenerate_figures",
+]
+
+#: Output formats, sorted.
+FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png", "svg")
+
+#: The figures made by :func:`regenerate_figures`, in order.
+FIGURE_NAMES: tuple[str, ...] = (
+    "spectra",
+    "error_vs_rank",
+    "tradeoff",
+    "factors",
+    "residual",
+    "depthwise_cost",
+)
+
+#: The stored benchmark file read for the measured-time panel.
+TIMINGS_PATH = pathlib.Path(__file__).parent / "data" / "timings.json"
+
+#: Kernels of the spectrum and trade-off figures (name, params).
+DEFAULT_TRADEOFF_KERNELS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("sobel_x", {}),
+    ("gaussian", {"sigma": 2.0}),
+    ("log", {"sigma": 2.0}),
+    ("disk", {"radius": 5.0}),
+    ("gabor", {"theta": round(math.pi / 6, 6)}),
+    ("motion_blur", {"angle": 30.0}),
+)
+
+_ERROR_KERNEL = ("disk", {"radius": 5.0})
+_FACTORS_KERNEL = ("log", {"sigma": 2.0})
+_RESIDUAL_KERNEL = ("disk", {"radius": 5.0})
+_RESIDUAL_RANK = 2
+_DPI = 200
+_PRODUCER = "kernelfactor"
+_METADATA: dict[str, dict[str, Any]] = {
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": _PRODUCER, "Creator": _PRODUCER},
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": _PRODUCER},
+}
+_RC: dict[str, Any] = {"svg.hashsalt": "kernelfactor", "svg.fonttype": "path", "pdf.fonttype": 42,
+       "path.simplify": True}
+_COMMAND = "kernelfactor figures"
+
+
+def load_timings(path: Any = None) -> dict[str, Any]:
+    """Read the stored benchmark file (default :data:`TIMINGS_PATH`).
+
+    Returns
+    -------
+    dict
+        ``{"image_shape": [H, W], "timings": {key: seconds}, ...}``, keys as
+        :func:`kernelfactor._survey.timing_key`; ``timings`` empty when the
+        file does not exist.
+    """
+    p = TIMINGS_PATH if path is None else pathlib.Path(path)
+    if not p.exists():
+        return {"image_shape": [512, 512], "timings": {}}
+    with p.open(encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or not isinstance(data.get("timings"), dict):
+        raise ValueError(
+            f"`path` {str(p)!r} is not a timings file (a JSON object with a 'timings' mapping); "
+            "rewrite it with `python benchmarks/bench_tradeoff.py --write PATH`."
+        )
+    return data
+
+
+def _photo() -> np.ndarray:
+    """matplotlib's bundled photograph as grey levels in [0, 1], 2x2-averaged to 256 x 300."""
+    import matplotlib.cbook as cbook
+    import matplotlib.image as mimage
+
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    rgb = np.asarray(mimage.imread(str(path)), dtype=np.float64)[..., :3] / 255.0
+    grey = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma
+    h, w = (grey.shape[0] // 2) * 2, (grey.shape[1] // 2) * 2
+    return grey[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")
+
+
+def _save(fig: Any, out: pathlib.Path, stem: str, formats: Sequence[str]) -> list[pathlib.Path]:
+    paths = []
+    for fmt in formats:
+        path = out / f"{stem}.{fmt}"
+        fig.savefig(path, format=fmt, dpi=_DPI, metadata=_METADATA[fmt])
+        paths.append(path)
+    return paths
+
+
+def _make(name: str, kernels: Sequence[Any], timings: dict[str, Any]) -> Any:
+    """Compute the results of figure `name` and draw them into a new Figure."""
+    import kernelfactor as kf
+    from kernelfactor import plotting
+
+    from ._survey import (
+        depthwise_cost_grid,
+        error_curve,
+        kernel_label,
+        residual_comparison,
+        tradeoff,
+    )
+
+    if name == "spectra":
+        analyses = {
+            kernel_label(n, p): kf.analyze(kf.get_kernel(n, **p)) for n, p in kernels
+        }
+        fig = _figure((plotting.SINGLE_COLUMN, 3.4))
+        plotting.plot_spectrum(analyses, ax=fig.add_subplot())
+    elif name == "error_vs_rank":
+        fig = _figure((plotting.SINGLE_COLUMN, 3.4))
+        plotting.plot_error_vs_rank(error_curve(_ERROR_KERNEL), ax=fig.add_subplot())
+    elif name == "tradeoff":
+        shape = tuple(timings.get("image_shape", (512, 512)))
+        points = tradeoff(kernels, image_shape=shape, timings=timings["timings"])
+        costs = ("multiplications", "seconds") if any(p.seconds is not None for p in points) \
+            else ("multiplications",)
+        fig = _figure((plotting.DOUBLE_COLUMN, 3.0))
+        axes = fig.subplots(1, len(costs), sharey=True, squeeze=False)[0]
+        plotting.plot_tradeoff(points, cost=costs, ax=axes if len(costs) > 1 else axes[0])
+    elif name == "factors":
+        n, p = _FACTORS_KERNEL
+        fig = _figure((plotting.DOUBLE_COLUMN, 2.6))
+        plotting.plot_factors(kf.lowrank(kf.get_kernel(n, **p)), label=kernel_label(n, p),
+                              fig=fig)
+    elif name == "residual":
+        fig = _figure((plotting.DOUBLE_COLUMN, 2.5))
+        result = residual_comparison(_photo(), _RESIDUAL_KERNEL, _RESIDUAL_RANK)
+        plotting.plot_residual(result, fig=fig)
+    elif name == "depthwise_cost":
+        fig = _figure((plotting.SINGLE_COLUMN, 2.8))
+        plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
+    else:  # pragma: no cover - guarded by the caller
+        raise AssertionError(name)
+    return fig
+
+
+_DESCRIPTIONS = {
+    "spectra": "Normalised singular values of the trade-off kernels, tolerance and numerical rank.",
+    "error_vs_rank": "Relative Frobenius, spectral and l1 errors against rank, with the "
+    "output-error bounds (anti-aliased disk, radius 5).",
+    "tradeoff": "Relative error against counted multiplications per pixel and measured time "
+    "(from kernelfactor/data/timings.json), with each kernel's Pareto front.",
+    "factors": "LoG (sigma 2) as a heat map beside its rank-1 terms as stem plots.",
+    "residual": "A photograph (matplotlib's grace_hopper.jpg) filtered with the disk (radius 5) "
+    "exactly and at rank 2, their difference, and the inf-norm bound.",
+    "depthwise_cost": "Depthwise-separable over standard layer multiplications across K and N, "
+    "with the seed example.",
+}
+
+
+def _cli_spec(name: str, params: dict[str, Any]) -> str:
+    """``("gaussian", {"sigma": 2.0})`` -> ``gaussian:sigma=2.0`` (the CLI's kernel syntax)."""
+    if not params:
+        return name
+    return name + ":" + ",".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def _readme(files: dict[str, list[str]], command: str) -> str:
+    lines = [
+        "# Figures and tables",
+        "",
+        "Generated by one command; every file below is byte-identical on every run",
+        "(fixed seeds and `svg.hashsalt`, no dates in the metadata, measured times read",
+        "from `kernelfactor/data/timings.json`, not timed live).",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "The measured times were written by",
+        "`python benchmarks/bench_tradeoff.py --write kernelfactor/data/timings.json`.",
+        "",
+        "| File | Contents | Command |",
+        "| :--- | :--- | :--- |",
+    ]
+    for stem, names in files.items():
+        desc = _DESCRIPTIONS.get(stem, "")
+        if stem == "table":
+            desc = "The catalogue table: one row per kernel (markdown, LaTeX booktabs, CSV)."
+            cmd = "`kernelfactor table --format markdown` (likewise `latex`, `csv`)"
+        else:
+            cmd = f"`{command}`"
+        lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {desc} | {cmd} |")
+    return "\n".join(lines) + "\n"
+
+
+def regenerate_figures(
+    out_dir: Any = "figures",
+    formats: Sequence[str] = ("pdf", "png", "svg"),
+    kernels: Iterable[Any] | None = None,
+    progress: Callable[[str, int, int, float], None] | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    timings_path: Any = None,
+) -> list[pathlib.Path]:
+    """Compute, draw and write every figure and table, deterministically.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        Created if needed.  Receives ``<figure>.<format>`` for each figure of
+        :data:`FIGURE_NAMES`, ``table.md``, ``table.tex``, ``table.csv`` and
+        ``README.md`` (the list of files and the command that made them).
+    formats : sequence of {"pdf", "png", "svg"}
+    kernels : list of str or (str, dict), optional
+        Kernels of the spectrum and trade-off figures (default
+        :data:`DEFAULT_TRADEOFF_KERNELS`; names or ``(name, params)``).  The
+        table always covers the whole catalogue.
+    progress : callable, optional
+        Called after each item as ``progress(name, i, n, seconds)``
+        (``i`` from 1 to ``n``).
+    only : sequence of str, optional
+        Make only these figures (names from :data:`FIGURE_NAMES`, or
+        ``"table"``); the README is then not rewritten.
+    timings_path : str or path, optional
+        The stored benchmark file (default :data:`TIMINGS_PATH`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = regenerate_figures(d, formats=("png",), only=("depthwise_cost",))
+    ...     [p.name for p in paths]
+    ['depthwise_cost.png']
+    """
+    import matplotlib
+
+    from ._report import format_table
+    from ._survey import _specs, survey
+
+    fmts = list(dict.fromkeys(formats))
+    if isinstance(formats, str) or not fmts:
+        raise ValueError(
+            f"`formats` must be a non-empty sequence from {list(FIGURE_FORMATS)}; "
+            f"got {_describe(formats)}."
+        )
+    for fmt in fmts:
+        _check_choice(fmt, FIGURE_FORMATS, "formats")
+    names = [*FIGURE_NAMES, "table"]
+    if only is not None:
+        if isinstance(only, str):
+            only = [only]
+        for item in only:
+            _check_choice(item, tuple(sorted(names)), "only")
+        names = [n for n in names if n in set(only)]
+    specs = _specs(DEFAULT_TRADEOFF_KERNELS if kernels is None else kernels)
+    timings = load_timings(timings_path)
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[pathlib.Path] = []
+    files: dict[str, list[str]] = {}
+    from . import plotting
+
+    rc: Any = {**plotting.STYLE, **_RC}
+    with matplotlib.rc_context(rc):
+        for i, name in enumerate(names, start=1):
+            start = time.perf_counter()
+            if name == "table":
+                rows = survey()
+                paths = []
+                for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv")):
+                    path = out / f"table.{ext}"
+                    path.write_text(format_table(rows, fmt), encoding="utf-8")
+                    paths.append(path)
+            else:
+                fig = _make(name, specs, timings)
+                paths = _save(fig, out, name, fmts)
+            written += paths
+            files[name] = [p.name for p in paths]
+            if progress is not None:
+                progress(name, i, len(names), time.perf_counter() - start)
+    if only is None:
+        command = _COMMAND
+        if kernels is not None:
+            command += " --kernels " + " ".join(_cli_spec(n, p) for n, p in specs)
+        if tuple(fmts) != FIGURE_FORMATS:
+            command += " --format " + " ".join(fmts)
+        readme = out / "README.md"
+        readme.write_text(_readme(files, command), encoding="utf-8")
+        written.append(readme)
+    return written

@@ -1,0 +1,716 @@
+"""Numbers behind the paper figures and tables: catalogue surveys and trade-off points.
+
+Everything here is computed through the numeric layers (:func:`analyze`,
+:func:`lowrank`, :func:`rank_for_error`, :func:`filter_cost`, the CNN layer
+counts) and returned as small frozen dataclasses that :mod:`kernelfactor.plotting`
+and :mod:`kernelfactor._report` only read.
+
+Costs are *counted* multiplications per output pixel (see
+:func:`kernelfactor.filter_cost`): ``m n`` for direct filtering and
+``k (m + n)`` for ``k`` separable terms, whatever the image size.  Errors are
+relative: a value at or below the rounding level
+:math:`\\max(m, n)\\,\\varepsilon` (field ``rounding``) means "exact up to
+rounding".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._bounds import l1_norm
+from ._catalogue import kernel_info, list_kernels
+from ._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
+from ._lowrank import lowrank, rank_for_error
+from ._svd import analyze
+from ._validation import _check_nonnegative, _check_positive_int, _describe
+
+__all__ = [
+    "DepthwiseCostGrid",
+    "ErrorCurve",
+    "KernelSurvey",
+    "ResidualComparison",
+    "TradeoffPoint",
+    "depthwise_cost_grid",
+    "error_curve",
+    "kernel_label",
+    "pareto_mask",
+    "residual_comparison",
+    "survey",
+    "timing_key",
+    "tradeoff",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+KernelSpec = Any  # a name, or (name, params)
+
+
+def _spec(item: KernelSpec, name: str = "kernels") -> tuple[str, dict[str, Any]]:
+    """``"sobel_x"`` or ``("gaussian", {"sigma": 2})`` -> ``(name, params)``."""
+    if isinstance(item, str):
+        return item, {}
+    if (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], Mapping)
+    ):
+        return item[0], dict(item[1])
+    raise TypeError(
+        f"`{name}` must hold catalogue names or (name, params) pairs, e.g. "
+        f"`[\"sobel_x\", (\"gaussian\", {{\"sigma\": 2.0}})]`; got {_describe(item)}."
+    )
+
+
+def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, Any]]]:
+    if kernels is None:
+        return [(name, {}) for name in list_kernels()]
+    if isinstance(kernels, str):
+        raise TypeError(
+            f"`kernels` must be a list of names or (name, params) pairs; got the string "
+            f"{kernels!r}. Wrap it in a list: `[{kernels!r}]`."
+        )
+    out = [_spec(item) for item in kernels]
+    if not out:
+        raise ValueError("`kernels` is empty; pass at least one catalogue name, or None for all.")
+    return out
+
+
+def kernel_label(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """A short, stable label: ``name`` or ``name(key=value, ...)`` for non-default params.
+
+    Examples
+    --------
+    >>> kernel_label("gaussian", {"sigma": 2.0})
+    'gaussian(sigma=2)'
+    >>> kernel_label("sobel_x")
+    'sobel_x'
+    """
+    if not params:
+        return name
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{key}={text}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _per_pixel(image_shape: tuple[int, int], shape: tuple[int, int], rank: int | None) -> float:
+    """Counted multiplications per output: direct for ``rank=None``, else separable."""
+    if rank is None:
+        return filter_cost(image_shape, shape).per_output_multiplications
+    if rank == 0:
+        return 0.0  # a zero kernel costs nothing
+    return filter_cost(image_shape, shape, method="separable", rank=rank).per_output_multiplications
+
+
+def _speedup(full: float, other: float) -> float:
+    return math.inf if other == 0 else full / other
+
+
+# ---------------------------------------------------------------------------
+# The catalogue table
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelSurvey:
+    """One row of the catalogue table (see :func:`survey`).
+
+    Attributes
+    ----------
+    name, label : str
+        Catalogue name, and a label with any non-default parameters.
+    params : dict
+        The parameters actually used.
+    shape : tuple of int
+        ``(m, n)``.
+    rank : int
+        Numerical separable rank (:func:`kernelfactor.analyze`).
+    exact_rank : int or None
+        Rank over the rationals where the catalogue has an exact rational form.
+    sigma_ratio : float or None
+        :math:`\\sigma_2 / \\sigma_1` (None for a ``1 x n`` or ``m x 1`` kernel).
+    rank1_error : float
+        Relative Frobenius error of the best rank-1 approximation,
+        :math:`(\\sum_{i>1} \\sigma_i^2)^{1/2} / \\|K\\|_F`.
+    rounding : float
+        :math:`\\max(m, n)\\,\\varepsilon`: relative values at or below it are rounding.
+    max_rel_error : float
+        The tolerance of ``tol_rank``.
+    tol_rank : int
+        Smallest rank whose relative Frobenius error is ``<= max_rel_error``.
+    full_mults, separable_mults, tol_mults : float
+        Counted multiplications per output pixel: direct, separable at
+        ``rank`` terms, separable at ``tol_rank`` terms.
+    speedup, tol_speedup : float
+        ``full_mults / separable_mults`` and ``full_mults / tol_mults``
+        (below 1: separable filtering costs more).
+    """
+
+    name: str
+    label: str
+    params: dict[str, Any]
+    shape: tuple[int, int]
+    rank: int
+    exact_rank: int | None
+    sigma_ratio: float | None
+    rank1_error: float
+    rounding: float
+    max_rel_error: float
+    tol_rank: int
+    full_mults: float
+    separable_mults: float
+    tol_mults: float
+    speedup: float
+    tol_speedup: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain Python (``params`` through the catalogue's JSON form)."""
+        out: dict[str, Any] = {}
+        for key in self.__dataclass_fields__:
+            value = getattr(self, key)
+            if key == "shape":
+                value = list(value)
+            elif key == "params":
+                value = {k: (list(v) if isinstance(v, tuple) else v) for k, v in value.items()}
+            out[key] = value
+        return out
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        exact = "" if self.exact_rank is None else f", exact rank {self.exact_rank}"
+        return (
+            f"KernelSurvey({self.label}: {m}x{n}, rank {self.rank}{exact}, "
+            f"rank-1 error {self.rank1_error:.3g}; mults/pixel {self.full_mults:g} direct, "
+            f"{self.separable_mults:g} separable (x{self.speedup:.3g}), "
+            f"{self.tol_mults:g} at rank {self.tol_rank} <= {self.max_rel_error:g} "
+            f"(x{self.tol_speedup:.3g}))"
+        )
+
+
+def _exact_rank(exact: Any) -> int | None:
+    if exact is None:
+        return None
+    from ._exact import exact_rank
+
+    return int(exact_rank([list(row) for row in exact]))
+
+
+def survey(
+    kernels: Iterable[KernelSpec] | None = None,
+    *,
+    rtol: float | None = None,
+    max_rel_error: float = 1e-3,
+    image_shape: tuple[int, int] = (512, 512),
+) -> tuple[KernelSurvey, ...]:
+    """One table row per catalogue kernel: ranks, spectrum ratio, errors and counted costs.
+
+    Parameters
+    ----------
+    kernels : list of str or (str, dict), optional
+        Catalogue names (default parameters) or ``(name, params)`` pairs;
+        default: every kernel of :func:`kernelfactor.list_kernels`.
+    rtol : float, optional
+        Relative tolerance of the numerical rank (default policy of
+        :func:`kernelfactor.tolerance` when None).
+    max_rel_error : float
+        Target relative Frobenius error of the "best rank within tolerance".
+    image_shape : tuple of int
+        Image shape for the counts (per-pixel counts do not depend on it).
+
+    Returns
+    -------
+    tuple of KernelSurvey
+
+    Notes
+    -----
+    The rank-1 error and the tolerance rank follow Eckart-Young-Mirsky:
+
+    .. math::
+
+        \\frac{\\|K - K_k\\|_F}{\\|K\\|_F}
+        = \\Big(\\sum_{i>k} \\sigma_i^2 \\Big/ \\sum_i \\sigma_i^2\\Big)^{1/2}.
+
+    Examples
+    --------
+    >>> row, = survey(["laplacian4"])
+    >>> row.rank, row.exact_rank, row.full_mults, row.separable_mults
+    (2, 2, 9.0, 12.0)
+    >>> round(row.speedup, 2)
+    0.75
+    """
+    if rtol is not None:
+        rtol = _check_nonnegative(rtol, "rtol")
+    max_rel_error = _check_nonnegative(max_rel_error, "max_rel_error")
+    rows = []
+    for name, params in _specs(kernels):
+        info = kernel_info(name, **params)
+        arr = info.array
+        m, n = arr.shape
+        a = analyze(arr, rtol=rtol)
+        s = a.singular_values
+        lr1 = lowrank(arr, 1)
+        tol_rank = rank_for_error(arr, max_rel_error, relative=True)
+        full = _per_pixel(image_shape, (m, n), None)
+        sep = _per_pixel(image_shape, (m, n), a.rank)
+        tol_mults = _per_pixel(image_shape, (m, n), tol_rank)
+        rows.append(
+            KernelSurvey(
+                name=name,
+                label=kernel_label(name, params),
+                params=dict(info.params),
+                shape=(m, n),
+                rank=a.rank,
+                exact_rank=_exact_rank(info.exact),
+                sigma_ratio=(float(s[1] / s[0]) if s[0] > 0 else 0.0) if s.size > 1 else None,
+                rank1_error=float(lr1.error.fro_rel),
+                rounding=max(m, n) * _EPS,
+                max_rel_error=max_rel_error,
+                tol_rank=tol_rank,
+                full_mults=full,
+                separable_mults=sep,
+                tol_mults=tol_mults,
+                speedup=_speedup(full, sep),
+                tol_speedup=_speedup(full, tol_mults),
+            )
+        )
+    return tuple(rows)
+
+
+# ---------------------------------------------------------------------------
+# Error against cost
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TradeoffPoint:
+    """One way of filtering with one kernel: its error and its cost.
+
+    Attributes
+    ----------
+    label : str
+        The kernel (see :func:`kernel_label`).
+    method : str
+        ``"direct"``, ``"fft"`` or ``"separable"``.
+    rank : int or None
+        Terms for ``"separable"``, else None.
+    shape : tuple of int
+    error : float
+        Relative Frobenius error of the kernel applied (0 for direct and FFT,
+        which apply the kernel itself).
+    rounding : float
+        Relative rounding level :math:`\\max(m, n)\\,\\varepsilon`; errors at
+        or below it count as exact for the Pareto fronts.
+    multiplications : float
+        Counted multiplications per output pixel (an estimate for the FFT).
+    seconds : float or None
+        Measured time from the stored benchmark file, when given.
+    pareto : bool
+        On this kernel's error-multiplications Pareto front.
+    pareto_seconds : bool or None
+        On this kernel's error-time Pareto front (None without a time).
+    """
+
+    label: str
+    method: str
+    rank: int | None
+    shape: tuple[int, int]
+    error: float
+    rounding: float
+    multiplications: float
+    seconds: float | None = None
+    pareto: bool = False
+    pareto_seconds: bool | None = None
+
+    @property
+    def key(self) -> str:
+        """``"label|method|rank"``: the key of this point in a timings mapping."""
+        return timing_key(self.label, self.method, self.rank)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["shape"] = list(self.shape)
+        out["key"] = self.key
+        return out
+
+
+def timing_key(label: str, method: str, rank: int | None) -> str:
+    """The key of a timing in the stored benchmark file: ``"label|method|rank"``."""
+    return f"{label}|{method}|{'' if rank is None else rank}"
+
+
+def pareto_mask(costs: Sequence[float], errors: Sequence[float]) -> np.ndarray:
+    """Which (cost, error) points no other point dominates.
+
+    A point dominates another when it is no worse in both and better in one.
+
+    Examples
+    --------
+    >>> pareto_mask([1, 2, 3, 4], [0.5, 0.1, 0.2, 0.0]).tolist()
+    [True, True, False, True]
+    """
+    c = np.asarray(costs, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    no_worse = (c[:, None] <= c[None, :]) & (e[:, None] <= e[None, :])
+    better = (c[:, None] < c[None, :]) | (e[:, None] < e[None, :])
+    dominated = np.any(no_worse & better, axis=0)
+    return ~dominated
+
+
+def tradeoff(
+    kernels: Iterable[KernelSpec],
+    ranks: Iterable[int] | None = None,
+    image_shape: tuple[int, int] = (512, 512),
+    *,
+    timings: Mapping[str, float] | None = None,
+) -> tuple[TradeoffPoint, ...]:
+    """Error against cost for each kernel: separable at each rank, direct, and FFT.
+
+    Parameters
+    ----------
+    kernels : list of str or (str, dict)
+        Catalogue names or ``(name, params)`` pairs.
+    ranks : iterable of int, optional
+        Separable ranks to include (each clipped to ``min(m, n)``; default:
+        ``1 ..`` the numerical rank, beyond which errors are rounding).
+    image_shape : tuple of int
+        Image shape for the counts (the FFT estimate depends on it).
+    timings : mapping, optional
+        Measured seconds keyed by :func:`timing_key` (the stored benchmark
+        file); points without an entry get ``seconds=None``.
+
+    Returns
+    -------
+    tuple of TradeoffPoint
+        Per kernel: the separable points, then ``"direct"`` and ``"fft"``,
+        with their Pareto flags (per kernel; errors at rounding level count as 0).
+
+    Examples
+    --------
+    >>> pts = tradeoff(["laplacian4"])
+    >>> [(p.method, p.rank, p.multiplications, p.pareto) for p in pts][:3]
+    [('separable', 1, 6.0, True), ('separable', 2, 12.0, False), ('direct', None, 9.0, True)]
+    >>> pts[-1].method, pts[-1].pareto  # the FFT estimate costs more than direct here
+    ('fft', False)
+    """
+    out: list[TradeoffPoint] = []
+    for name, params in _specs(kernels):
+        arr = kernel_info(name, **params).array
+        m, n = arr.shape
+        label = kernel_label(name, params)
+        top = min(m, n)
+        wanted = range(1, max(analyze(arr).rank, 1) + 1) if ranks is None else ranks
+        chosen = sorted({min(_check_positive_int(r, "ranks"), top) for r in wanted})
+        rounding = max(m, n) * _EPS
+        pts: list[dict[str, Any]] = []
+        for r in chosen:
+            err = lowrank(arr, r).error.fro_rel
+            pts.append(
+                {"method": "separable", "rank": r, "error": float(err),
+                 "multiplications": _per_pixel(image_shape, (m, n), r)}
+            )
+        pts.append({"method": "direct", "rank": None, "error": 0.0,
+                    "multiplications": _per_pixel(image_shape, (m, n), None)})
+        fft = filter_cost(image_shape, (m, n), method="fft")
+        pts.append({"method": "fft", "rank": None, "error": 0.0,
+                    "multiplications": fft.per_output_multiplications})
+        effective = [0.0 if p["error"] <= rounding else p["error"] for p in pts]
+        front = pareto_mask([p["multiplications"] for p in pts], effective)
+        secs = [
+            None if timings is None else timings.get(timing_key(label, p["method"], p["rank"]))
+            for p in pts
+        ]
+        timed = [i for i, t in enumerate(secs) if t is not None]
+        front_t: list[bool | None] = [None] * len(pts)
+        if timed:
+            mask = pareto_mask(
+                [float(secs[i] or 0.0) for i in timed], [effective[i] for i in timed]
+            )
+            for i, flag in zip(timed, mask, strict=True):
+                front_t[i] = bool(flag)
+        for i, p in enumerate(pts):
+            t = secs[i]
+            out.append(
+                TradeoffPoint(
+                    label=label, shape=(m, n), rounding=rounding,
+                    seconds=None if t is None else float(t),
+                    pareto=bool(front[i]), pareto_seconds=front_t[i], **p,
+                )
+            )
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Errors against rank
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorCurve:
+    """Relative errors and output-error bounds of the best rank-k approximations.
+
+    Attributes
+    ----------
+    label : str
+    shape : tuple of int
+    ranks : tuple of int
+        ``0 .. min(m, n)``.
+    fro_rel, spectral_rel : tuple of float
+        :math:`\\|K - K_k\\|_{F,2} / \\|K\\|_{F,2}` (Eckart-Young).
+    l1_rel : tuple of float
+        :math:`\\|K - K_k\\|_1 / \\|K\\|_1`.  Since
+        :math:`\\|(K - K_k) \\star x\\|_\\infty \\le \\|K - K_k\\|_1 \\|x\\|_\\infty`
+        (attained), this is also the relative bound on the max-norm output error.
+    freq_rel : tuple of float
+        The frequency-response bound on the l2 output error,
+        :math:`\\max_\\omega |\\widehat{K - K_k}| / \\max_\\omega |\\hat K|`.
+    rank : int
+        The numerical rank.
+    rounding : float
+        Relative rounding level :math:`\\max(m, n)\\,\\varepsilon`.
+    """
+
+    label: str
+    shape: tuple[int, int]
+    ranks: tuple[int, ...]
+    fro_rel: tuple[float, ...]
+    spectral_rel: tuple[float, ...]
+    l1_rel: tuple[float, ...]
+    freq_rel: tuple[float, ...]
+    rank: int
+    rounding: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in ((k, getattr(self, k)) for k in self.__dataclass_fields__)
+        }
+
+
+def error_curve(kernel: KernelSpec) -> ErrorCurve:
+    """Relative errors of every truncation ``k = 0 .. min(m, n)`` of one catalogue kernel.
+
+    Examples
+    --------
+    >>> c = error_curve(("disk", {"radius": 3.0}))
+    >>> c.ranks[:3], c.fro_rel[0], c.fro_rel[-1]
+    ((0, 1, 2), 1.0, 0.0)
+    """
+    name, params = _spec(kernel, "kernel")
+    arr = kernel_info(name, **params).array
+    m, n = arr.shape
+    ranks = tuple(range(min(m, n) + 1))
+    lrs = [lowrank(arr, k) for k in ranks]
+    l1_full = lrs[0].error.l1
+    freq_full = lrs[0].error.freq_bound
+
+    def rel(values: list[float], scale: float) -> tuple[float, ...]:
+        return tuple(float(v / scale) if scale > 0 else 0.0 for v in values)
+
+    return ErrorCurve(
+        label=kernel_label(name, params),
+        shape=(m, n),
+        ranks=ranks,
+        fro_rel=tuple(float(lr.error.fro_rel) for lr in lrs),
+        spectral_rel=tuple(float(lr.error.spectral_rel) for lr in lrs),
+        l1_rel=rel([lr.error.l1 for lr in lrs], l1_full),
+        freq_rel=rel([lr.error.freq_bound for lr in lrs], freq_full),
+        rank=analyze(arr).rank,
+        rounding=max(m, n) * _EPS,
+    )
+
+
+# ---------------------------------------------------------------------------
+# A photograph filtered exactly and approximately
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class ResidualComparison:
+    """An image filtered with a kernel and with its rank-k approximation.
+
+    Attributes
+    ----------
+    label : str
+    rank : int
+    image, exact, approx, difference : ndarray
+        The input, :math:`K \\star x`, :math:`K_k \\star x` and their difference
+        :math:`(K - K_k) \\star x` (``exact - approx``).
+    max_abs_difference : float
+        :math:`\\|(K - K_k) \\star x\\|_\\infty`, measured.
+    bound : float
+        :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty`, the guaranteed bound on it.
+    fro_rel : float
+        Relative Frobenius error of the kernel approximation.
+    mode : str
+        The boundary mode used.
+    """
+
+    label: str
+    rank: int
+    image: np.ndarray
+    exact: np.ndarray
+    approx: np.ndarray
+    difference: np.ndarray
+    max_abs_difference: float
+    bound: float
+    fro_rel: float
+    mode: str = "reflect"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary numbers (the images are left out: use the attributes)."""
+        return {
+            "label": self.label,
+            "rank": self.rank,
+            "image_shape": list(self.image.shape),
+            "max_abs_difference": self.max_abs_difference,
+            "bound": self.bound,
+            "fro_rel": self.fro_rel,
+            "mode": self.mode,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"ResidualComparison({self.label}, rank {self.rank}, image {self.image.shape}: "
+            f"max |difference| {self.max_abs_difference:.3g} <= bound {self.bound:.3g})"
+        )
+
+
+def residual_comparison(
+    image: Any, kernel: KernelSpec, rank: int, *, mode: str = "reflect"
+) -> ResidualComparison:
+    """Filter a 2-D image exactly and with the best rank-`rank` approximation.
+
+    Both use :func:`kernelfactor.correlate` (``method="direct"`` for the
+    kernel, ``"separable"`` for its approximation), so the difference is
+    :math:`(K - K_k) \\star x` up to rounding, bounded by
+
+    .. math::
+
+        \\|(K - K_k) \\star x\\|_\\infty \\le \\|K - K_k\\|_1\\,\\|x\\|_\\infty .
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((32, 32))
+    >>> r = residual_comparison(x, ("disk", {"radius": 3.0}), 1)
+    >>> bool(r.max_abs_difference <= r.bound)
+    True
+    """
+    from ._apply import correlate
+
+    name, params = _spec(kernel, "kernel")
+    arr = kernel_info(name, **params).array
+    x = np.asarray(image, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"`image` must be 2-D (grey levels); got shape {x.shape}.")
+    lr = lowrank(arr, rank)
+    exact = correlate(x, arr, method="direct", mode=mode, workers=1)
+    if lr.rank == 0:
+        approx = np.zeros_like(exact)
+    else:
+        approx = correlate(x, lr, method="separable", mode=mode, workers=1)
+    diff = exact - approx
+    return ResidualComparison(
+        label=kernel_label(name, params),
+        rank=lr.rank,
+        image=x,
+        exact=exact,
+        approx=approx,
+        difference=diff,
+        max_abs_difference=float(np.max(np.abs(diff))),
+        bound=float(l1_norm(lr.residual) * np.max(np.abs(x))),
+        fro_rel=float(lr.error.fro_rel),
+        mode=mode,
+    )
+
+
+# ---------------------------------------------------------------------------
+# CNN layers: standard vs depthwise-separable
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepthwiseCostGrid:
+    """Standard and depthwise-separable layer multiplications over ``K`` and ``N``.
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        ``(H, W, C_in)``.
+    kernel_sizes, out_channels : tuple of int
+        The grid axes ``K`` (square ``K x K`` kernels) and ``N``.
+    standard, depthwise : tuple of tuple of int
+        Multiplications, indexed ``[i_K][i_N]``.
+    seed : dict
+        The seed example: ``K``, ``N``, ``standard``, ``depthwise`` and ``ratio``.
+    """
+
+    input_shape: tuple[int, int, int]
+    kernel_sizes: tuple[int, ...]
+    out_channels: tuple[int, ...]
+    standard: tuple[tuple[int, ...], ...]
+    depthwise: tuple[tuple[int, ...], ...]
+    seed: dict[str, float]
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """``depthwise / standard``, shape ``(len(K), len(N))``."""
+        return np.asarray(self.depthwise, dtype=float) / np.asarray(self.standard, dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_shape": list(self.input_shape),
+            "kernel_sizes": list(self.kernel_sizes),
+            "out_channels": list(self.out_channels),
+            "standard": [list(r) for r in self.standard],
+            "depthwise": [list(r) for r in self.depthwise],
+            "ratio": self.ratio.tolist(),
+            "seed": dict(self.seed),
+        }
+
+
+def depthwise_cost_grid(
+    kernel_sizes: Sequence[int] = (3, 5, 7, 9, 11),
+    out_channels: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+    *,
+    input_shape: tuple[int, int, int] = (12, 12, 3),
+) -> DepthwiseCostGrid:
+    """Counted multiplications of standard and depthwise-separable layers over ``K`` and ``N``.
+
+    Valid padding, stride 1, multiplier 1, as in the seed example, whose point
+    (``K = 5``, ``N = 256``) is stored in ``seed``.  The ratio is
+
+    .. math::
+
+        \\frac{\\text{depthwise-separable}}{\\text{standard}} = \\frac{1}{N} + \\frac{1}{K^2}.
+
+    Examples
+    --------
+    >>> g = depthwise_cost_grid((5,), (256,))
+    >>> g.standard, g.depthwise, round(g.seed["ratio"], 4)
+    (((1228800,),), ((53952,),), 0.0439)
+    """
+    ks = tuple(_check_positive_int(k, "kernel_sizes") for k in kernel_sizes)
+    ns = tuple(_check_positive_int(n, "out_channels") for n in out_channels)
+    std = tuple(tuple(conv_cost(input_shape, k, n).multiplications for n in ns) for k in ks)
+    dw = tuple(
+        tuple(depthwise_separable_cost(input_shape, k, n).multiplications for n in ns) for k in ks
+    )
+    seed = seed_example()
+    kh, _ = seed.standard.kernel
+    seed_point = {
+        "K": float(kh),
+        "N": float(seed.standard.output_shape[2]),
+        "standard": float(seed.standard.multiplications),
+        "depthwise": float(seed.depthwise_separable.multiplications),
+        "ratio": seed.ratios["depthwise_separable"]["multiplications"],
+    }
+    return DepthwiseCostGrid(tuple(input_shape), ks, ns, std, dw, seed_point)  # type: ignore[arg-type]

@@ -1,0 +1,614 @@
+"""Paper-ready figures from precomputed results.
+
+Every function takes results computed elsewhere (:func:`kernelfactor.analyze`,
+:func:`kernelfactor.lowrank`, and the survey functions :func:`error_curve`,
+:func:`tradeoff`, :func:`residual_comparison`, :func:`depthwise_cost_grid`),
+draws them, and returns ``(fig, ax)``; nothing is analysed or filtered here.
+Pass ``ax=`` (or ``fig=`` for the multi-panel figures) to draw into your own
+figure; without it a new figure sized for a single column (3.5 in) or a double
+column (7 in) is made with :mod:`matplotlib.pyplot`, which is imported only
+then (``import kernelfactor.plotting`` does not import pyplot).
+
+Colours are the Okabe-Ito palette (distinguishable with the common forms of
+colour blindness), every series also has its own marker or line style, and
+fonts are 7-8 pt, readable at both widths.  :data:`STYLE` holds the rcParams
+used; wrap your own figures in ``matplotlib.rc_context(STYLE)`` to match.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import kernelfactor as kf
+>>> from kernelfactor import plotting
+>>> fig, ax = plotting.plot_spectrum(kf.analyze("disk"))
+>>> ax.get_yscale()
+'log'
+>>> import matplotlib.pyplot as plt; plt.close(fig)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._validation import _check_choice, _describe
+
+__all__ = [
+    "DOUBLE_COLUMN",
+    "OKABE_ITO",
+    "SINGLE_COLUMN",
+    "STYLE",
+    "plot_depthwise_cost",
+    "plot_error_vs_rank",
+    "plot_factors",
+    "plot_residual",
+    "plot_spectrum",
+    "plot_tradeoff",
+]
+
+#: The Okabe-Ito colour-blind-safe palette, in the order used (yellow last:
+#: it is faint on white).
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)))
+
+#: Figure widths in inches.
+SINGLE_COLUMN: float = 3.5
+DOUBLE_COLUMN: float = 7.0
+
+#: rcParams for paper figures (fonts readable at 3.5 in and 7 in widths).
+STYLE: dict[str, Any] = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4,
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "image.cmap": "cividis",
+}
+
+_CMAP_SIGNED = "RdBu_r"  # diverging, red/blue: safe for red-green colour blindness
+
+
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    """Apply :data:`STYLE` while drawing, keeping pyplot's interactive state.
+
+    ``rc_context`` restores every rcParam on exit, ``interactive`` included: if
+    pyplot first resolves its backend (e.g. Jupyter's inline backend, which
+    switches interactive mode on) inside the context, leaving it would switch
+    interactive mode off again and later figures would not display.
+    """
+    import matplotlib
+
+    rc: Any = STYLE
+    with matplotlib.rc_context(rc):
+        try:
+            yield
+        finally:
+            interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
+
+
+def _new_axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib.pyplot as plt
+
+    fig, new = plt.subplots(figsize=size, layout="constrained")
+    return fig, new
+
+
+def _new_figure(fig: Any, size: tuple[float, float]) -> Any:
+    if fig is not None:
+        if fig.axes:
+            raise ValueError(
+                f"`fig` must be an empty figure (it is filled with a grid of panels); "
+                f"got one with {len(fig.axes)} axes. Pass `plt.figure()` or None."
+            )
+        return fig
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=size, layout="constrained")
+
+
+def _ticks(ax: Any) -> None:
+    ax.tick_params(labelsize=STYLE["xtick.labelsize"], width=0.6, length=3)
+
+
+def _floor(values: np.ndarray, floor: float) -> np.ndarray:
+    """Values below `floor` (zeros included) drawn at `floor` on a log axis."""
+    return np.maximum(np.asarray(values, dtype=np.float64), floor)
+
+
+def _need(obj: Any, attrs: Sequence[str], name: str, what: str) -> None:
+    missing = [a for a in attrs if not hasattr(obj, a)]
+    if missing:
+        raise TypeError(
+            f"`{name}` must be {what}; got {_describe(obj)} (no {', '.join(missing)})."
+        )
+
+
+# ---------------------------------------------------------------------------
+# Singular spectra
+# ---------------------------------------------------------------------------
+
+
+def plot_spectrum(
+    analyses: Any, *, labels: Sequence[str] | None = None, ax: Any = None
+) -> tuple[Any, Any]:
+    """Normalised singular values on a log scale, with the tolerance and the rank.
+
+    Parameters
+    ----------
+    analyses : Analysis, mapping or sequence of Analysis
+        :func:`kernelfactor.analyze` results; a mapping ``{label: Analysis}``
+        or a sequence with `labels` draws several kernels on one axes.
+    labels : sequence of str, optional
+        Legend labels for a sequence.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig, ax
+
+    Notes
+    -----
+    Plotted: :math:`\\sigma_i / \\sigma_1` against :math:`i`; counted values
+    (:math:`\\sigma_i > \\mathrm{tol}`) filled, dropped ones hollow, values
+    below the axis floor (exact zeros included) as downward triangles on it;
+    each kernel's tolerance :math:`\\mathrm{tol} / \\sigma_1` dashed; the
+    numerical rank in the legend and, for one kernel, as a vertical line.
+    """
+    if isinstance(analyses, Mapping):
+        items = [(str(k), v) for k, v in analyses.items()]
+    elif isinstance(analyses, Sequence) and not isinstance(analyses, (str, bytes)):
+        names = list(labels) if labels is not None else [f"kernel {i + 1}" for i in
+                                                          range(len(analyses))]
+        if len(names) != len(analyses):
+            raise ValueError(
+                f"`labels` must have one entry per analysis ({len(analyses)}); got {len(names)}."
+            )
+        items = list(zip(names, analyses, strict=True))
+    else:
+        items = [(labels[0] if labels else "", analyses)]
+    if not items:
+        raise ValueError("`analyses` is empty; pass at least one analysis.")
+    for _, a in items:
+        _need(a, ("singular_values", "tol", "rank"), "analyses", "an Analysis (kf.analyze)")
+    with _style():
+        fig, ax = _new_axes(ax, (SINGLE_COLUMN, 3.4))
+        rel_tols = [a.tol / a.singular_values[0] for _, a in items if a.singular_values[0] > 0]
+        floor = 10.0 ** np.floor(np.log10(min([*rel_tols, 1e-16]))) / 100
+        kmax = 1
+        for i, (label, a) in enumerate(items):
+            color, marker = OKABE_ITO[i % len(OKABE_ITO)], _MARKERS[i % len(_MARKERS)]
+            s = np.asarray(a.singular_values, dtype=np.float64)
+            s1 = s[0] if s[0] > 0 else 1.0
+            y = s / s1
+            idx = np.arange(1, s.size + 1)
+            kmax = max(kmax, s.size)
+            shown = _floor(y, floor)
+            name = f"{label}: rank {a.rank}" if label else f"rank {a.rank}"
+            ax.plot(idx, shown, color=color, lw=0.8, alpha=0.6)
+            kept = idx <= a.rank
+            low = y < floor
+            ax.plot(idx[kept & ~low], shown[kept & ~low], ls="none", marker=marker, color=color,
+                    label=name)
+            ax.plot(idx[~kept & ~low], shown[~kept & ~low], ls="none", marker=marker,
+                    mfc="white", color=color)
+            ax.plot(idx[low], shown[low], ls="none", marker="v", mfc="white", color=color)
+            ax.axhline(a.tol / s1, color=color, ls="--", lw=0.8)
+            if len(items) == 1:
+                ax.axvline(a.rank + 0.5, color="0.4", ls=":", lw=0.8)
+                ax.annotate(f"numerical rank {a.rank}", xy=(a.rank + 0.5, 1.0),
+                            xytext=(3, -2), textcoords="offset points", va="top",
+                            fontsize=STYLE["legend.fontsize"], color="0.3")
+        ax.plot([], [], color="0.3", ls="--", lw=0.8, label="tolerance")
+        ax.plot([], [], color="0.3", ls="none", marker="v", mfc="white",
+                label=f"below {floor:.0e} (or 0)")
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 3, 3.0)
+        ax.set_xlim(0.5, kmax + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("index $i$")
+        ax.set_ylabel(r"$\sigma_i / \sigma_1$")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        _ticks(ax)
+    return fig, ax
+
+
+# ---------------------------------------------------------------------------
+# Errors against rank
+# ---------------------------------------------------------------------------
+
+
+def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
+    """Relative Frobenius, spectral and l1 errors against rank, with the output-error bounds.
+
+    Parameters
+    ----------
+    curve : ErrorCurve
+        From :func:`kernelfactor.error_curve`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig, ax
+
+    Notes
+    -----
+    Four series against :math:`k`: :math:`\\|K - K_k\\|_F / \\|K\\|_F`,
+    :math:`\\|K - K_k\\|_2 / \\|K\\|_2` (Eckart-Young), the relative l1 error,
+    which is the (attained) bound on :math:`\\|(K - K_k) \\star x\\|_\\infty`
+    relative to :math:`\\|K\\|_1 \\|x\\|_\\infty`, and the frequency-response
+    bound on the l2 output error.  The band below the rounding level is
+    shaded; exact zeros are drawn on the axis floor.
+    """
+    _need(curve, ("ranks", "fro_rel", "spectral_rel", "l1_rel", "freq_rel", "rounding"),
+          "curve", "an ErrorCurve (kf.error_curve)")
+    series = (
+        ("fro_rel", "Frobenius (kernel)"),
+        ("spectral_rel", "spectral (kernel)"),
+        ("l1_rel", r"$\ell_1$ = bound on $\|\cdot\|_\infty$ output error"),
+        ("freq_rel", r"frequency bound on $\|\cdot\|_2$ output error"),
+    )
+    with _style():
+        fig, ax = _new_axes(ax, (SINGLE_COLUMN, 3.4))
+        floor = curve.rounding / 100
+        ranks = np.asarray(curve.ranks)
+        for i, (key, label) in enumerate(series):
+            ax.plot(ranks, _floor(np.asarray(getattr(curve, key)), floor),
+                    color=OKABE_ITO[i], marker=_MARKERS[i], ls=_LINESTYLES[i], label=label)
+        ax.axhspan(floor / 3, curve.rounding, color="0.85", lw=0, zorder=0)
+        ax.text(ranks[-1], curve.rounding, "rounding level", va="bottom", ha="right",
+                fontsize=STYLE["legend.fontsize"], color="0.35")
+        ax.axvline(curve.rank, color="0.4", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 3, 3.0)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("rank $k$")
+        ax.set_ylabel("relative error")
+        ax.set_title(f"{curve.label} ({curve.shape[0]}$\\times${curve.shape[1]}), "
+                     f"numerical rank {curve.rank}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+        _ticks(ax)
+    return fig, ax
+
+
+# ---------------------------------------------------------------------------
+# Error against cost
+# ---------------------------------------------------------------------------
+
+_COST_AXES = {
+    "multiplications": ("multiplications", "multiplications per pixel (counted)"),
+    "seconds": ("seconds", "time per image (s, measured, one thread)"),
+}
+_METHOD_MARKERS = {"separable": "o", "direct": "s", "fft": "^"}
+
+
+def plot_tradeoff(
+    points: Sequence[Any], *, cost: Any = "multiplications", ax: Any = None
+) -> tuple[Any, Any]:
+    """Error against cost across kernels and ranks, with each kernel's Pareto front.
+
+    Parameters
+    ----------
+    points : sequence of TradeoffPoint
+        From :func:`kernelfactor.tradeoff` (pass ``timings=`` there for the
+        measured-time panel).
+    cost : {"multiplications", "seconds"} or a sequence of them
+        The x axis: counted multiplications per pixel or measured seconds.
+        A sequence (e.g. ``("multiplications", "seconds")``) draws one panel
+        per entry side by side.
+    ax : Axes, or a sequence of Axes (one per `cost` entry), optional
+
+    Returns
+    -------
+    fig, ax
+        ``ax`` is one Axes for a single `cost`, else an array of Axes.
+
+    Notes
+    -----
+    Colours tell kernels apart, markers methods (circles: separable at rank
+    :math:`k`, labelled; squares: direct; triangles: FFT).  Points on the
+    kernel's Pareto front (no other way is both cheaper and more accurate;
+    errors at rounding level count as 0) are filled and joined by a step
+    line; dominated points are hollow.  Exact ways (error 0) sit on the
+    "exact" line at the bottom.
+    """
+    costs = [cost] if isinstance(cost, str) else list(cost)
+    for c in costs:
+        _check_choice(c, tuple(_COST_AXES), "cost")
+    pts = list(points)
+    if not pts:
+        raise ValueError("`points` is empty; pass the result of `kf.tradeoff(...)`.")
+    for p in pts:
+        _need(p, ("label", "method", "error", "multiplications", "pareto"), "points",
+              "a sequence of TradeoffPoint (kf.tradeoff)")
+    if "seconds" in costs and all(p.seconds is None for p in pts):
+        raise ValueError(
+            "`cost='seconds'` needs measured times; none of the `points` has one. Pass "
+            "`timings=` to `kf.tradeoff` (e.g. the stored benchmark file)."
+        )
+    with _style():
+        if ax is None:
+            if len(costs) == 1:
+                fig, axes = _new_axes(None, (SINGLE_COLUMN, 2.8))
+                axes_list = [axes]
+            else:
+                import matplotlib.pyplot as plt
+
+                fig, arr = plt.subplots(1, len(costs), figsize=(DOUBLE_COLUMN, 3.0),
+                                        layout="constrained", sharey=True)
+                axes_list = list(np.ravel(arr))
+        else:
+            axes_list = [ax] if len(costs) == 1 and not isinstance(ax, (Sequence, np.ndarray)) \
+                else list(np.ravel(ax))
+            if len(axes_list) != len(costs):
+                raise ValueError(
+                    f"`ax` must hold one Axes per `cost` entry ({len(costs)}); "
+                    f"got {len(axes_list)}."
+                )
+            fig = axes_list[0].figure
+        labels = list(dict.fromkeys(p.label for p in pts))
+        inexact = [p.error for p in pts if p.error > p.rounding]
+        floor = 10.0 ** (np.floor(np.log10(min(inexact))) - 1) if inexact else 1e-3
+        for axis, c in zip(axes_list, costs, strict=True):
+            attr, xlabel = _COST_AXES[c]
+            flag = "pareto" if c == "multiplications" else "pareto_seconds"
+            for i, label in enumerate(labels):
+                color = OKABE_ITO[i % len(OKABE_ITO)]
+                mine = [p for p in pts if p.label == label and getattr(p, attr) is not None]
+                if not mine:
+                    continue
+                front = sorted((p for p in mine if getattr(p, flag)),
+                               key=lambda p: (getattr(p, attr), p.error))
+                if front:
+                    fx = [getattr(p, attr) for p in front]
+                    fy = [max(p.error, floor) for p in front]
+                    axis.plot(fx, fy, color=color, lw=0.9, drawstyle="steps-post", alpha=0.8)
+                sep = [p for p in mine if p.method == "separable"]
+                axis.plot([getattr(p, attr) for p in sep], [max(p.error, floor) for p in sep],
+                          color=color, lw=0.5, ls=":", alpha=0.8)
+                for p in mine:
+                    on = bool(getattr(p, flag))
+                    axis.plot(getattr(p, attr), max(p.error, floor), ls="none",
+                              marker=_METHOD_MARKERS.get(p.method, "o"), color=color,
+                              mfc=color if on else "white", ms=4.5)
+                    if p.method == "separable" and p.error > p.rounding:
+                        axis.annotate(f"{p.rank}", (getattr(p, attr), p.error),
+                                      xytext=(2, 2), textcoords="offset points",
+                                      fontsize=5.5, color=color)
+                if axis is axes_list[0]:
+                    axis.plot([], [], color=color, lw=2, label=label)
+            axis.axhline(floor, color="0.6", lw=0.6, ls="--")
+            axis.text(0.01, floor, "exact (error 0 or at rounding level)",
+                      transform=axis.get_yaxis_transform(), ha="left", va="bottom",
+                      fontsize=5.5, color="0.35")
+            axis.set_ylim(floor / 2, max([p.error for p in pts] + [floor * 10]) * 2)
+            axis.set_xscale("log")
+            axis.set_yscale("log")
+            axis.set_xlabel(xlabel)
+            axis.set_ylabel(r"relative error $\|K - K_k\|_F / \|K\|_F$")
+            _ticks(axis)
+        first, last = axes_list[0], axes_list[-1]
+        handles = []
+        for method, marker in _METHOD_MARKERS.items():
+            name = "separable (rank $k$)" if method == "separable" else method
+            handles += last.plot([], [], ls="none", marker=marker, color="0.3", label=name)
+        handles += last.plot([], [], ls="none", marker="o", mfc="white", color="0.3",
+                             label="dominated (hollow)")
+        if last is first:
+            first.legend(loc="center left", ncol=2)
+        else:
+            first.legend(loc="center left")
+            last.legend(handles=handles, loc="center left")
+    return fig, (axes_list[0] if len(costs) == 1 else np.asarray(axes_list, dtype=object))
+
+
+# ---------------------------------------------------------------------------
+# Kernel and its rank-1 terms
+# ---------------------------------------------------------------------------
+
+
+def plot_factors(
+    approximation: Any, *, max_terms: int = 4, label: str = "", fig: Any = None
+) -> tuple[Any, Any]:
+    """The kernel as a heat map beside its rank-1 terms as stem plots.
+
+    Parameters
+    ----------
+    approximation : LowRankKernel
+        One kernel's :func:`kernelfactor.lowrank` result; the heat map shows
+        the kernel itself (the approximation plus its residual), the stems the
+        first `max_terms` terms :math:`c_i r_i^T`.
+    max_terms : int
+        At most this many terms are drawn.
+    label : str
+        The kernel's name, for the title.
+    fig : matplotlib Figure, optional
+        An empty figure to fill (a grid of ``2 x (1 + terms)`` panels); a new
+        7 in wide figure if None.
+
+    Returns
+    -------
+    fig, axes
+        ``axes`` is an array: the heat map, then per term its column stems
+        and its row stems.
+    """
+    _need(approximation, ("columns", "rows", "residual", "to_array"), "approximation",
+          "a LowRankKernel (kf.lowrank)")
+    if np.ndim(approximation.columns) != 2:
+        raise ValueError("`approximation` must be one kernel's result, not a stack.")
+    kernel = approximation.to_array() + approximation.residual
+    cols = np.asarray(approximation.columns)[:max_terms]
+    rows = np.asarray(approximation.rows)[:max_terms]
+    n_terms = cols.shape[0]
+    sv = np.asarray(approximation.singular_values)
+    with _style():
+        fig = _new_figure(fig, (DOUBLE_COLUMN, 2.6))
+        grid = fig.add_gridspec(2, 1 + max(n_terms, 1), width_ratios=[1.6] + [1] * max(n_terms, 1))
+        heat = fig.add_subplot(grid[:, 0])
+        top = float(np.max(np.abs(kernel))) or 1.0
+        image = heat.imshow(kernel, cmap=_CMAP_SIGNED, vmin=-top, vmax=top,
+                            interpolation="nearest")
+        fig.colorbar(image, ax=heat, shrink=0.8)
+        m, n = kernel.shape
+        heat.set_title(f"{label} {m}$\\times${n}".strip())
+        heat.set_xlabel("column $q$")
+        heat.set_ylabel("row $p$")
+        axes = [heat]
+        for i in range(n_terms):
+            for j, (vec, which, color) in enumerate(
+                ((cols[i], "column $c", OKABE_ITO[0]), (rows[i], "row $r", OKABE_ITO[1]))
+            ):
+                ax = fig.add_subplot(grid[j, 1 + i])
+                lines = ax.stem(np.arange(vec.size), vec, basefmt=" ")
+                lines.markerline.set_color(color)
+                lines.markerline.set_markersize(3)
+                lines.stemlines.set_color(color)
+                ax.axhline(0.0, color="0.5", lw=0.5)
+                ax.set_xlabel(f"{which}_{{{i + 1}}}$", labelpad=1)
+                if j == 0:
+                    ax.set_title(f"term {i + 1}: $\\sigma_{{{i + 1}}}$ = {sv[i]:.3g}")
+                _ticks(ax)
+                axes.append(ax)
+        _ticks(heat)
+    return fig, np.asarray(axes, dtype=object)
+
+
+# ---------------------------------------------------------------------------
+# A photograph filtered exactly and approximately
+# ---------------------------------------------------------------------------
+
+
+def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
+    """A photograph, filtered exactly and at rank k, their difference and its bound.
+
+    Parameters
+    ----------
+    result : ResidualComparison
+        From :func:`kernelfactor.residual_comparison` (the filtering is done
+        there).
+    fig : matplotlib Figure, optional
+        An empty figure to fill with four panels in a row; a new 7 in wide
+        figure if None.
+
+    Returns
+    -------
+    fig, axes
+        The four Axes: input, exact, rank-k, difference.
+
+    Notes
+    -----
+    The difference panel is annotated with the measured
+    :math:`\\|(K - K_k) \\star x\\|_\\infty` and the guaranteed bound
+    :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty`.
+    """
+    _need(result, ("image", "exact", "approx", "difference", "bound", "max_abs_difference"),
+          "result", "a ResidualComparison (kf.residual_comparison)")
+    with _style():
+        fig = _new_figure(fig, (DOUBLE_COLUMN, 2.5))
+        axes = fig.subplots(1, 4)
+        lo = float(min(result.exact.min(), result.approx.min()))
+        hi = float(max(result.exact.max(), result.approx.max()))
+        panels = (
+            (result.image, "input $x$", {"cmap": "gray"}),
+            (result.exact, f"exact: {result.label}", {"cmap": "gray", "vmin": lo, "vmax": hi}),
+            (result.approx, f"rank {result.rank}", {"cmap": "gray", "vmin": lo, "vmax": hi}),
+        )
+        for ax, (img, title, kw) in zip(axes[:3], panels, strict=True):
+            options: dict[str, Any] = dict(kw)  # type: ignore[call-overload]
+            ax.imshow(img, interpolation="nearest", **options)
+            ax.set_title(title)
+        span = float(np.max(np.abs(result.difference))) or 1.0
+        diff = axes[3].imshow(result.difference, cmap=_CMAP_SIGNED, vmin=-span, vmax=span,
+                              interpolation="nearest")
+        fig.colorbar(diff, ax=axes[3], shrink=0.8)
+        axes[3].set_title("difference")
+        axes[3].text(
+            0.5, -0.04,
+            f"max |difference| = {result.max_abs_difference:.3g}\n"
+            f"bound $\\|K - K_k\\|_1 \\|x\\|_\\infty$ = {result.bound:.3g}",
+            transform=axes[3].transAxes, ha="center", va="top",
+            fontsize=STYLE["legend.fontsize"],
+        )
+        for ax in axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return fig, axes
+
+
+# ---------------------------------------------------------------------------
+# CNN layers
+# ---------------------------------------------------------------------------
+
+
+def plot_depthwise_cost(grid: Any, *, ax: Any = None) -> tuple[Any, Any]:
+    """Depthwise-separable over standard layer multiplications across ``K`` and ``N``.
+
+    Parameters
+    ----------
+    grid : DepthwiseCostGrid
+        From :func:`kernelfactor.depthwise_cost_grid`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig, ax
+
+    Notes
+    -----
+    One line per kernel size :math:`K` against the output channels :math:`N`
+    (log-log), each with its asymptote :math:`1/K^2` dotted; the ratio is
+    :math:`1/N + 1/K^2`.  The seed example is marked with a star.
+    """
+    _need(grid, ("kernel_sizes", "out_channels", "standard", "depthwise", "seed"), "grid",
+          "a DepthwiseCostGrid (kf.depthwise_cost_grid)")
+    std = np.asarray(grid.standard, dtype=np.float64)
+    dw = np.asarray(grid.depthwise, dtype=np.float64)
+    ns = np.asarray(grid.out_channels)
+    with _style():
+        fig, ax = _new_axes(ax, (SINGLE_COLUMN, 2.6))
+        for i, k in enumerate(grid.kernel_sizes):
+            color = OKABE_ITO[i % len(OKABE_ITO)]
+            ax.plot(ns, dw[i] / std[i], color=color, marker=_MARKERS[i % len(_MARKERS)],
+                    ms=3, label=f"$K = {k}$")
+            ax.axhline(1.0 / k**2, color=color, ls=":", lw=0.7)
+        seed = grid.seed
+        ax.plot(seed["N"], seed["ratio"], ls="none", marker="*", ms=10, color="black",
+                mfc="#F0E442", zorder=5, label="seed example")
+        ax.annotate(
+            f"seed: $K$={seed['K']:g}, $N$={seed['N']:g}\n"
+            f"{seed['depthwise']:,.0f} / {seed['standard']:,.0f} = {seed['ratio']:.4f}",
+            (seed["N"], seed["ratio"]), xytext=(0.98, 0.74), textcoords="axes fraction",
+            ha="right", va="bottom", fontsize=STYLE["legend.fontsize"],
+            arrowprops={"arrowstyle": "-", "color": "0.4", "lw": 0.6},
+        )
+        ax.axhline(1.0, color="0.5", lw=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("output channels $N$")
+        ax.set_ylabel("depthwise-separable / standard\nmultiplications")
+        ax.legend(loc="lower left", ncol=2)
+        _ticks(ax)
+    return fig, ax
