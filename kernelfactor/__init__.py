@@ -5,7 +5,7 @@ with error bounds, fast filtering with scipy.ndimage's semantics, and cost
 accounting for image filters and CNN layers.
 
 The public API is the explicit list below.  ``kernelfactor.plotting`` is a
-public submodule imported on demand (it imports matplotlib.pyplot); importing
+public submodule imported on demand (it imports pyplot only to draw); importing
 ``kernelfactor`` itself imports neither pyplot nor sympy.
 """
 
@@ -13,7 +13,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# --- catalogue (issue 2) ---
+from ._apply import (
+    ApplyInfo,
+    convolve,
+    correlate,
+)
+from ._bounds import (
+    eckart_young,
+    frequency_bound,
+    l1_norm,
+    worst_case_image,
+)
+from ._calibrate import (
+    Calibration,
+    Crossover,
+    calibrate,
+    measure_crossover,
+)
 from ._catalogue import (
     KernelInfo,
     catalogue_params,
@@ -21,37 +37,6 @@ from ._catalogue import (
     kernel_info,
     list_kernels,
 )
-
-# isort: split
-# --- end catalogue ---
-
-# --- svd / lowrank / bounds (issue 2) ---
-from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
-from ._lowrank import NORMS, ApproximationError, LowRankKernel, lowrank, rank_for_error
-from ._svd import Analysis, BatchAnalysis, Margin, analyze, tolerance
-from ._validation import DTYPE_POLICY, MODES
-# --- end svd ---
-
-# --- exact (issue 3) ---
-from ._exact import (
-    ExactFactorization,
-    FactorTerm,
-    FunctionRank,
-    SeparabilityConditions,
-    exact_factor,
-    exact_rank,
-    function_rank,
-    separability_conditions,
-)
-
-# isort: split
-# --- end exact ---
-
-# --- apply (issue 4) ---
-# --- end apply ---
-
-# --- cost / depthwise (issue 5) ---
-# isort: split
 from ._cost import (
     ConvCost,
     FilterCost,
@@ -78,66 +63,123 @@ from ._depthwise import (
     spatial_factor,
     spatial_rank_for_error,
 )
-
-# isort: split
-# --- end cost ---
+from ._exact import (
+    ExactFactorization,
+    FactorTerm,
+    FunctionRank,
+    SeparabilityConditions,
+    exact_factor,
+    exact_rank,
+    function_rank,
+    separability_conditions,
+)
+from ._figures import (
+    regenerate_figures,
+)
+from ._lowrank import (
+    NORMS,
+    ApproximationError,
+    LowRankKernel,
+    lowrank,
+    rank_for_error,
+)
+from ._report import (
+    format_table,
+)
+from ._survey import (
+    DepthwiseCostGrid,
+    ErrorCurve,
+    KernelSurvey,
+    ResidualComparison,
+    TradeoffPoint,
+    depthwise_cost_grid,
+    error_curve,
+    residual_comparison,
+    survey,
+    tradeoff,
+)
+from ._svd import (
+    Analysis,
+    BatchAnalysis,
+    Margin,
+    analyze,
+    tolerance,
+)
+from ._validation import (
+    DTYPE_POLICY,
+    MODES,
+)
 
 __all__ = [
-    "__version__",
-    # --- all: catalogue ---
-    "KernelInfo",
-    "catalogue_params",
-    "get_kernel",
-    "kernel_info",
-    "list_kernels",
-    # --- all: svd ---
     "DTYPE_POLICY",
     "MODES",
     "NORMS",
     "Analysis",
+    "ApplyInfo",
     "ApproximationError",
     "BatchAnalysis",
+    "Calibration",
+    "ConvCost",
+    "Crossover",
+    "DepthwiseCostGrid",
+    "DepthwiseFactorization",
+    "ErrorCurve",
+    "ExactFactorization",
+    "FactorError",
+    "FactorTerm",
+    "FilterCost",
+    "FunctionRank",
+    "KernelInfo",
+    "KernelSurvey",
+    "LayerCosts",
     "LowRankKernel",
     "Margin",
-    "analyze",
-    "eckart_young",
-    "frequency_bound",
-    "l1_norm",
-    "lowrank",
-    "rank_for_error",
-    "tolerance",
-    "worst_case_image",
-    # --- all: exact ---
-    "ExactFactorization",
-    "FactorTerm",
-    "FunctionRank",
+    "ResidualComparison",
     "SeparabilityConditions",
-    "exact_factor",
-    "exact_rank",
-    "function_rank",
-    "separability_conditions",
-    # --- all: apply ---
-    # --- all: cost ---
-    "ConvCost",
-    "DepthwiseFactorization",
-    "FactorError",
-    "FilterCost",
-    "LayerCosts",
     "SpatialFactorization",
+    "TradeoffPoint",
+    "__version__",
+    "analyze",
+    "calibrate",
+    "catalogue_params",
     "conv2d",
     "conv_cost",
     "conv_output_shape",
+    "convolve",
+    "correlate",
+    "depthwise_cost_grid",
     "depthwise_factor",
     "depthwise_multiplier_for_error",
     "depthwise_separable_cost",
+    "eckart_young",
+    "error_curve",
+    "exact_factor",
+    "exact_rank",
     "fft_crossover",
     "filter_cost",
+    "format_table",
+    "frequency_bound",
+    "function_rank",
+    "get_kernel",
+    "kernel_info",
+    "l1_norm",
     "layer_costs",
+    "list_kernels",
     "low_rank_channel_cost",
+    "lowrank",
+    "measure_crossover",
     "rank_crossover",
+    "rank_for_error",
+    "regenerate_figures",
+    "residual_comparison",
     "seed_example",
+    "separability_conditions",
     "separable_crossover",
     "spatial_factor",
     "spatial_rank_for_error",
     "spatially_separable_cost",
+    "survey",
+    "tolerance",
+    "tradeoff",
+    "worst_case_image",
 ]

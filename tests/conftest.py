@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from kernelfactor import MODES
+
 # CI runs are reproducible: the same examples on every run (set CI=1 locally to replay them).
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from kernelfactor import MODES
 
 #: Every boundary mode scipy.ndimage supports.
 ALL_MODES = list(MODES)
