@@ -88,10 +88,16 @@ _LOADED: dict[str, dict[str, float]] = {}
 def cache_dir() -> Path:
     """The directory holding the calibration cache (not created here).
 
+    ``$KERNELFACTOR_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/kernelfactor``,
+    else ``~/.cache/kernelfactor``.
+
     Examples
     --------
-    >>> cache_dir().name
-    'kernelfactor'
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"KERNELFACTOR_CACHE_DIR": "/tmp/kf-cache-example"}):
+    ...     str(cache_dir())
+    '/tmp/kf-cache-example'
     """
     env = os.environ.get(CACHE_ENV)
     if env:
