@@ -544,3 +544,28 @@ def test_dask_arrays_are_delegated(rng):
     _close(lazy.compute(), ndi.correlate(x, k, mode="wrap"))
     with pytest.raises(ValueError, match="not supported for dask arrays"):
         correlate(da.from_array(x), k, return_info=True)
+
+
+@pytest.mark.parametrize("name", ["disk", "log", "gabor"])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_output_bounds_hold_on_a_real_photograph(name, mode):
+    """Issue 4: a rank-k LowRankKernel applied to a photograph obeys lowrank's bounds."""
+    import matplotlib.cbook as cbook
+    import matplotlib.image as mpimg
+
+    import kernelfactor as kf
+
+    photo = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    x = photo[::4, ::4].astype(np.float64).mean(axis=2) / 255.0  # grey, 128 x 150
+    params = {"gabor": {"theta": 0.5, "frequency": 0.15}}.get(name, {})
+    kernel = kf.get_kernel(name, **params)
+    exact = kf.correlate(x, kernel, mode=mode, method="direct")
+    for rank in range(1, kf.analyze(kernel).rank):
+        approx = kf.lowrank(kernel, rank)
+        observed = kf.correlate(x, approx, mode=mode, method="separable") - exact
+        slack = 1e-12 * np.abs(exact).max()
+        assert np.abs(observed).max() <= approx.error.linf_bound * np.abs(x).max() + slack
+        if mode == "wrap":  # circular convolution: the 2-norm bounds hold too
+            l2 = np.linalg.norm(observed)
+            assert l2 <= approx.error.freq_bound * np.linalg.norm(x) + slack
+            assert approx.error.freq_bound <= approx.error.l2_bound + 1e-15
