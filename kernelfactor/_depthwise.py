@@ -29,7 +29,6 @@ results' ``cost`` methods).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ._cost import (
     ConvCost,
     _conv_output_shape,
+    _pair,
     conv_cost,
     depthwise_separable_cost,
     spatially_separable_cost,
@@ -89,20 +89,6 @@ def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
     if 0 in arr.shape:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}); every dimension must be >= 1.")
     return _as_kernel(arr, name=name, batch=True)
-
-
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        v = _check_positive_int(value, name)
-        return (v, v)
-    try:
-        items = tuple(value)
-    except TypeError:
-        items = ()
-    if len(items) != 2:
-        raise ValueError(f"`{name}` must be an int or a pair of ints; got {_describe(value)}.")
-    a, b = (_check_positive_int(v, name) for v in items)
-    return (a, b)
 
 
 def _spatial_input_shape(input_shape: Any, c_in: int) -> tuple[int, int, int]:
