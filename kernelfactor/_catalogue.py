@@ -269,9 +269,11 @@ def _check_taps(taps: int, name: str) -> None:
 
 def _odd_size(value: Any, name: str) -> int:
     size = _check_positive_int(value, name)
-    if size % 2 == 0:
-        raise ValueError(f"`{name}` must be odd (a centred kernel); got {size}. Use {size + 1}.")
     _check_taps(size, name)
+    if size % 2 == 0:
+        raise ValueError(
+            f"`{name}` must be odd (a centred kernel); got {size}. Use {size - 1} or {size + 1}."
+        )
     return size
 
 
