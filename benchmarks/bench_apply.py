@@ -23,27 +23,15 @@ Printed ratios (targets from issue 4 in brackets):
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _timing import best_of, load
 from scipy import ndimage
 
 import kernelfactor as kf
-
-
-def best_of(fn: Callable[[], Any], repeats: int, budget: float = 0.0) -> float:
-    """Best wall time of `repeats` runs (fewer when one run exceeds `budget` seconds)."""
-    times: list[float] = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if budget and sum(times) > budget:
-            break
-    return min(times)
 
 
 def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
@@ -53,11 +41,6 @@ def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
     return phi / phi.sum()
 
 
-def load() -> str:
-    try:
-        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    except OSError:  # pragma: no cover
-        return "load average unavailable"
 
 
 def section_gaussian(x: np.ndarray, repeats: int) -> tuple[np.ndarray, float]:

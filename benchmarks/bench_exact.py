@@ -23,10 +23,10 @@ import os
 import subprocess
 import sys
 import textwrap
-import timeit
 
 import numpy as np
 import sympy as sp
+from _timing import best_of
 from sympy import ZZ
 from sympy.polys.matrices import DomainMatrix
 
@@ -35,8 +35,6 @@ from kernelfactor import exact_rank
 SIZES = (16, 32, 64, 128, 256)
 
 
-def best(fn, repeat: int) -> float:
-    return min(timeit.repeat(fn, number=1, repeat=repeat))
 
 
 def matrices(n: int) -> dict[str, np.ndarray]:
@@ -84,9 +82,9 @@ def table(args: argparse.Namespace) -> None:
     for n in sizes:
         for case, k in matrices(n).items():
             rank = exact_rank(k)
-            t_flint = best(lambda k=k: exact_rank(k, backend="flint"), args.repeat)
-            t_sym = best(lambda k=k: exact_rank(k, backend="sympy"), args.repeat)
-            t_dm = best(lambda k=k: DomainMatrix.from_list(k.tolist(), ZZ).rank(), 1)
+            t_flint = best_of(lambda k=k: exact_rank(k, backend="flint"), args.repeat)
+            t_sym = best_of(lambda k=k: exact_rank(k, backend="sympy"), args.repeat)
+            t_dm = best_of(lambda k=k: DomainMatrix.from_list(k.tolist(), ZZ).rank(), 1)
             if skip_matrix_rank:
                 mr = f"> {args.timeout:g} s (skipped)"
             else:
@@ -128,7 +126,7 @@ def polynomial(args: argparse.Namespace) -> None:
         return sum(int(rng.integers(-3, 4)) * m for m in monos)
 
     full = sp.Matrix(5, 5, lambda i, j: entry())
-    t_kf = best(lambda: exact_rank(full), args.repeat)
+    t_kf = best_of(lambda: exact_rank(full), args.repeat)
     code = textwrap.dedent(
         f"""
         import time, sympy as sp

@@ -17,22 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 
 import numpy as np
+from _timing import best_of
 
 import kernelfactor as kf
 from kernelfactor._figures import DEFAULT_TRADEOFF_KERNELS
 from kernelfactor._survey import kernel_label, timing_key
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
