@@ -75,7 +75,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from ._validation import (
     _as_image,
@@ -457,6 +456,8 @@ def _direct(
     cval: float,
     keep: tuple[int, slice] | None,
 ) -> None:
+    from scipy import ndimage  # imported on first use: it is most of kernelfactor's import time
+
     weights, origin = kern.weights, kern.origin
     if axes[0] > axes[1]:
         # ndimage lays the weights' axes along the image axes in increasing order.
@@ -486,6 +487,8 @@ def _separable(
     cval: float,
     keep: tuple[int, slice] | None,
 ) -> None:
+    from scipy import ndimage
+
     first, second = _pass_order(axes)
     if not terms:
         out[...] = 0

@@ -67,7 +67,6 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from ._validation import (
     _check_choice,
@@ -291,6 +290,8 @@ def _gauss1d(sigma: float, order: int, radius: int) -> np.ndarray:
     weights are the reversed response to a centred impulse (exact: each output
     sample is one weight times 1 plus zeros).
     """
+    from scipy import ndimage
+
     delta = np.zeros(2 * radius + 1)
     delta[radius] = 1.0
     resp = ndimage.gaussian_filter1d(delta, sigma, order=order, mode="constant", radius=radius)

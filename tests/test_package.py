@@ -58,6 +58,13 @@ def test_import_is_light():
     assert heavy == "[]", out.stdout
 
 
+def test_import_defers_scipy_ndimage():
+    """scipy.ndimage is most of the import time; it is imported on first filtering."""
+    code = "import sys, kernelfactor; print('scipy.ndimage' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def _module_level_imports(path: pathlib.Path) -> set[str]:
     tree = ast.parse(path.read_text())
     found = set()
