@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._noise import NOISE_TEXT, shown_above, shown_where
 from ._svd import _factor_terms, _format_values, tolerance
 from ._validation import _as_kernel, _check_choice, _check_nonnegative, _check_rank, _describe
 
@@ -45,6 +46,13 @@ class ApproximationError:
     rounding : float
         :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`: errors at or below this
         level are rounding, and mean the kernel's rank is :math:`\\le k`.
+
+    Notes
+    -----
+    Noise policy: when the spectral error is at the rounding level
+    (:attr:`within_rounding`), every error here is rounding noise: the
+    ``repr`` says so and :meth:`to_dict` writes ``None`` (raw floats under
+    ``"raw"``, their last digits differ between LAPACK builds).
     """
 
     fro: float
@@ -64,8 +72,14 @@ class ApproximationError:
         return bool(out) if out.ndim == 0 else out
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
-        out["within_rounding"] = np.asarray(self.within_rounding).tolist()
+        """Documented fields: ``None`` where within rounding, else 6 significant digits."""
+        noise = np.asarray(self.within_rounding)
+        out: dict[str, Any] = {}
+        for k in self.__dataclass_fields__:
+            value = getattr(self, k)
+            out[k] = shown_where(value, False if k == "rounding" else noise)
+        out["within_rounding"] = noise.tolist()
+        out["raw"] = {k: np.asarray(getattr(self, k)).tolist() for k in self.__dataclass_fields__}
         return out
 
 
@@ -124,29 +138,40 @@ class LowRankKernel:
         return worst_case_image(self.residual)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain Python: singular values under the noise policy; factors in ``raw``."""
+        floor = np.asarray(self.error.rounding)[..., None]
         return {
             "shape": list(self.shape),
             "rank": self.rank,
-            "columns": self.columns.tolist(),
-            "rows": self.rows.tolist(),
-            "singular_values": self.singular_values.tolist(),
+            "singular_values": shown_above(self.singular_values, floor),
             "error": self.error.to_dict(),
+            "raw": {
+                "columns": self.columns.tolist(),
+                "rows": self.rows.tolist(),
+                "singular_values": self.singular_values.tolist(),
+            },
         }
 
     def __repr__(self) -> str:
         m, n = self.shape
         e = self.error
         if self.stack_shape:
-            worst = float(np.max(e.fro_rel)) if np.size(e.fro_rel) else 0.0
+            inexact = np.asarray(e.fro_rel)[~np.asarray(e.within_rounding)]
+            worst = f"{float(np.max(inexact)):.3g}" if inexact.size else NOISE_TEXT
             return (
                 f"LowRankKernel(stack {self.stack_shape} of {m}x{n} kernels, rank {self.rank}: "
-                f"max fro_rel={worst:.3g})"
+                f"max fro_rel={worst})"
             )
-        exact = " (exact up to rounding)" if e.within_rounding else ""
+        values = _format_values(self.singular_values, float(e.rounding))
+        if e.within_rounding:
+            return (
+                f"LowRankKernel({m}x{n} kernel, rank {self.rank} (exact up to rounding): "
+                f"errors {NOISE_TEXT}; singular_values={values})"
+            )
         return (
-            f"LowRankKernel({m}x{n} kernel, rank {self.rank}{exact}: "
+            f"LowRankKernel({m}x{n} kernel, rank {self.rank}: "
             f"fro_rel={e.fro_rel:.3g}, spectral_rel={e.spectral_rel:.3g}, l1={e.l1:.3g}; "
-            f"singular_values={_format_values(self.singular_values)})"
+            f"singular_values={values})"
         )
 
 
@@ -191,16 +216,28 @@ def _search(arr: np.ndarray, max_error: float, norm: str, relative: bool) -> Low
             "l1": float(l1_norm(arr)),
             "freq": float(frequency_bound(arr)),
         }[norm]
+    # Noise policy: where sigma_{k+1} is at the rounding level every error of the
+    # rank-k truncation is rounding noise, whose digits differ between LAPACK
+    # builds; it counts as the rounding level times sqrt(m n) (a bound on it in
+    # each norm), so the answer never depends on those digits.
+    m, n = arr.shape
+    rounding = tolerance(s[0], arr.shape)
+    level = rounding * float(np.sqrt(m * n))
     for k in range(s.size + 1):
+        noise = k < s.size and s[k] <= rounding
         if norm in ("fro", "spectral"):
             # Eckart-Young errors come from the spectrum alone: no need to build.
             fro, spectral = eckart_young(s, k)
             err = fro if norm == "fro" else spectral
+            if noise:
+                err = max(err, level)
             if _safe_ratio(err, scale) <= max_error or k == s.size:
                 return _build(arr, u, s, vt, k)
             continue
         lrk = _build(arr, u, s, vt, k)
         err = lrk.error.l1 if norm == "l1" else lrk.error.freq_bound
+        if noise:
+            err = max(err, level)
         if _safe_ratio(err, scale) <= max_error or k == s.size:
             return lrk
     raise AssertionError("unreachable: k = min(m, n) always returns")  # pragma: no cover
@@ -231,9 +268,11 @@ def rank_for_error(
         The smallest ``k`` (0 <= k <= min(m, n)) meeting the target with the
         truncated SVD.  For ``'l1'`` and ``'freq'`` the truncated SVD is the
         candidate at each rank (it is optimal for 'fro' and 'spectral' only).
-        Errors are computed in floating point: a target of exactly 0 is met
-        only at ``min(m, n)``; to ask for "exact up to rounding" pass
-        :attr:`ApproximationError.rounding` or use :func:`lowrank` without a target.
+        Errors at the rounding level are noise (their digits differ between
+        LAPACK builds) and count as :math:`\\sqrt{mn}` times the rounding
+        level :attr:`ApproximationError.rounding`: a target of 0 (or below
+        that level) is met only at ``min(m, n)``, on every machine; to ask
+        for "exact up to rounding" use :func:`lowrank` without a target.
 
     Examples
     --------

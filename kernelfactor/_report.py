@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._noise import NOISE_TEXT, significant
 from ._validation import _check_choice, _describe
 
 __all__ = ["SURVEY_COLUMNS", "TABLE_FORMATS", "Column", "format_table", "latex_escape"]
@@ -64,7 +65,8 @@ class Column:
         ``"l"`` or ``"r"``.
     kind : str
         How values are written: ``"text"``, ``"int"``, ``"sci"`` (relative
-        errors: at or below the row's ``rounding`` shown as ``< rounding``),
+        errors: at or below the row's ``rounding``, the noise floor, shown as
+        ``0 (below tol)``; otherwise 3 significant digits, 6 in CSV),
         ``"count"``, ``"ratio"``, ``"shape"``.
     """
 
@@ -136,28 +138,29 @@ def _cell(value: Any, kind: str, row: Mapping[str, Any], fmt: str) -> str:
         if kind == "ratio":
             return f"{v:.2f}"
         if kind == "sci":
-            rounding = row.get("rounding")
-            if v == 0.0:
-                return "0"
-            if rounding is not None and v <= rounding:
-                level = f"{rounding:.0e}"
-                if latex:
-                    mant, _, exp = level.partition("e")
-                    return f"$<{mant}\\times10^{{{int(exp)}}}$"
-                return f"<{level}"
+            if _is_noise(v, row):
+                return NOISE_TEXT
             return _sci(v, latex)
         return f"{v:.4g}"
     text = str(value)
     return latex_escape(text) if latex else text
 
 
-def _csv_value(value: Any, kind: str) -> str:
+def _is_noise(value: float, row: Mapping[str, Any]) -> bool:
+    """At or below the row's noise floor (``rounding``; exact 0 without one)."""
+    rounding = row.get("rounding")
+    return value == 0.0 or (rounding is not None and abs(value) <= rounding)
+
+
+def _csv_value(value: Any, kind: str, row: Mapping[str, Any]) -> str:
     if value is None:
         return ""
     if kind == "shape":
         return "x".join(str(v) for v in value)
     if isinstance(value, float):
-        return repr(value)
+        if kind == "sci" and _is_noise(value, row):
+            return NOISE_TEXT
+        return repr(significant(value))
     if isinstance(value, (list, tuple, dict)):
         return repr(value)
     return str(value)
@@ -184,7 +187,9 @@ def format_table(
         ``"markdown"``: a GitHub pipe table.  ``"latex"``: a ``tabular``
         with booktabs rules (``\\toprule``, ``\\midrule``, ``\\bottomrule``),
         special characters escaped.  ``"csv"``: the column keys as header
-        and the values at full precision (via :mod:`csv`).
+        and the values to 6 significant digits (via :mod:`csv`).  Rounding
+        noise (at or below a row's ``rounding``) is ``0 (below tol)`` in
+        every format.
     columns : sequence of Column, optional
         Default: :data:`SURVEY_COLUMNS` when every row has those keys, else
         one text column per key of the first row.
@@ -241,7 +246,7 @@ def format_table(
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([c.key for c in cols])
         for d in dicts:
-            writer.writerow([_csv_value(d[c.key], c.kind) for c in cols])
+            writer.writerow([_csv_value(d[c.key], c.kind, d) for c in cols])
         return buf.getvalue()
     body = [[_cell(d[c.key], c.kind, d, fmt) for c in cols] for d in dicts]
     tol = dicts[0].get("max_rel_error") if dicts else None

@@ -8,16 +8,24 @@ and :mod:`kernelfactor._report` only read.
 Costs are *counted* multiplications per output pixel (see
 :func:`kernelfactor.filter_cost`): ``m n`` for direct filtering and
 ``k (m + n)`` for ``k`` separable terms, whatever the image size.  Errors are
-relative: a value at or below the rounding level
-:math:`\\max(m, n)\\,\\varepsilon` (field ``rounding``) means "exact up to
-rounding".
+relative.
+
+Noise policy (:mod:`kernelfactor._noise`): a ratio or an error at or below the
+verdict's relative tolerance (field ``rounding``, at least
+:math:`\\max(m, n)\\,\\varepsilon`) is rounding noise, whose digits differ
+between LAPACK builds.  The results here store it as exactly ``0.0`` (meaning
+"0, or at the rounding level": tables write ``0 (below tol)``, figures draw it
+on a labelled floor), and every other value to
+:data:`~kernelfactor._noise.SIGNIFICANT_DIGITS` significant digits, so tables
+and figures are the same on every machine.  ``KernelSurvey.raw`` keeps the
+unrounded floats.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +34,7 @@ from ._bounds import l1_norm
 from ._catalogue import kernel_info, list_kernels
 from ._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
 from ._lowrank import lowrank, rank_for_error
+from ._noise import NOISE_TEXT, significant
 from ._svd import analyze
 from ._validation import _check_nonnegative, _check_positive_int, _describe
 
@@ -90,15 +99,26 @@ def kernel_label(name: str, params: Mapping[str, Any] | None = None) -> str:
     'gaussian(sigma=2)'
     >>> kernel_label("sobel_x")
     'sobel_x'
+    >>> kernel_label("gabor", {"theta": 0.523599})  # radians, shown in degrees
+    'gabor(theta=30°)'
     """
     if not params:
         return name
     parts = []
     for key in sorted(params):
         value = params[key]
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        unit = _ANGLES.get((name, key))
+        if unit is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            degrees = math.degrees(value) if unit == "rad" else float(value)
+            text = f"{round(degrees, 6):.4g}\u00b0"  # the degree sign
+        else:
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
         parts.append(f"{key}={text}")
     return f"{name}({', '.join(parts)})"
+
+
+#: Angle parameters of the catalogue and their units (labels show degrees).
+_ANGLES: dict[tuple[str, str], str] = {("gabor", "theta"): "rad", ("motion_blur", "angle"): "deg"}
 
 
 def _per_pixel(image_shape: tuple[int, int], shape: tuple[int, int], rank: int | None) -> float:
@@ -136,12 +156,15 @@ class KernelSurvey:
     exact_rank : int or None
         Rank over the rationals where the catalogue has an exact rational form.
     sigma_ratio : float or None
-        :math:`\\sigma_2 / \\sigma_1` (None for a ``1 x n`` or ``m x 1`` kernel).
+        :math:`\\sigma_2 / \\sigma_1` (None for a ``1 x n`` or ``m x 1`` kernel;
+        0.0 at or below ``rounding``; 6 significant digits).
     rank1_error : float
         Relative Frobenius error of the best rank-1 approximation,
-        :math:`(\\sum_{i>1} \\sigma_i^2)^{1/2} / \\|K\\|_F`.
+        :math:`(\\sum_{i>1} \\sigma_i^2)^{1/2} / \\|K\\|_F` (0.0 at or below
+        ``rounding``; 6 significant digits).
     rounding : float
-        :math:`\\max(m, n)\\,\\varepsilon`: relative values at or below it are rounding.
+        The relative noise floor: ``max(rtol, max(m, n) eps)``; relative values
+        at or below it are rounding noise.
     max_rel_error : float
         The tolerance of ``tol_rank``.
     tol_rank : int
@@ -152,6 +175,9 @@ class KernelSurvey:
     speedup, tol_speedup : float
         ``full_mults / separable_mults`` and ``full_mults / tol_mults``
         (below 1: separable filtering costs more).
+    raw : dict
+        Raw floats (``singular_values``, ``sigma_ratio``, ``rank1_error``),
+        whose last digits depend on the LAPACK build; not in tables.
     """
 
     name: str
@@ -170,6 +196,7 @@ class KernelSurvey:
     tol_mults: float
     speedup: float
     tol_speedup: float
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plain Python (``params`` through the catalogue's JSON form)."""
@@ -186,9 +213,10 @@ class KernelSurvey:
     def __repr__(self) -> str:
         m, n = self.shape
         exact = "" if self.exact_rank is None else f", exact rank {self.exact_rank}"
+        err = NOISE_TEXT if self.rank1_error <= self.rounding else f"{self.rank1_error:.3g}"
         return (
             f"KernelSurvey({self.label}: {m}x{n}, rank {self.rank}{exact}, "
-            f"rank-1 error {self.rank1_error:.3g}; mults/pixel {self.full_mults:g} direct, "
+            f"rank-1 error {err}; mults/pixel {self.full_mults:g} direct, "
             f"{self.separable_mults:g} separable (x{self.speedup:.3g}), "
             f"{self.tol_mults:g} at rank {self.tol_rank} <= {self.max_rel_error:g} "
             f"(x{self.tol_speedup:.3g}))"
@@ -257,6 +285,9 @@ def survey(
         a = analyze(arr, rtol=rtol)
         s = a.singular_values
         lr1 = lowrank(arr, 1)
+        floor = max(rtol or 0.0, max(m, n) * _EPS)
+        ratio = (float(s[1] / s[0]) if s[0] > 0 else 0.0) if s.size > 1 else None
+        err1 = float(lr1.error.fro_rel)
         tol_rank = rank_for_error(arr, max_rel_error, relative=True)
         full = _per_pixel(image_shape, (m, n), None)
         sep = _per_pixel(image_shape, (m, n), a.rank)
@@ -269,9 +300,9 @@ def survey(
                 shape=(m, n),
                 rank=a.rank,
                 exact_rank=_exact_rank(info.exact),
-                sigma_ratio=(float(s[1] / s[0]) if s[0] > 0 else 0.0) if s.size > 1 else None,
-                rank1_error=float(lr1.error.fro_rel),
-                rounding=max(m, n) * _EPS,
+                sigma_ratio=None if ratio is None else _denoised(ratio, floor),
+                rank1_error=_denoised(err1, floor),
+                rounding=floor,
                 max_rel_error=max_rel_error,
                 tol_rank=tol_rank,
                 full_mults=full,
@@ -279,9 +310,15 @@ def survey(
                 tol_mults=tol_mults,
                 speedup=_speedup(full, sep),
                 tol_speedup=_speedup(full, tol_mults),
+                raw={"singular_values": s.tolist(), "sigma_ratio": ratio, "rank1_error": err1},
             )
         )
     return tuple(rows)
+
+
+def _denoised(value: float, floor: float) -> float:
+    """0.0 at or below the noise floor, else `value` to 6 significant digits."""
+    return 0.0 if abs(value) <= floor else significant(value)
 
 
 # ---------------------------------------------------------------------------
@@ -304,10 +341,10 @@ class TradeoffPoint:
     shape : tuple of int
     error : float
         Relative Frobenius error of the kernel applied (0 for direct and FFT,
-        which apply the kernel itself).
+        which apply the kernel itself; 0 also where the error is at or below
+        ``rounding``, which is rounding noise; else 6 significant digits).
     rounding : float
-        Relative rounding level :math:`\\max(m, n)\\,\\varepsilon`; errors at
-        or below it count as exact for the Pareto fronts.
+        Relative rounding level :math:`\\max(m, n)\\,\\varepsilon`.
     multiplications : float
         Counted multiplications per output pixel (an estimate for the FFT).
     seconds : float or None
@@ -316,6 +353,8 @@ class TradeoffPoint:
         On this kernel's error-multiplications Pareto front.
     pareto_seconds : bool or None
         On this kernel's error-time Pareto front (None without a time).
+    image_shape : tuple of int or None
+        The image shape of the counts and of the measured times.
     """
 
     label: str
@@ -328,6 +367,7 @@ class TradeoffPoint:
     seconds: float | None = None
     pareto: bool = False
     pareto_seconds: bool | None = None
+    image_shape: tuple[int, int] | None = None
 
     @property
     def key(self) -> str:
@@ -337,6 +377,7 @@ class TradeoffPoint:
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["shape"] = list(self.shape)
+        out["image_shape"] = None if self.image_shape is None else list(self.image_shape)
         out["key"] = self.key
         return out
 
@@ -411,9 +452,9 @@ def tradeoff(
         rounding = max(m, n) * _EPS
         pts: list[dict[str, Any]] = []
         for r in chosen:
-            err = lowrank(arr, r).error.fro_rel
+            err = _denoised(float(lowrank(arr, r).error.fro_rel), rounding)
             pts.append(
-                {"method": "separable", "rank": r, "error": float(err),
+                {"method": "separable", "rank": r, "error": err,
                  "multiplications": _per_pixel(image_shape, (m, n), r)}
             )
         pts.append({"method": "direct", "rank": None, "error": 0.0,
@@ -421,7 +462,7 @@ def tradeoff(
         fft = filter_cost(image_shape, (m, n), method="fft")
         pts.append({"method": "fft", "rank": None, "error": 0.0,
                     "multiplications": fft.per_output_multiplications})
-        effective = [0.0 if p["error"] <= rounding else p["error"] for p in pts]
+        effective = [p["error"] for p in pts]
         front = pareto_mask([p["multiplications"] for p in pts], effective)
         secs = [
             None if timings is None else timings.get(timing_key(label, p["method"], p["rank"]))
@@ -441,7 +482,8 @@ def tradeoff(
                 TradeoffPoint(
                     label=label, shape=(m, n), rounding=rounding,
                     seconds=None if t is None else float(t),
-                    pareto=bool(front[i]), pareto_seconds=front_t[i], **p,
+                    pareto=bool(front[i]), pareto_seconds=front_t[i],
+                    image_shape=(int(image_shape[0]), int(image_shape[1])), **p,
                 )
             )
     return tuple(out)
@@ -475,6 +517,13 @@ class ErrorCurve:
         The numerical rank.
     rounding : float
         Relative rounding level :math:`\\max(m, n)\\,\\varepsilon`.
+
+    Notes
+    -----
+    At ranks :math:`k \\ge` ``rank`` every singular value dropped is at or
+    below the tolerance, so every error there is rounding noise: it is stored
+    as exactly 0.0 (drawn on the "0 (below tol)" floor); the other errors
+    have 6 significant digits.
     """
 
     label: str
@@ -511,18 +560,23 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
     l1_full = lrs[0].error.l1
     freq_full = lrs[0].error.freq_bound
 
+    rank = analyze(arr).rank
+
     def rel(values: list[float], scale: float) -> tuple[float, ...]:
-        return tuple(float(v / scale) if scale > 0 else 0.0 for v in values)
+        return tuple(
+            0.0 if k >= rank or scale <= 0 else significant(float(v / scale))
+            for k, v in zip(ranks, values, strict=True)
+        )
 
     return ErrorCurve(
         label=kernel_label(name, params),
         shape=(m, n),
         ranks=ranks,
-        fro_rel=tuple(float(lr.error.fro_rel) for lr in lrs),
-        spectral_rel=tuple(float(lr.error.spectral_rel) for lr in lrs),
+        fro_rel=rel([lr.error.fro_rel for lr in lrs], 1.0),
+        spectral_rel=rel([lr.error.spectral_rel for lr in lrs], 1.0),
         l1_rel=rel([lr.error.l1 for lr in lrs], l1_full),
         freq_rel=rel([lr.error.freq_bound for lr in lrs], freq_full),
-        rank=analyze(arr).rank,
+        rank=rank,
         rounding=max(m, n) * _EPS,
     )
 
@@ -548,7 +602,8 @@ class ResidualComparison:
     bound : float
         :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty`, the guaranteed bound on it.
     fro_rel : float
-        Relative Frobenius error of the kernel approximation.
+        Relative Frobenius error of the kernel approximation (0.0 when it is
+        at the rounding level: the difference is then rounding noise).
     mode : str
         The boundary mode used.
     """
@@ -577,6 +632,11 @@ class ResidualComparison:
         }
 
     def __repr__(self) -> str:
+        if self.fro_rel == 0.0:
+            return (
+                f"ResidualComparison({self.label}, rank {self.rank}, image {self.image.shape}: "
+                f"exact up to rounding, difference {NOISE_TEXT})"
+            )
         return (
             f"ResidualComparison({self.label}, rank {self.rank}, image {self.image.shape}: "
             f"max |difference| {self.max_abs_difference:.3g} <= bound {self.bound:.3g})"
@@ -627,7 +687,7 @@ def residual_comparison(
         difference=diff,
         max_abs_difference=float(np.max(np.abs(diff))),
         bound=float(l1_norm(lr.residual) * np.max(np.abs(x))),
-        fro_rel=float(lr.error.fro_rel),
+        fro_rel=0.0 if lr.error.within_rounding else significant(float(lr.error.fro_rel)),
         mode=mode,
     )
 

@@ -16,6 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from ._noise import (
+    NOISE_TEXT,
+    format_value,
+    noise_floor,
+    shown_above,
+    shown_vector,
+    shown_where,
+    significant,
+    vector_floor,
+)
 from ._validation import _as_kernel, _check_choice, _check_nonnegative
 
 __all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
@@ -88,7 +98,7 @@ def _policy(rtol: float | None, atol: float | None) -> str:
     return f"max(atol, rtol * sigma_1) (rtol={rtol:g}, atol={atol:g})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Margin:
     """How far a rank verdict is from changing.
 
@@ -109,6 +119,22 @@ class Margin:
     below_tol : float
         :math:`\\mathrm{tol} / \\sigma_{r+1}`: by what factor the largest dropped
         singular value sits under it (``inf`` if none is dropped or it is 0).
+    floor : float
+        The noise floor of the verdict (:func:`kernelfactor._noise.noise_floor`).
+    dropped_is_noise : bool
+        :math:`\\sigma_{r+1}` exists and is at or below ``floor``: ``distance``,
+        ``gap`` and ``below_tol`` are then rounding noise (raw values only);
+        the documented bound is ``gap >= radius / floor`` (:attr:`gap_at_least`).
+    kept_is_noise : bool
+        :math:`\\sigma_r` is at or below ``floor`` (a tolerance below the
+        rounding level counted noise): ``radius`` and ``above_tol`` are noise.
+
+    Notes
+    -----
+    ``gap``, ``distance`` and ``below_tol`` hold the raw floats; with the
+    default tolerance :math:`\\sigma_{r+1}` is always rounding noise (that is
+    what the tolerance means), so their digits differ between LAPACK builds.
+    :meth:`to_dict` and the ``repr`` follow the noise policy.
     """
 
     gap: float
@@ -116,9 +142,55 @@ class Margin:
     radius: float
     above_tol: float
     below_tol: float
+    floor: float = 0.0
+    dropped_is_noise: bool = False
+    kept_is_noise: bool = False
 
-    def to_dict(self) -> dict[str, float]:
-        return {k: float(getattr(self, k)) for k in self.__dataclass_fields__}
+    @property
+    def gap_at_least(self) -> float:
+        """A lower bound on the gap that does not depend on rounding noise.
+
+        ``radius / floor`` when the dropped value is noise, else ``gap``.
+        """
+        if self.kept_is_noise or self.radius == 0:
+            return 0.0
+        if not self.dropped_is_noise:
+            return self.gap
+        return float(_ratio(self.radius, self.floor))
+
+    def raw(self) -> dict[str, float]:
+        """The raw floats (their last digits depend on the LAPACK build)."""
+        return {k: float(getattr(self, k)) for k in
+                ("gap", "distance", "radius", "above_tol", "below_tol")}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Documented fields: noise is ``None``; others to 6 significant digits."""
+        dropped = self.dropped_is_noise
+        kept = self.kept_is_noise
+        return {
+            "gap": None if dropped or kept else significant(self.gap),
+            "gap_at_least": significant(self.gap_at_least),
+            "distance": None if dropped else significant(self.distance),
+            "radius": None if kept else significant(self.radius),
+            "above_tol": None if kept else significant(self.above_tol),
+            "below_tol": None if dropped else significant(self.below_tol),
+            "dropped_is_noise": dropped,
+            "kept_is_noise": kept,
+        }
+
+    def describe(self) -> str:
+        """One line for people (noise shown as noise)."""
+        if self.kept_is_noise:
+            return f"radius sigma_r = {NOISE_TEXT}: the counted values include rounding noise"
+        radius = f"radius sigma_r = {self.radius:.4g}"
+        if self.dropped_is_noise:
+            return (f"gap sigma_r/sigma_r+1 >= {self.gap_at_least:.3g}, distance to rank r "
+                    f"sigma_r+1 = {NOISE_TEXT}, {radius}")
+        return (f"gap sigma_r/sigma_r+1 = {self.gap:.4g}, distance to rank r sigma_r+1 = "
+                f"{self.distance:.4g}, {radius}")
+
+    def __repr__(self) -> str:
+        return f"Margin({self.describe()})"
 
 
 def _ratio(a: Any, b: Any) -> Any:
@@ -130,8 +202,14 @@ def _ratio(a: Any, b: Any) -> Any:
     return out[()] if out.ndim == 0 else out
 
 
-def _margins(s: np.ndarray, rank: Any, tol: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """Vectorised margins for singular values ``s`` (..., k) and ranks (...)."""
+def _margins(
+    s: np.ndarray, rank: Any, tol: Any, shape: tuple[int, int]
+) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
+    """Vectorised margins for singular values ``s`` (..., k) and ranks (...).
+
+    Returns gap, distance, radius, above_tol, below_tol, the noise floor and
+    the two noise flags (dropped value noise, kept value noise).
+    """
     k = s.shape[-1]
     rank = np.asarray(rank)
     edge = (*s.shape[:-1], 1)
@@ -145,7 +223,10 @@ def _margins(s: np.ndarray, rank: Any, tol: Any) -> tuple[Any, Any, Any, Any, An
     above = _ratio(s_r, tol)
     above = np.where(rank == 0, 0.0, above)
     below = _ratio(tol, s_r1)
-    return gap, s_r1, s_r, above, below
+    floor = noise_floor(tol, s[..., 0], shape)
+    dropped = (rank < k) & (s_r1 <= floor)
+    kept = (rank > 0) & (s_r <= floor)
+    return gap, s_r1, s_r, above, below, floor, dropped, kept
 
 
 def _flip_symmetry(kernel: np.ndarray, axis: int) -> int:
@@ -201,6 +282,54 @@ def _fix_signs(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u * sign, vt * sign
 
 
+def _canonical_clusters(
+    u: np.ndarray, s: np.ndarray, vt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fix the singular vectors of repeated singular values by the kernel itself.
+
+    For a cluster of equal singular values (consecutive gaps at most
+    :math:`10^{-8} \\sigma_1`, all above the rounding level) LAPACK may return
+    any orthonormal basis of the singular subspaces, and different builds
+    do (``roberts_y`` has :math:`\\sigma_1 = \\sigma_2`).  The cluster's own
+    matrix :math:`P = U_c V_c^T` is unique; its columns, orthonormalised in
+    order (Gram-Schmidt), give the left basis :math:`U'` and
+    :math:`V' = P^T U'`, so that :math:`U' V'^T = P` and the factors are the
+    same on every machine up to rounding.
+    """
+    k = s.size
+    if k < 2 or s[0] <= 0:
+        return u, vt
+    level = max(u.shape[0], vt.shape[1]) * _EPS * s[0]
+    close = (s[:-1] - s[1:] <= 1e-8 * s[0]) & (s[1:] > level)
+    start = 0
+    u, vt = u.copy(), vt.copy()
+    while start < k - 1:
+        if not close[start]:
+            start += 1
+            continue
+        stop = start + 1
+        while stop < k - 1 and close[stop]:
+            stop += 1
+        stop += 1  # the cluster is start .. stop - 1
+        p = u[:, start:stop] @ vt[start:stop, :]
+        basis: list[np.ndarray] = []
+        for j in range(p.shape[1]):
+            c = p[:, j].copy()
+            for b in basis:
+                c -= (b @ c) * b
+            norm = float(np.linalg.norm(c))
+            if norm > 1e-6:  # columns of P have norm <= 1
+                basis.append(c / norm)
+            if len(basis) == stop - start:
+                break
+        if len(basis) == stop - start:
+            new_u = np.array(basis).T
+            u[:, start:stop] = new_u
+            vt[start:stop, :] = (p.T @ new_u).T
+        start = stop
+    return u, vt
+
+
 def _factor_terms(
     kernels: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -210,6 +339,8 @@ def _factor_terms(
     :func:`_fix_signs`; where a single kernel is exactly (anti)symmetric along
     an axis its factors along that axis are made exactly even or odd.
     """
+    if kernels.ndim == 2:
+        u, vt = _canonical_clusters(u, s, vt)
     cols = np.swapaxes(u[..., :, :k], -1, -2)  # (..., k, m)
     rows = vt[..., :k, :]  # (..., k, n)
     if kernels.ndim == 2:
@@ -223,10 +354,15 @@ def _factor_terms(
     return cols * root + 0.0, rows * root + 0.0
 
 
-def _format_values(values: np.ndarray, limit: int = 6) -> str:
-    shown = ", ".join(f"{v:.4g}" for v in values[:limit])
+def _format_values(
+    values: np.ndarray, floor: float = 0.0, limit: int = 6, noise: str = NOISE_TEXT
+) -> str:
+    """``[a, b, ...]`` for people: values at or below `floor` as `noise`, others to 4 digits."""
+    shown_values = ", ".join(
+        noise if abs(v) <= floor else format_value(v, floor) for v in values[:limit]
+    )
     more = f", ... ({values.size - limit} more)" if values.size > limit else ""
-    return f"[{shown}{more}]"
+    return f"[{shown_values}{more}]"
 
 
 @dataclass(frozen=True, repr=False)
@@ -257,6 +393,15 @@ class Analysis:
         kernel taken exactly.
     note : str or None
         With ``verify="exact"``: what the two answers mean when they differ.
+
+    Notes
+    -----
+    Noise policy: singular values at or below :attr:`noise_floor` (the
+    tolerance, and never less than :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`)
+    are rounding noise.  The ``repr`` writes them as ``0 (below tol)`` and
+    :meth:`to_dict` as ``null``; the raw floats are in ``singular_values``
+    and in ``to_dict()["raw"]``, and their last digits differ between LAPACK
+    builds.
     """
 
     shape: tuple[int, int]
@@ -277,6 +422,11 @@ class Analysis:
     def gap(self) -> float:
         return self.margin.gap
 
+    @property
+    def noise_floor(self) -> float:
+        """Values at or below this are rounding noise (see :mod:`kernelfactor._noise`)."""
+        return float(noise_floor(self.tol, self.singular_values[0], self.shape))
+
     def to_array(self) -> np.ndarray:
         """The kernel rebuilt from its ``rank`` factors (equal to it up to rounding)."""
         out = np.zeros(self.shape)
@@ -285,33 +435,55 @@ class Analysis:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain Python; documented fields follow the noise policy, ``raw`` has the floats.
+
+        ``singular_values`` holds ``None`` for values at or below
+        ``noise_floor``, the others to 6 significant digits; ``factors`` to 6
+        significant digits (entries at rounding level 0).  ``raw`` holds the
+        unrounded ``singular_values``, ``tol``, ``margin`` and ``factors``,
+        whose last digits depend on the LAPACK build.
+        """
+        floor = self.noise_floor
         return {
             "shape": list(self.shape),
             "rank": self.rank,
             "is_separable": self.is_separable,
-            "singular_values": self.singular_values.tolist(),
-            "tol": self.tol,
+            "singular_values": shown_above(self.singular_values, floor),
+            "tol": significant(self.tol),
+            "noise_floor": significant(floor),
             "policy": self.policy,
             "margin": self.margin.to_dict(),
-            "factors": [[c.tolist(), r.tolist()] for c, r in self.factors],
+            "factors": [
+                None if sv <= floor else [shown_vector(c, self.shape), shown_vector(r, self.shape)]
+                for sv, (c, r) in zip(self.singular_values, self.factors, strict=False)
+            ],
             "exact_rank": self.exact_rank,
             "note": self.note,
+            "raw": {
+                "singular_values": self.singular_values.tolist(),
+                "tol": self.tol,
+                "margin": self.margin.raw(),
+                "factors": [[c.tolist(), r.tolist()] for c, r in self.factors],
+            },
         }
 
     def __repr__(self) -> str:
         m, n = self.shape
         verdict = "separable" if self.is_separable else "not separable"
+        floor = self.noise_floor
         lines = [
             f"Analysis({m}x{n} kernel: rank {self.rank}, {verdict}",
-            f"  singular_values={_format_values(self.singular_values)}",
+            f"  singular_values={_format_values(self.singular_values, floor)}",
             f"  tol={self.tol:.3g} ({self.policy})",
-            (
-                f"  margin: gap={self.margin.gap:.3g}, distance={self.margin.distance:.3g}, "
-                f"radius={self.margin.radius:.3g}"
-            ),
+            f"  margin: {self.margin.describe()}",
         ]
         for i, (c, r) in enumerate(self.factors[:4]):
-            lines.append(f"  term {i}: column={_format_values(c)} row={_format_values(r)}")
+            if self.singular_values[i] <= floor:
+                lines.append(f"  term {i}: from a singular value at rounding level (noise)")
+                continue
+            fc = _format_values(c, vector_floor(c, self.shape), noise="0")
+            fr = _format_values(r, vector_floor(r, self.shape), noise="0")
+            lines.append(f"  term {i}: column={fc} row={fr}")
         if len(self.factors) > 4:
             lines.append(f"  ... {len(self.factors) - 4} more terms")
         if self.exact_rank is not None:
@@ -342,6 +514,9 @@ class BatchAnalysis:
     radius: np.ndarray
     _above: np.ndarray = field(repr=False)
     _below: np.ndarray = field(repr=False)
+    noise_floor: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(()))
+    _dropped: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), bool))
+    _kept: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), bool))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -395,21 +570,39 @@ class BatchAnalysis:
                 float(self.radius[index]),
                 float(self._above[index]),
                 float(self._below[index]),
+                float(self.noise_floor[index]),
+                bool(self._dropped[index]),
+                bool(self._kept[index]),
             ),
             factors=tuple((cols[i], rows[i]) for i in range(rank)),
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain Python; documented fields follow the noise policy (see :class:`Analysis`).
+
+        ``singular_values``, ``distance`` and ``gap`` hold ``None`` where the
+        value is rounding noise; ``raw`` holds the unrounded floats.
+        """
+        dropped = self._dropped
+        noisy_gap = dropped | self._kept
         return {
             "stack_shape": list(self.shape),
             "kernel_shape": list(self.kernel_shape),
             "rank": self.rank.tolist(),
-            "singular_values": self.singular_values.tolist(),
-            "tol": self.tol.tolist(),
+            "singular_values": shown_above(self.singular_values, self.noise_floor[..., None]),
+            "tol": shown_where(self.tol, False),
+            "noise_floor": shown_where(self.noise_floor, False),
             "policy": self.policy,
-            "gap": self.gap.tolist(),
-            "distance": self.distance.tolist(),
-            "radius": self.radius.tolist(),
+            "gap": shown_where(self.gap, noisy_gap),
+            "distance": shown_where(self.distance, dropped),
+            "radius": shown_where(self.radius, self._kept),
+            "raw": {
+                "singular_values": self.singular_values.tolist(),
+                "tol": self.tol.tolist(),
+                "gap": self.gap.tolist(),
+                "distance": self.distance.tolist(),
+                "radius": self.radius.tolist(),
+            },
         }
 
     def __repr__(self) -> str:
@@ -489,12 +682,13 @@ def analyze(
         s = np.linalg.svd(arr, compute_uv=False)
         tol = tolerance(s[..., 0], (m, n), rtol, atol)
         rank = np.count_nonzero(s > np.asarray(tol)[..., None], axis=-1)
-        gap, dist, radius, above, below = _margins(s, rank, tol)
-        return BatchAnalysis(arr, s, np.asarray(tol), policy, rank, gap, dist, radius, above, below)
+        gap, dist, radius, above, below, floor, dropped, kept = _margins(s, rank, tol, (m, n))
+        return BatchAnalysis(arr, s, np.asarray(tol), policy, rank, gap, dist, radius, above,
+                             below, np.asarray(floor), np.asarray(dropped), np.asarray(kept))
     u, s, vt = np.linalg.svd(arr, full_matrices=False)
     tol = float(tolerance(s[0], (m, n), rtol, atol))
     rank = int(np.count_nonzero(s > tol))
-    gap, dist, radius, above, below = (float(v) for v in _margins(s, rank, tol))
+    gap, dist, radius, above, below, floor, dropped, kept = _margins(s, rank, tol, (m, n))
     cols, rows = _factor_terms(arr, u, s, vt, rank)
     exact_rank = note = None
     if verify == "exact":
@@ -508,7 +702,8 @@ def analyze(
         tol=tol,
         policy=policy,
         rank=rank,
-        margin=Margin(gap, dist, radius, above, below),
+        margin=Margin(float(gap), float(dist), float(radius), float(above), float(below),
+                      float(floor), bool(dropped), bool(kept)),
         factors=tuple((cols[i], rows[i]) for i in range(rank)),
         exact_rank=exact_rank,
         note=note,

@@ -59,13 +59,24 @@ A single object; keys are always present (``null`` when not applicable)::
                                   function's separable rank (null: above
                                   --max-rank or undecided)
     is_separable     bool | null  rank <= 1
-    singular_values  [float, ...] | null                (null for --expr)
+    singular_values  [float | null, ...] | null         (null for --expr)
+                     6 significant digits; null: at or below noise_floor
+                     (rounding noise, whose digits are not data)
     tol              float | null  singular values > tol count (null for --expr)
+    noise_floor      float | null  max(tol, max(m, n) * eps * sigma_1): values
+                                  at or below it are rounding noise
     policy           str | null    how tol was chosen
-    margin           {"gap", "distance", "radius", "above_tol", "below_tol"} | null
-    factors          [[column, row], ...]  the rank-1 terms, each scaled by
-                     sqrt(sigma_i); numbers for arrays, strings
-                     [g(x), h(y)] for --expr (null when not found)
+    margin           {"gap", "gap_at_least", "distance", "radius",
+                      "above_tol", "below_tol", "dropped_is_noise",
+                      "kept_is_noise"} | null
+                     gap, distance and below_tol are null when sigma_r+1 is
+                     rounding noise (dropped_is_noise); gap_at_least =
+                     radius / noise_floor is then the reproducible bound
+    factors          [[column, row] | null, ...]  the rank-1 terms, each scaled
+                     by sqrt(sigma_i), 6 significant digits (entries at the
+                     factor's rounding level are 0; null for a term whose
+                     singular value is noise); strings [g(x), h(y)] for --expr
+                     (null when not found)
     exact            null | {"rank": int | null, "decided": bool,
                       "agrees": bool, "note": str | null,
                       "terms": [{"scale", "column", "row"}, ...], ...}
@@ -76,10 +87,16 @@ A single object; keys are always present (``null`` when not applicable)::
                       "columns": [[...]], "rows": [[...]],
                       "error": {"fro", "fro_rel", "spectral", "spectral_rel",
                                 "l1", "linf_bound", "l2_bound", "freq_bound",
-                                "rounding", "within_rounding"}}
+                                "rounding", "within_rounding", "raw"},
+                      "raw": {"columns", "rows"}}
+                     (errors null when within_rounding: rounding noise)
                      (--rank / --max-error)
     expression       null | {"input": str, "parsed": str, "decided": bool,
                       "max_rank": int, "lower_bound": int, "reason": str}
+    raw              null | {"singular_values", "tol", "margin", "factors"}:
+                     the unrounded floats.  Raw fields (this one, and "raw"
+                     inside "approximation" and its "error") are the only
+                     ones whose digits depend on the machine's LAPACK build.
 
 Non-finite numbers (an infinite margin) are written as the strings ``"inf"``,
 ``"-inf"`` and ``"nan"``, so the output is strict JSON.  ``approx --json``
@@ -124,6 +141,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._noise import NOISE_TEXT, shown_vector
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_KERNEL_ELEMENTS", "MAX_TEXT_BYTES", "main"]
 
@@ -663,9 +682,10 @@ def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, d
         "norm": (args.norm or "fro") if args.max_error is not None else None,
         "max_error": args.max_error,
         "relative": bool(args.relative),
-        "columns": lr.columns,
-        "rows": lr.rows,
+        "columns": [shown_vector(c, lr.shape) for c in lr.columns],
+        "rows": [shown_vector(r, lr.shape) for r in lr.rows],
         "error": lr.error.to_dict(),
+        "raw": {"columns": lr.columns, "rows": lr.rows},
     }
     return lr, info
 
@@ -703,12 +723,14 @@ def _analysis_document(kernel: _Kernel, analysis: Any, schema: str) -> dict[str,
         "is_separable": d["is_separable"],
         "singular_values": d["singular_values"],
         "tol": d["tol"],
+        "noise_floor": d["noise_floor"],
         "policy": d["policy"],
         "margin": d["margin"],
         "factors": d["factors"],
         "exact": None,
         "approximation": None,
         "expression": None,
+        "raw": d["raw"],
     }
 
 
@@ -722,22 +744,24 @@ def _print_analysis(kernel: _Kernel, analysis: Any, limit: int = 10) -> None:
     print(f"kernel  {what}{params}, {m}x{n}")
     print(f"rank    {analysis.rank} ({verdict})")
     print(f"tol     {analysis.tol:.4g}  ({analysis.policy})")
-    mg = analysis.margin
-    print(f"margin  gap sigma_r/sigma_r+1 = {_num(mg.gap)}, distance to rank r "
-          f"sigma_r+1 = {_num(mg.distance)}, radius sigma_r = {_num(mg.radius)}")
+    print(f"margin  {analysis.margin.describe()}")
     s = analysis.singular_values
+    floor = analysis.noise_floor
     rows = []
     for i, v in enumerate(s[:limit]):
-        rel = float(v / s[0]) if s[0] > 0 else 0.0
-        rows.append((str(i + 1), float(v), rel, "yes" if i < analysis.rank else "no"))
+        noise = float(v) <= floor
+        value = NOISE_TEXT if noise else f"{float(v):.4g}"
+        rel = NOISE_TEXT if noise else f"{float(v / s[0]):.4g}"
+        rows.append((str(i + 1), value, rel, "yes" if i < analysis.rank else "no"))
     print()
     print(_text_table(["i", "sigma_i", "sigma_i/sigma_1", "counted"], rows))
     if s.size > limit:
         print(f"... {s.size - limit} more singular values (use --json for all)")
     if analysis.factors:
         print("\nfactors: kernel = sum of column (x) row, each scaled by sqrt(sigma_i)")
-        frows = [(str(i + 1), _vector(c), _vector(r)) for i, (c, r) in
-                 enumerate(analysis.factors[:limit])]
+        frows = [(str(i + 1), _vector(shown_vector(c, analysis.shape)),
+                  _vector(shown_vector(r, analysis.shape)))
+                 for i, (c, r) in enumerate(analysis.factors[:limit])]
         print(_text_table(["term", "column", "row"], frows, "rll"))
 
 
@@ -767,6 +791,9 @@ def _print_approximation(lr: Any, info: dict[str, Any]) -> None:
         how = f"smallest rank with {rel}{info['norm']} error <= {info['max_error']:g}"
     exact = " (exact up to rounding)" if e.within_rounding else ""
     print(f"\napproximation  rank {lr.rank}{exact}: {how}")
+    if e.within_rounding:
+        print(f"errors         {NOISE_TEXT}: every error is at the rounding level "
+              f"({e.rounding:.3g}), i.e. rounding noise")
     rows = [
         ("Frobenius ||K - K_k||_F", e.fro, e.fro_rel, "exact (Eckart-Young)"),
         ("spectral ||K - K_k||_2", e.spectral, e.spectral_rel, "exact (Eckart-Young)"),
@@ -776,11 +803,14 @@ def _print_approximation(lr: Any, info: dict[str, Any]) -> None:
         ("output, 2-norm (freq)", e.freq_bound, "-", "sharper; same modes"),
         ("rounding level", e.rounding, "-", "errors below this are rounding"),
     ]
-    print(_text_table(["error", "absolute", "relative", "meaning"], rows, "lrrl"))
+    if e.within_rounding:
+        rows = []
+    else:
+        print(_text_table(["error", "absolute", "relative", "meaning"], rows, "lrrl"))
     if lr.rank:
         print(f"\nterms: K_{lr.rank} = sum of column (x) row")
-        trows = [(str(i + 1), _vector(c), _vector(r)) for i, (c, r) in
-                 enumerate(lr.terms[:10])]
+        trows = [(str(i + 1), _vector(shown_vector(c, lr.shape)),
+                  _vector(shown_vector(r, lr.shape))) for i, (c, r) in enumerate(lr.terms[:10])]
         print(_text_table(["term", "column", "row"], trows, "rll"))
 
 
@@ -838,6 +868,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
         "is_separable": None if d["rank"] is None else d["rank"] <= 1,
         "singular_values": None,
         "tol": None,
+        "noise_floor": None,
         "policy": None,
         "margin": None,
         "factors": d["factors"],
@@ -851,6 +882,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
             "lower_bound": d["lower_bound"],
             "reason": d["reason"],
         },
+        "raw": None,
     }
     if args.json:
         _print_json(doc)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ._noise import significant
 from ._validation import _check_choice, _describe
 
 __all__ = [
@@ -173,10 +174,13 @@ def plot_spectrum(
     Notes
     -----
     Plotted: :math:`\\sigma_i / \\sigma_1` against :math:`i`; counted values
-    (:math:`\\sigma_i > \\mathrm{tol}`) filled, dropped ones hollow, values
-    below the axis floor (exact zeros included) as downward triangles on it;
-    each kernel's tolerance :math:`\\mathrm{tol} / \\sigma_1` dashed; the
-    numerical rank in the legend and, for one kernel, as a vertical line.
+    (:math:`\\sigma_i > \\mathrm{tol}`) filled, dropped ones hollow.  Values
+    at or below the noise floor (the tolerance, at least
+    :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`) are rounding noise: their
+    digits differ between LAPACK builds, so they are drawn as downward
+    triangles on a labelled "0 (below tol)" row below an axis break, never
+    at their values.  The kernels' relative tolerances are one grey band; the
+    numerical rank is in the legend and, for one kernel, a vertical line.
     """
     if isinstance(analyses, Mapping):
         items = [(str(k), v) for k, v in analyses.items()]
@@ -196,37 +200,42 @@ def plot_spectrum(
         _need(a, ("singular_values", "tol", "rank"), "analyses", "an Analysis (kf.analyze)")
     with _style():
         fig, ax = _new_axes(ax, (SINGLE_COLUMN, 3.4))
-        rel_tols = [a.tol / a.singular_values[0] for _, a in items if a.singular_values[0] > 0]
-        floor = 10.0 ** np.floor(np.log10(min([*rel_tols, 1e-16]))) / 100
+        rel_tols = [_noise_floor(a) / a.singular_values[0] for _, a in items
+                    if a.singular_values[0] > 0]
+        lo, hi = (min(rel_tols), max(rel_tols)) if rel_tols else (1e-16, 1e-16)
+        floor = 10.0 ** (np.floor(np.log10(lo)) - 2)
         kmax = 1
         for i, (label, a) in enumerate(items):
             color, marker = OKABE_ITO[i % len(OKABE_ITO)], _MARKERS[i % len(_MARKERS)]
             s = np.asarray(a.singular_values, dtype=np.float64)
             s1 = s[0] if s[0] > 0 else 1.0
-            y = s / s1
+            noise = s <= _noise_floor(a)
+            y = np.where(noise, floor, [significant(v) for v in s / s1])
             idx = np.arange(1, s.size + 1)
             kmax = max(kmax, s.size)
-            shown = _floor(y, floor)
             name = f"{label}: rank {a.rank}" if label else f"rank {a.rank}"
-            ax.plot(idx, shown, color=color, lw=0.8, alpha=0.6)
+            ax.plot(idx, y, color=color, lw=0.8, alpha=0.6)
             kept = idx <= a.rank
-            low = y < floor
-            ax.plot(idx[kept & ~low], shown[kept & ~low], ls="none", marker=marker, color=color,
+            ax.plot(idx[kept & ~noise], y[kept & ~noise], ls="none", marker=marker, color=color,
                     label=name)
-            ax.plot(idx[~kept & ~low], shown[~kept & ~low], ls="none", marker=marker,
+            ax.plot(idx[~kept & ~noise], y[~kept & ~noise], ls="none", marker=marker,
                     mfc="white", color=color)
-            ax.plot(idx[low], shown[low], ls="none", marker="v", mfc="white", color=color)
-            ax.axhline(a.tol / s1, color=color, ls="--", lw=0.8)
+            ax.plot(idx[noise], y[noise], ls="none", marker="v", mfc="white", color=color)
             if len(items) == 1:
                 ax.axvline(a.rank + 0.5, color="0.4", ls=":", lw=0.8)
                 ax.annotate(f"numerical rank {a.rank}", xy=(a.rank + 0.5, 1.0),
                             xytext=(3, -2), textcoords="offset points", va="top",
                             fontsize=STYLE["legend.fontsize"], color="0.3")
-        ax.plot([], [], color="0.3", ls="--", lw=0.8, label="tolerance")
+        one = bool(np.isclose(lo, hi, atol=0.0))
+        band = f"{_short(lo)}" if one else f"{_short(lo)} to {_short(hi)}"
+        ax.axhspan(lo, hi * 1.3 if one else hi, color="0.75", lw=0, zorder=0)
+        ax.plot([], [], color="0.75", lw=4,
+                label=f"tolerance / $\\sigma_1$ ({band})")
         ax.plot([], [], color="0.3", ls="none", marker="v", mfc="white",
-                label=f"below {floor:.0e} (or 0)")
+                label="below tol: rounding noise")
         ax.set_yscale("log")
         ax.set_ylim(floor / 3, 3.0)
+        _floor_row(ax, floor, lo)
         ax.set_xlim(0.5, kmax + 0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("index $i$")
@@ -236,12 +245,51 @@ def plot_spectrum(
     return fig, ax
 
 
+def _noise_floor(analysis: Any) -> float:
+    """The analysis' noise floor (its tolerance for objects without one)."""
+    return float(getattr(analysis, "noise_floor", analysis.tol))
+
+
+def _short(value: float) -> str:
+    """``3e-16``-style text for a tolerance (two significant digits)."""
+    mant, _, exp = f"{value:.1e}".partition("e")
+    return f"{mant}e{int(exp)}"
+
+
+def _floor_row(ax: Any, floor: float, top: float, text: str = "0 (below tol)") -> None:
+    """Label the y position `floor` as `text` and mark the axis break above it.
+
+    Ticks are the decades from just above `top` up to 1 (every other decade
+    when there are many), plus the floor row; a break mark sits on the y axis
+    between the floor row and the lowest decade.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    first = int(np.floor(np.log10(top))) + 1
+    decades = list(range(first, 1))
+    step = 1 if len(decades) <= 6 else 2 if len(decades) <= 12 else 4
+    ticks = [10.0**e for e in decades[::-1][::step]]
+    ax.yaxis.set_major_locator(FixedLocator([floor, *ticks]))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+    def label(y: float, _pos: int) -> str:
+        if np.isclose(y, floor, rtol=1e-6, atol=0.0):
+            return text
+        return f"$10^{{{round(np.log10(y))}}}$"
+
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+    cut = float(np.sqrt(floor * min(top, 10.0 ** (first - 1))))
+    ax.plot([0.0], [cut], transform=ax.get_yaxis_transform(), marker=[(-1, -0.5), (1, 0.5)],
+            markersize=7, ls="none", color="k", mew=0.8, clip_on=False, zorder=5,
+            gid="axis-break")
+
+
 # ---------------------------------------------------------------------------
 # Errors against rank
 # ---------------------------------------------------------------------------
 
 
-def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
+def plot_error_vs_rank(curve: Any, *, ax: Any = None, legend: bool = True) -> tuple[Any, Any]:
     """Relative Frobenius, spectral and l1 errors against rank, with the output-error bounds.
 
     Parameters
@@ -249,6 +297,9 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
     curve : ErrorCurve
         From :func:`kernelfactor.error_curve`.
     ax : matplotlib Axes, optional
+    legend : bool
+        Draw the legend below the axes (pass False for all but one panel of
+        a grid of curves, or use ``fig.legend`` once).
 
     Returns
     -------
@@ -260,8 +311,9 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
     :math:`\\|K - K_k\\|_2 / \\|K\\|_2` (Eckart-Young), the relative l1 error,
     which is the (attained) bound on :math:`\\|(K - K_k) \\star x\\|_\\infty`
     relative to :math:`\\|K\\|_1 \\|x\\|_\\infty`, and the frequency-response
-    bound on the l2 output error.  The band below the rounding level is
-    shaded; exact zeros are drawn on the axis floor.
+    bound on the l2 output error.  Errors at ranks at or above the numerical
+    rank are rounding noise (stored as 0 by :func:`kernelfactor.error_curve`)
+    and are drawn on a labelled "0 (below tol)" row below an axis break.
     """
     _need(curve, ("ranks", "fro_rel", "spectral_rel", "l1_rel", "freq_rel", "rounding"),
           "curve", "an ErrorCurve (kf.error_curve)")
@@ -273,23 +325,26 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
     )
     with _style():
         fig, ax = _new_axes(ax, (SINGLE_COLUMN, 3.4))
-        floor = curve.rounding / 100
+        floor = 10.0 ** (np.floor(np.log10(curve.rounding)) - 1)
         ranks = np.asarray(curve.ranks)
         for i, (key, label) in enumerate(series):
-            ax.plot(ranks, _floor(np.asarray(getattr(curve, key)), floor),
+            values = np.asarray(getattr(curve, key), dtype=np.float64)
+            ax.plot(ranks, np.where(values <= curve.rounding, floor, values),
                     color=OKABE_ITO[i], marker=_MARKERS[i], ls=_LINESTYLES[i], label=label)
-        ax.axhspan(floor / 3, curve.rounding, color="0.85", lw=0, zorder=0)
+        ax.axhspan(floor * 2, curve.rounding, color="0.88", lw=0, zorder=0)
         ax.text(ranks[-1], curve.rounding, "rounding level", va="bottom", ha="right",
                 fontsize=STYLE["legend.fontsize"], color="0.35")
         ax.axvline(curve.rank, color="0.4", ls=":", lw=0.8)
         ax.set_yscale("log")
         ax.set_ylim(floor / 3, 3.0)
+        _floor_row(ax, floor, curve.rounding)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("rank $k$")
         ax.set_ylabel("relative error")
         ax.set_title(f"{curve.label} ({curve.shape[0]}$\\times${curve.shape[1]}), "
                      f"numerical rank {curve.rank}")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+        if legend:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
         _ticks(ax)
     return fig, ax
 
@@ -300,7 +355,7 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None) -> tuple[Any, Any]:
 
 _COST_AXES = {
     "multiplications": ("multiplications", "multiplications per pixel (counted)"),
-    "seconds": ("seconds", "time per image (s, measured, one thread)"),
+    "seconds": ("seconds", "time per image (s; measured, one thread{size})"),
 }
 _METHOD_MARKERS = {"separable": "o", "direct": "s", "fft": "^"}
 
@@ -332,8 +387,10 @@ def plot_tradeoff(
     :math:`k`, labelled; squares: direct; triangles: FFT).  Points on the
     kernel's Pareto front (no other way is both cheaper and more accurate;
     errors at rounding level count as 0) are filled and joined by a step
-    line; dominated points are hollow.  Exact ways (error 0) sit on the
-    "exact" line at the bottom.
+    line; dominated points are hollow.  Exact ways (error 0, or at the
+    rounding level: rounding noise) sit on their own row labelled "exact",
+    below an axis break.  The legends sit below the panels, off the data; the
+    measured-time axis states the image size of the timings.
     """
     costs = [cost] if isinstance(cost, str) else list(cost)
     for c in costs:
@@ -371,9 +428,21 @@ def plot_tradeoff(
             fig = axes_list[0].figure
         labels = list(dict.fromkeys(p.label for p in pts))
         inexact = [p.error for p in pts if p.error > p.rounding]
-        floor = 10.0 ** (np.floor(np.log10(min(inexact))) - 1) if inexact else 1e-3
+        lowest = min(inexact) if inexact else 1.0
+        floor = 10.0 ** (np.floor(np.log10(lowest)) - 1)
+
+        def y(p: Any) -> float:
+            return floor if p.error <= p.rounding else float(p.error)
+
+        shapes = {tuple(p.image_shape) for p in pts if getattr(p, "image_shape", None)}
+        size = len(shapes) == 1
         for axis, c in zip(axes_list, costs, strict=True):
             attr, xlabel = _COST_AXES[c]
+            if size:
+                ((h, w),) = {tuple(p.image_shape) for p in pts}
+                xlabel = xlabel.format(size=f", {h}$\\times${w}")
+            else:
+                xlabel = xlabel.format(size="")
             flag = "pareto" if c == "multiplications" else "pareto_seconds"
             for i, label in enumerate(labels):
                 color = OKABE_ITO[i % len(OKABE_ITO)]
@@ -383,15 +452,14 @@ def plot_tradeoff(
                 front = sorted((p for p in mine if getattr(p, flag)),
                                key=lambda p: (getattr(p, attr), p.error))
                 if front:
-                    fx = [getattr(p, attr) for p in front]
-                    fy = [max(p.error, floor) for p in front]
-                    axis.plot(fx, fy, color=color, lw=0.9, drawstyle="steps-post", alpha=0.8)
+                    axis.plot([getattr(p, attr) for p in front], [y(p) for p in front],
+                              color=color, lw=0.9, drawstyle="steps-post", alpha=0.8)
                 sep = [p for p in mine if p.method == "separable"]
-                axis.plot([getattr(p, attr) for p in sep], [max(p.error, floor) for p in sep],
+                axis.plot([getattr(p, attr) for p in sep], [y(p) for p in sep],
                           color=color, lw=0.5, ls=":", alpha=0.8)
                 for p in mine:
                     on = bool(getattr(p, flag))
-                    axis.plot(getattr(p, attr), max(p.error, floor), ls="none",
+                    axis.plot(getattr(p, attr), y(p), ls="none",
                               marker=_METHOD_MARKERS.get(p.method, "o"), color=color,
                               mfc=color if on else "white", ms=4.5)
                     if p.method == "separable" and p.error > p.rounding:
@@ -400,13 +468,10 @@ def plot_tradeoff(
                                       fontsize=5.5, color=color)
                 if axis is axes_list[0]:
                     axis.plot([], [], color=color, lw=2, label=label)
-            axis.axhline(floor, color="0.6", lw=0.6, ls="--")
-            axis.text(0.01, floor, "exact (error 0 or at rounding level)",
-                      transform=axis.get_yaxis_transform(), ha="left", va="bottom",
-                      fontsize=5.5, color="0.35")
-            axis.set_ylim(floor / 2, max([p.error for p in pts] + [floor * 10]) * 2)
             axis.set_xscale("log")
             axis.set_yscale("log")
+            axis.set_ylim(floor / 2, max([p.error for p in pts] + [floor * 10]) * 2)
+            _floor_row(axis, floor, floor * 10 ** 0.5, text="exact")
             axis.set_xlabel(xlabel)
             axis.set_ylabel(r"relative error $\|K - K_k\|_F / \|K\|_F$")
             _ticks(axis)
@@ -417,11 +482,12 @@ def plot_tradeoff(
             handles += last.plot([], [], ls="none", marker=marker, color="0.3", label=name)
         handles += last.plot([], [], ls="none", marker="o", mfc="white", color="0.3",
                              label="dominated (hollow)")
+        below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2)}
         if last is first:
-            first.legend(loc="center left", ncol=2)
+            first.legend(ncol=3, **below)
         else:
-            first.legend(loc="center left")
-            last.legend(handles=handles, loc="center left")
+            first.legend(ncol=2, **below)
+            last.legend(handles=handles, ncol=2, **below)
     return fig, (axes_list[0] if len(costs) == 1 else np.asarray(axes_list, dtype=object))
 
 

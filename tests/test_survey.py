@@ -49,8 +49,16 @@ def test_rank1_error_and_sigma_ratio_match_the_spectrum(rows):
     for name in ("laplacian8", "disk", "dog", "sharpen"):
         s = np.linalg.svd(kf.get_kernel(name), compute_uv=False)
         r = rows[name]
-        assert r.sigma_ratio == pytest.approx(s[1] / s[0], rel=1e-12)
-        assert r.rank1_error == pytest.approx(np.sqrt(np.sum(s[1:] ** 2) / np.sum(s**2)), rel=1e-12)
+        # 6 significant digits (the noise policy)
+        assert r.sigma_ratio == pytest.approx(s[1] / s[0], rel=1e-5)
+        assert r.rank1_error == pytest.approx(np.sqrt(np.sum(s[1:] ** 2) / np.sum(s**2)), rel=1e-5)
+        assert r.raw["sigma_ratio"] == pytest.approx(s[1] / s[0], rel=1e-12)
+
+
+def test_rounding_noise_is_stored_as_zero(rows):
+    for name in ("binomial", "sobel_x", "prewitt_x", "identity", "gaussian"):
+        assert rows[name].sigma_ratio == 0.0 and rows[name].rank1_error == 0.0
+        assert "rank-1 error 0 (below tol)" in repr(rows[name])
 
 
 def test_sigma_ratio_is_none_for_a_single_row(rows):

@@ -195,8 +195,25 @@ def test_perturbation_below_and_above_tolerance(rng):
 
 
 def test_margins_overflow_to_inf_without_warnings():
+    # one singular value: nothing is dropped, so no rounding noise is involved
+    a = kf.analyze(np.ones((1, 3)), rtol=5e-324)
+    assert a.rank == 1 and a.margin.above_tol == np.inf and a.margin.gap == np.inf
+
+
+def test_a_tolerance_below_the_rounding_level_flags_the_noise_it_counts():
+    # sigma_2 of ones((3, 3)) is 0 with some LAPACK builds and ~1e-17 with others:
+    # with rtol=5e-324 the rank is 1 or 3 depending on the machine, and says so.
     a = kf.analyze(np.ones((3, 3)), rtol=5e-324)
-    assert a.rank == 1 and a.margin.above_tol == np.inf
+    assert a.rank in (1, 3)
+    assert a.noise_floor == pytest.approx(3 * np.finfo(float).eps * 3.0)
+    d = a.to_dict()
+    assert d["singular_values"] == [3.0, None, None]
+    if a.rank == 3:
+        assert a.margin.kept_is_noise and d["margin"]["radius"] is None
+        assert d["factors"][1:] == [None, None]
+        assert "rounding level (noise)" in repr(a)
+    else:
+        assert a.margin.dropped_is_noise and d["margin"]["gap"] is None
 
 
 def test_verify_exact_explains_a_disagreement():
