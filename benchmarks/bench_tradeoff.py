@@ -22,8 +22,7 @@ import numpy as np
 from _timing import best_of
 
 import kernelfactor as kf
-from kernelfactor._figures import DEFAULT_TRADEOFF_KERNELS
-from kernelfactor._survey import kernel_label, timing_key
+from kernelfactor.paper import DEFAULT_TRADEOFF_KERNELS, kernel_label, timing_key
 
 
 def main() -> None:

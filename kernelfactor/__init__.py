@@ -4,9 +4,10 @@ Exact, symbolic and numeric separability verdicts, best rank-k approximations
 with error bounds, fast filtering with scipy.ndimage's semantics, and cost
 accounting for image filters and CNN layers.
 
-The public API is the explicit list below.  ``kernelfactor.plotting`` is a
-public submodule imported on demand (it imports pyplot only to draw); importing
-``kernelfactor`` itself imports neither pyplot nor sympy.
+The public API is the explicit list below.  Two public submodules are
+imported on demand: ``kernelfactor.plotting`` (it imports pyplot only to
+draw) and ``kernelfactor.paper`` (surveys, tables, figure regeneration);
+importing ``kernelfactor`` itself imports neither pyplot nor sympy.
 """
 
 from __future__ import annotations
@@ -73,30 +74,12 @@ from ._exact import (
     function_rank,
     separability_conditions,
 )
-from ._figures import (
-    regenerate_figures,
-)
 from ._lowrank import (
     NORMS,
     ApproximationError,
     LowRankKernel,
     lowrank,
     rank_for_error,
-)
-from ._report import (
-    format_table,
-)
-from ._survey import (
-    DepthwiseCostGrid,
-    ErrorCurve,
-    KernelSurvey,
-    ResidualComparison,
-    TradeoffPoint,
-    depthwise_cost_grid,
-    error_curve,
-    residual_comparison,
-    survey,
-    tradeoff,
 )
 from ._svd import (
     Analysis,
@@ -121,23 +104,18 @@ __all__ = [
     "Calibration",
     "ConvCost",
     "Crossover",
-    "DepthwiseCostGrid",
     "DepthwiseFactorization",
-    "ErrorCurve",
     "ExactFactorization",
     "FactorError",
     "FactorTerm",
     "FilterCost",
     "FunctionRank",
     "KernelInfo",
-    "KernelSurvey",
     "LayerCosts",
     "LowRankKernel",
     "Margin",
-    "ResidualComparison",
     "SeparabilityConditions",
     "SpatialFactorization",
-    "TradeoffPoint",
     "__version__",
     "analyze",
     "calibrate",
@@ -147,17 +125,14 @@ __all__ = [
     "conv_output_shape",
     "convolve",
     "correlate",
-    "depthwise_cost_grid",
     "depthwise_factor",
     "depthwise_multiplier_for_error",
     "depthwise_separable_cost",
     "eckart_young",
-    "error_curve",
     "exact_factor",
     "exact_rank",
     "fft_crossover",
     "filter_cost",
-    "format_table",
     "frequency_bound",
     "function_rank",
     "get_kernel",
@@ -170,16 +145,36 @@ __all__ = [
     "measure_crossover",
     "rank_crossover",
     "rank_for_error",
-    "regenerate_figures",
-    "residual_comparison",
     "seed_example",
     "separability_conditions",
     "separable_crossover",
     "spatial_factor",
     "spatial_rank_for_error",
     "spatially_separable_cost",
-    "survey",
     "tolerance",
-    "tradeoff",
     "worst_case_image",
 ]
+
+
+#: Names that moved to :mod:`kernelfactor.paper` in 0.2.0 (importable here for one release).
+_MOVED_TO_PAPER = frozenset({
+    "DepthwiseCostGrid", "ErrorCurve", "KernelSurvey", "ResidualComparison", "TradeoffPoint",
+    "depthwise_cost_grid", "error_curve", "format_table", "regenerate_figures",
+    "residual_comparison", "survey", "tradeoff",
+})  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_TO_PAPER:
+        import warnings
+
+        from . import paper
+
+        warnings.warn(
+            f"kernelfactor.{name} moved to kernelfactor.paper.{name} in 0.2.0; "
+            f"use `from kernelfactor import paper` and `paper.{name}`.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(paper, name)
+    raise AttributeError(f"module 'kernelfactor' has no attribute {name!r}")

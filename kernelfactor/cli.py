@@ -1243,7 +1243,7 @@ def _markdown_to_text(markdown: str) -> str:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from . import format_table, survey
+    from .paper import format_table, survey
 
     rows = survey(_kernel_specs(args.kernels), max_rel_error=args.max_rel_error)
     text = format_table(rows, args.format)
@@ -1267,7 +1267,7 @@ def _progress_printer(tty: bool) -> Callable[[str, int, int, float], None]:
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from . import format_table, regenerate_figures, survey
+    from .paper import format_table, regenerate_figures, survey
 
     start = time.perf_counter()
     kernels = _kernel_specs(args.kernels)

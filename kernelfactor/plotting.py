@@ -1,8 +1,8 @@
 """Paper-ready figures from precomputed results.
 
 Every function takes results computed elsewhere (:func:`kernelfactor.analyze`,
-:func:`kernelfactor.lowrank`, and the survey functions :func:`error_curve`,
-:func:`tradeoff`, :func:`residual_comparison`, :func:`depthwise_cost_grid`),
+:func:`kernelfactor.lowrank`, and the survey functions of :mod:`kernelfactor.paper`:
+``error_curve``, ``tradeoff``, ``residual_comparison``, ``depthwise_cost_grid``),
 draws them, and returns ``(fig, ax)``; nothing is analysed or filtered here.
 Pass ``ax=`` (or ``fig=`` for the multi-panel figures) to draw into your own
 figure; without it a new figure sized for a single column (3.5 in) or a double
@@ -295,7 +295,7 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None, legend: bool = True) -> tu
     Parameters
     ----------
     curve : ErrorCurve
-        From :func:`kernelfactor.error_curve`.
+        From :func:`kernelfactor.paper.error_curve`.
     ax : matplotlib Axes, optional
     legend : bool
         Draw the legend below the axes (pass False for all but one panel of
@@ -312,11 +312,11 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None, legend: bool = True) -> tu
     which is the (attained) bound on :math:`\\|(K - K_k) \\star x\\|_\\infty`
     relative to :math:`\\|K\\|_1 \\|x\\|_\\infty`, and the frequency-response
     bound on the l2 output error.  Errors at ranks at or above the numerical
-    rank are rounding noise (stored as 0 by :func:`kernelfactor.error_curve`)
+    rank are rounding noise (stored as 0 by :func:`kernelfactor.paper.error_curve`)
     and are drawn on a labelled "0 (below tol)" row below an axis break.
     """
     _need(curve, ("ranks", "fro_rel", "spectral_rel", "l1_rel", "freq_rel", "rounding"),
-          "curve", "an ErrorCurve (kf.error_curve)")
+          "curve", "an ErrorCurve (kernelfactor.paper.error_curve)")
     series = (
         ("fro_rel", "Frobenius (kernel)"),
         ("spectral_rel", "spectral (kernel)"),
@@ -368,7 +368,7 @@ def plot_tradeoff(
     Parameters
     ----------
     points : sequence of TradeoffPoint
-        From :func:`kernelfactor.tradeoff` (pass ``timings=`` there for the
+        From :func:`kernelfactor.paper.tradeoff` (pass ``timings=`` there for the
         measured-time panel).
     cost : {"multiplications", "seconds"} or a sequence of them
         The x axis: counted multiplications per pixel or measured seconds.
@@ -397,14 +397,16 @@ def plot_tradeoff(
         _check_choice(c, tuple(_COST_AXES), "cost")
     pts = list(points)
     if not pts:
-        raise ValueError("`points` is empty; pass the result of `kf.tradeoff(...)`.")
+        raise ValueError(
+            "`points` is empty; pass the result of `kernelfactor.paper.tradeoff(...)`."
+        )
     for p in pts:
         _need(p, ("label", "method", "error", "multiplications", "pareto"), "points",
-              "a sequence of TradeoffPoint (kf.tradeoff)")
+              "a sequence of TradeoffPoint (kernelfactor.paper.tradeoff)")
     if "seconds" in costs and all(p.seconds is None for p in pts):
         raise ValueError(
             "`cost='seconds'` needs measured times; none of the `points` has one. Pass "
-            "`timings=` to `kf.tradeoff` (e.g. the stored benchmark file)."
+            "`timings=` to `kernelfactor.paper.tradeoff` (e.g. the stored benchmark file)."
         )
     with _style():
         if ax is None:
@@ -573,7 +575,7 @@ def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
     Parameters
     ----------
     result : ResidualComparison
-        From :func:`kernelfactor.residual_comparison` (the filtering is done
+        From :func:`kernelfactor.paper.residual_comparison` (the filtering is done
         there).
     fig : matplotlib Figure, optional
         An empty figure to fill with four panels in a row; a new 7 in wide
@@ -591,7 +593,7 @@ def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
     :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty`.
     """
     _need(result, ("image", "exact", "approx", "difference", "bound", "max_abs_difference"),
-          "result", "a ResidualComparison (kf.residual_comparison)")
+          "result", "a ResidualComparison (kernelfactor.paper.residual_comparison)")
     with _style():
         fig = _new_figure(fig, (DOUBLE_COLUMN, 2.5))
         axes = fig.subplots(1, 4)
@@ -635,7 +637,7 @@ def plot_depthwise_cost(grid: Any, *, ax: Any = None) -> tuple[Any, Any]:
     Parameters
     ----------
     grid : DepthwiseCostGrid
-        From :func:`kernelfactor.depthwise_cost_grid`.
+        From :func:`kernelfactor.paper.depthwise_cost_grid`.
     ax : matplotlib Axes, optional
 
     Returns
@@ -649,7 +651,7 @@ def plot_depthwise_cost(grid: Any, *, ax: Any = None) -> tuple[Any, Any]:
     :math:`1/N + 1/K^2`.  The seed example is marked with a star.
     """
     _need(grid, ("kernel_sizes", "out_channels", "standard", "depthwise", "seed"), "grid",
-          "a DepthwiseCostGrid (kf.depthwise_cost_grid)")
+          "a DepthwiseCostGrid (kernelfactor.paper.depthwise_cost_grid)")
     std = np.asarray(grid.standard, dtype=np.float64)
     dw = np.asarray(grid.depthwise, dtype=np.float64)
     ns = np.asarray(grid.out_channels)

@@ -24,7 +24,7 @@ from PIL import Image
 from scipy import ndimage
 
 import kernelfactor as kf
-from kernelfactor import cli
+from kernelfactor import cli, paper
 from kernelfactor._apply import correlate
 from kernelfactor._exact import exact_factor
 
@@ -807,7 +807,7 @@ def test_figures_prints_table_progress_and_time(
             progress(name, i, len(names), 0.25)
         return [Path(out_dir) / f"{n}.png" for n in names]
 
-    monkeypatch.setattr(kf, "regenerate_figures", fake)
+    monkeypatch.setattr(paper, "regenerate_figures", fake)
     code, out, err = run(capsys, "figures", "--out", str(tmp_path), "--format", "png",
                          "--kernels", "sobel_x", "gaussian:sigma=2")
     assert code == 0, err

@@ -1,4 +1,4 @@
-"""Tests for kernelfactor._figures: one call regenerates every figure, byte-identically."""
+"""Tests for kernelfactor.paper._figures: one call regenerates every figure, byte-identically."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from matplotlib.testing.compare import compare_images
 
 import kernelfactor as kf
-from kernelfactor._figures import FIGURE_NAMES, TIMINGS_PATH, load_timings
+from kernelfactor import paper
+from kernelfactor.paper import FIGURE_NAMES, TIMINGS_PATH, load_timings
 
 BASELINE = pathlib.Path(__file__).parent / "baseline"
 REPO = pathlib.Path(__file__).parent.parent
@@ -20,8 +21,8 @@ KEY_FIGURES = ("spectra", "tradeoff")
 def test_stored_timings_cover_the_default_tradeoff():
     data = load_timings()
     assert data["image_shape"] == [512, 512]
-    points = kf.tradeoff(
-        [(n, p) for n, p in kf._figures.DEFAULT_TRADEOFF_KERNELS], timings=data["timings"]
+    points = paper.tradeoff(
+        [(n, p) for n, p in paper.DEFAULT_TRADEOFF_KERNELS], timings=data["timings"]
     )
     missing = [p.key for p in points if p.seconds is None]
     assert not missing, f"rerun benchmarks/bench_tradeoff.py --write {TIMINGS_PATH}: {missing}"
@@ -42,8 +43,8 @@ def test_regeneration_is_byte_identical(tmp_path):
         "kernels": ["sobel_x", ("log", {"sigma": 2.0})],
         "only": ("spectra", "residual", "table"),
     }
-    first = kf.regenerate_figures(tmp_path / "a", progress=lambda *a: calls.append(a), **kwargs)
-    second = kf.regenerate_figures(tmp_path / "b", **kwargs)
+    first = paper.regenerate_figures(tmp_path / "a", progress=lambda *a: calls.append(a), **kwargs)
+    second = paper.regenerate_figures(tmp_path / "b", **kwargs)
     names = [p.name for p in first]
     assert names == [p.name for p in second]
     assert names == [
@@ -66,7 +67,7 @@ def test_regeneration_is_byte_identical(tmp_path):
 
 @pytest.mark.parametrize("name", KEY_FIGURES)
 def test_key_figures_match_baseline(tmp_path, name):
-    (path,) = kf.regenerate_figures(
+    (path,) = paper.regenerate_figures(
         tmp_path, formats=("png",), only=(name,), timings_path=BASELINE / "timings.json"
     )
     result = compare_images(str(BASELINE / f"{name}.png"), str(path), tol=3)
@@ -74,7 +75,7 @@ def test_key_figures_match_baseline(tmp_path, name):
 
 
 def test_readme_lists_every_file_and_the_command(tmp_path):
-    paths = kf.regenerate_figures(tmp_path, formats=("png",), kernels=["sobel_x"],
+    paths = paper.regenerate_figures(tmp_path, formats=("png",), kernels=["sobel_x"],
                                   timings_path=tmp_path / "x.json")
     readme = (tmp_path / "README.md").read_text()
     assert "kernelfactor figures --kernels sobel_x --format png" in readme
@@ -94,13 +95,13 @@ def test_readme_lists_every_file_and_the_command(tmp_path):
 )
 def test_errors(tmp_path, kwargs, exc, match):
     with pytest.raises(exc, match=match):
-        kf.regenerate_figures(tmp_path, **kwargs)
+        paper.regenerate_figures(tmp_path, **kwargs)
 
 
 @pytest.mark.slow
 def test_default_set_matches_the_repository(tmp_path):
     """The whole default set regenerates, and the committed tables are current."""
-    paths = kf.regenerate_figures(tmp_path)
+    paths = paper.regenerate_figures(tmp_path)
     assert len(paths) == 3 * len(FIGURE_NAMES) + 3 + 1
     stored = REPO / "figures"
     assert sorted(p.name for p in paths) == sorted(
@@ -108,5 +109,5 @@ def test_default_set_matches_the_repository(tmp_path):
     )
     for name in ("table.md", "table.tex", "README.md"):
         assert (tmp_path / name).read_text() == (stored / name).read_text(), name
-    rows = json.loads(json.dumps([r.to_dict() for r in kf.survey()]))
+    rows = json.loads(json.dumps([r.to_dict() for r in paper.survey()]))
     assert len(rows) == len(kf.list_kernels())

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import kernelfactor as kf
-from kernelfactor import _noise
+from kernelfactor import _noise, paper
 from kernelfactor.cli import main
 
 EPS = float(np.finfo(np.float64).eps)
@@ -83,20 +83,20 @@ def _everything_a_person_reads(capsys: pytest.CaptureFixture[str]) -> dict[str, 
         out[f"json analyze {name}"] = _strip_raw(_cli_json(capsys, "analyze", name, "--json"))
         out[f"json approx {name}"] = _strip_raw(_cli_json(capsys, "approx", name, "--json"))
         out[f"text analyze {name}"] = _cli_text(capsys, "analyze", name)
-    rows = kf.survey()
+    rows = paper.survey()
     out["survey"] = [repr(r) for r in rows]
     for fmt in ("markdown", "latex", "csv"):
-        out[f"table {fmt}"] = kf.format_table(rows, fmt)
+        out[f"table {fmt}"] = paper.format_table(rows, fmt)
     out["stack"] = _strip_raw(kf.analyze(np.stack([kf.get_kernel(n) for n in (
         "sobel_x", "laplacian4", "binomial", "kirsch")])).to_dict())
-    out["error curve"] = kf.error_curve("laplacian4").to_dict()
+    out["error curve"] = paper.error_curve("laplacian4").to_dict()
     return out
 
 
 @pytest.fixture(scope="module")
 def this_machine(tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp("this_machine")
-    paths = kf.regenerate_figures(out)
+    paths = paper.regenerate_figures(out)
     return {p.name: p.read_bytes() for p in paths}
 
 
@@ -105,7 +105,7 @@ def test_another_lapack_build_writes_the_same_figures_and_tables(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, this_machine: dict[str, bytes], variant: str
 ) -> None:
     monkeypatch.setattr(np.linalg, "svd", _other_machine(variant))
-    paths = kf.regenerate_figures(tmp_path)
+    paths = paper.regenerate_figures(tmp_path)
     assert sorted(p.name for p in paths) == sorted(this_machine)
     differ = [p.name for p in paths if p.read_bytes() != this_machine[p.name]]
     assert not differ, f"{variant}: these files depend on rounding noise: {differ}"

@@ -21,9 +21,9 @@ LAYERS = {
     "_validation": 0, "_noise": 0,
     "_catalogue": 1, "_svd": 1, "_bounds": 1, "_cost": 1,
     "_lowrank": 2, "_exact": 2,
-    "_apply": 3, "_depthwise": 3, "_survey": 3, "_calibrate": 3, "_large": 3,
+    "_apply": 3, "_depthwise": 3, "_calibrate": 3, "_large": 3,
     "_docstrings": 0,
-    "plotting": 4, "_report": 4, "_figures": 4,
+    "plotting": 4, "paper": 4,
     "cli": 5,
 }
 
@@ -82,3 +82,14 @@ def test_imports_point_down_the_layers(path):
     assert own is not None, f"add {path.stem} to LAYERS (ARCHITECTURE.md)"
     for target in _module_level_imports(path):
         assert LAYERS[target] <= own, f"{path.stem} imports {target}, which is above it"
+
+
+def test_paper_names_moved_with_a_deprecation_warning():
+    from kernelfactor import paper
+
+    with pytest.warns(DeprecationWarning, match=r"kernelfactor\.paper\.survey"):
+        old = kf.survey
+    assert old is paper.survey
+    assert "survey" not in kf.__all__ and "survey" in paper.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        kf.nonexistent

@@ -12,8 +12,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 import kernelfactor as kf
-from kernelfactor import plotting
-from kernelfactor._survey import timing_key
+from kernelfactor import paper, plotting
+from kernelfactor.paper import timing_key
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +110,7 @@ def test_plot_spectrum_errors():
 
 
 def test_plot_error_vs_rank():
-    curve = kf.error_curve("disk")
+    curve = paper.error_curve("disk")
     fig, ax = plotting.plot_error_vs_rank(curve, ax=_axes())
     _render(fig)
     assert ax.get_yscale() == "log"
@@ -138,7 +138,7 @@ def points():
                timing_key("sobel_x", "separable", 1): 0.02,
                timing_key("log", "separable", 1): 0.03,
                timing_key("log", "direct", None): 0.2}
-    return kf.tradeoff(["sobel_x", "log"], timings=timings)
+    return paper.tradeoff(["sobel_x", "log"], timings=timings)
 
 
 def test_plot_tradeoff_counted(points):
@@ -168,7 +168,7 @@ def test_plot_tradeoff_both_panels(points):
 
 
 def test_plot_tradeoff_errors(points):
-    untimed = kf.tradeoff(["sobel_x"])
+    untimed = paper.tradeoff(["sobel_x"])
     with pytest.raises(ValueError, match="needs measured times"):
         plotting.plot_tradeoff(untimed, cost="seconds")
     with pytest.raises(ValueError, match="`cost` must be one of"):
@@ -209,7 +209,7 @@ def test_plot_factors_limits_terms_and_refuses_full_figures():
 
 
 def test_plot_residual(rng):
-    result = kf.residual_comparison(rng.random((24, 30)), "disk", 2)
+    result = paper.residual_comparison(rng.random((24, 30)), "disk", 2)
     fig, axes = plotting.plot_residual(result, fig=Figure(figsize=(7, 2.5)))
     _render(fig)
     assert len(axes) == 4
@@ -227,7 +227,7 @@ def test_plot_residual(rng):
 
 
 def test_plot_depthwise_cost():
-    grid = kf.depthwise_cost_grid((3, 5), (1, 4, 16, 256))
+    grid = paper.depthwise_cost_grid((3, 5), (1, 4, 16, 256))
     fig, ax = plotting.plot_depthwise_cost(grid, ax=_axes())
     _render(fig)
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
@@ -245,7 +245,7 @@ def test_plotting_does_not_compute(monkeypatch, points):
     def boom(*args, **kwargs):
         raise AssertionError("plotting called an SVD")
 
-    curve = kf.error_curve("dog")
+    curve = paper.error_curve("dog")
     analysis = kf.analyze("dog")
     lr = kf.lowrank("dog")
     monkeypatch.setattr(np.linalg, "svd", boom)

@@ -1,4 +1,4 @@
-"""Tests for kernelfactor._report: markdown, LaTeX (booktabs) and CSV tables."""
+"""Tests for kernelfactor.paper._report: markdown, LaTeX (booktabs) and CSV tables."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import re
 
 import pytest
 
-import kernelfactor as kf
-from kernelfactor._report import SURVEY_COLUMNS, Column, latex_escape
+from kernelfactor import paper
+from kernelfactor.paper import SURVEY_COLUMNS, Column, latex_escape
 
 
 @pytest.fixture(scope="module")
 def rows():
-    return kf.survey(["sobel_x", "laplacian4", "disk", "motion_blur", "gaussian_derivative"])
+    return paper.survey(["sobel_x", "laplacian4", "disk", "motion_blur", "gaussian_derivative"])
 
 
 def _latex_rows(text: str) -> list[str]:
@@ -23,7 +23,7 @@ def _latex_rows(text: str) -> list[str]:
 
 
 def test_latex_structure(rows):
-    text = kf.format_table(rows, "latex")
+    text = paper.format_table(rows, "latex")
     assert text.count("\\begin{tabular}") == text.count("\\end{tabular}") == 1
     assert text.index("\\begin{tabular}") < text.index("\\toprule") < text.index("\\midrule")
     assert text.index("\\midrule") < text.index("\\bottomrule") < text.index("\\end{tabular}")
@@ -49,7 +49,7 @@ def test_latex_structure(rows):
 
 
 def test_latex_values(rows):
-    body = _latex_rows(kf.format_table(rows, "latex"))
+    body = _latex_rows(paper.format_table(rows, "latex"))
     sobel = body[0].split(" & ")
     assert sobel[0] == "sobel\\_x"
     assert sobel[1] == "$3\\times3$"
@@ -59,7 +59,7 @@ def test_latex_values(rows):
 
 
 def test_markdown_parses_back(rows):
-    text = kf.format_table(rows, "markdown")
+    text = paper.format_table(rows, "markdown")
     lines = text.splitlines()
     cells = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
     assert cells[0][0] == "Kernel" and "Rank for error ≤ 0.001" in cells[0]
@@ -75,7 +75,7 @@ def test_markdown_parses_back(rows):
 
 
 def test_csv_parses_back(rows):
-    text = kf.format_table(rows, "csv")
+    text = paper.format_table(rows, "csv")
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert [p["label"] for p in parsed] == [r.label for r in rows]
     for p, r in zip(parsed, rows, strict=True):
@@ -91,15 +91,15 @@ def test_csv_parses_back(rows):
 
 def test_generic_rows_and_columns():
     rows = [{"name": "a_b", "value": 1.5}, {"name": "c", "value": 2.0}]
-    md = kf.format_table(rows)
+    md = paper.format_table(rows)
     assert md.splitlines()[2] == "| a_b | 1.5 |"
-    tex = kf.format_table(rows, "latex", columns=[Column("name", "Name", "Name", "l")])
+    tex = paper.format_table(rows, "latex", columns=[Column("name", "Name", "Name", "l")])
     assert "a\\_b \\\\" in tex and "\\begin{tabular}{l}" in tex
-    assert kf.format_table(rows, "csv").splitlines() == ["name,value", "a_b,1.5", "c,2.0"]
+    assert paper.format_table(rows, "csv").splitlines() == ["name,value", "a_b,1.5", "c,2.0"]
 
 
 def test_markdown_escapes_pipes():
-    assert "a\\|b" in kf.format_table([{"x": "a|b"}])
+    assert "a\\|b" in paper.format_table([{"x": "a|b"}])
 
 
 @pytest.mark.parametrize(
@@ -124,4 +124,4 @@ def test_latex_escape(text, expected):
 )
 def test_errors(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
-        kf.format_table(*args, **kwargs)
+        paper.format_table(*args, **kwargs)

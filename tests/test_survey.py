@@ -1,4 +1,4 @@
-"""Tests for kernelfactor._survey: the numbers behind the figures and tables."""
+"""Tests for kernelfactor.paper._survey: the numbers behind the figures and tables."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernelfactor as kf
-from kernelfactor._survey import kernel_label, pareto_mask, timing_key
+from kernelfactor import paper
+from kernelfactor.paper import kernel_label, pareto_mask, timing_key
 
 
 @pytest.fixture(scope="module")
-def rows() -> dict[str, kf.KernelSurvey]:
-    return {r.name: r for r in kf.survey()}
+def rows() -> dict[str, paper.KernelSurvey]:
+    return {r.name: r for r in paper.survey()}
 
 
 def test_survey_covers_the_catalogue(rows):
@@ -73,7 +74,7 @@ def test_separable_kernels_have_rank1_error_at_rounding(rows):
 
 @pytest.mark.parametrize("max_rel_error", [0.3, 0.1, 1e-2, 1e-6])
 def test_tolerance_rank_is_the_smallest_meeting_the_target(max_rel_error):
-    (r,) = kf.survey(["disk"], max_rel_error=max_rel_error)
+    (r,) = paper.survey(["disk"], max_rel_error=max_rel_error)
     errs = [kf.lowrank("disk", k).error.fro_rel for k in range(12)]
     assert errs[r.tol_rank] <= max_rel_error
     assert r.tol_rank == 0 or errs[r.tol_rank - 1] > max_rel_error
@@ -81,11 +82,11 @@ def test_tolerance_rank_is_the_smallest_meeting_the_target(max_rel_error):
 
 
 def test_survey_with_params_and_rtol():
-    (r,) = kf.survey([("gaussian", {"sigma": 2.0})], rtol=1e-3)
+    (r,) = paper.survey([("gaussian", {"sigma": 2.0})], rtol=1e-3)
     assert r.label == "gaussian(sigma=2)"
     assert r.shape == (17, 17)
     assert r.params["sigma"] == 2.0
-    (loose,) = kf.survey(["disk"], rtol=0.1)
+    (loose,) = paper.survey(["disk"], rtol=0.1)
     assert loose.rank == 2  # sigma_3 / sigma_1 = 0.084 < 0.1 < sigma_2 / sigma_1
 
 
@@ -107,12 +108,12 @@ def test_survey_to_dict_is_json(rows):
 )
 def test_survey_bad_kernels(kernels, exc, match):
     with pytest.raises(exc, match=match):
-        kf.survey(kernels)
+        paper.survey(kernels)
 
 
 def test_survey_bad_tolerance():
     with pytest.raises(ValueError, match="`max_rel_error`"):
-        kf.survey(["sobel_x"], max_rel_error=-1.0)
+        paper.survey(["sobel_x"], max_rel_error=-1.0)
 
 
 def test_kernel_label():
@@ -125,7 +126,7 @@ def test_kernel_label():
 
 
 def test_tradeoff_points_and_pareto():
-    pts = kf.tradeoff([("disk", {"radius": 5.0})])
+    pts = paper.tradeoff([("disk", {"radius": 5.0})])
     sep = [p for p in pts if p.method == "separable"]
     assert [p.rank for p in sep] == [1, 2, 3, 4, 5]
     assert [p.multiplications for p in sep] == [22.0, 44.0, 66.0, 88.0, 110.0]
@@ -146,20 +147,21 @@ def test_tradeoff_points_and_pareto():
 
 
 def test_tradeoff_direct_dominated_when_separable_is_exact_and_cheaper():
-    pts = kf.tradeoff(["gaussian"])
+    pts = paper.tradeoff(["gaussian"])
     by = {(p.method, p.rank): p for p in pts}
     assert by[("separable", 1)].pareto
     assert not by[("direct", None)].pareto  # 81 mults for the same (exact) answer
 
 
 def test_tradeoff_ranks_are_clipped_and_deduplicated():
-    pts = kf.tradeoff(["sobel_x"], ranks=[1, 3, 7])
+    pts = paper.tradeoff(["sobel_x"], ranks=[1, 3, 7])
     assert [p.rank for p in pts if p.method == "separable"] == [1, 3]
 
 
 def test_tradeoff_timings():
     key = timing_key("sobel_x", "separable", 1)
-    pts = kf.tradeoff(["sobel_x"], timings={key: 0.5, timing_key("sobel_x", "direct", None): 1.0})
+    timings = {key: 0.5, timing_key("sobel_x", "direct", None): 1.0}
+    pts = paper.tradeoff(["sobel_x"], timings=timings)
     by = {p.key: p for p in pts}
     assert by[key].seconds == 0.5 and by[key].pareto_seconds
     assert not by["sobel_x|direct|"].pareto_seconds
@@ -193,7 +195,7 @@ def test_pareto_mask_property(points):
 
 
 def test_error_curve_matches_lowrank():
-    c = kf.error_curve("dog")
+    c = paper.error_curve("dog")
     assert c.ranks == tuple(range(14))
     assert c.fro_rel[0] == 1.0 and c.spectral_rel[0] == 1.0 and c.l1_rel[0] == 1.0
     lr = kf.lowrank("dog", 1)
@@ -207,7 +209,7 @@ def test_error_curve_matches_lowrank():
 @pytest.mark.parametrize(("kernel", "rank"), [("disk", 1), ("disk", 3), ("log", 1), ("dog", 0)])
 def test_residual_comparison_respects_the_bound(rng, kernel, rank):
     x = rng.random((40, 50))
-    r = kf.residual_comparison(x, kernel, rank)
+    r = paper.residual_comparison(x, kernel, rank)
     assert r.rank == rank
     assert np.array_equal(r.difference, r.exact - r.approx)
     assert 0.0 < r.max_abs_difference <= r.bound * (1 + 1e-12)
@@ -216,17 +218,17 @@ def test_residual_comparison_respects_the_bound(rng, kernel, rank):
 
 
 def test_residual_comparison_of_exact_rank_is_rounding(rng):
-    r = kf.residual_comparison(rng.random((30, 30)), "log", 2)
+    r = paper.residual_comparison(rng.random((30, 30)), "log", 2)
     assert r.max_abs_difference < 1e-14
 
 
 def test_residual_comparison_rejects_colour_images(rng):
     with pytest.raises(ValueError, match="`image` must be 2-D"):
-        kf.residual_comparison(rng.random((8, 8, 3)), "disk", 1)
+        paper.residual_comparison(rng.random((8, 8, 3)), "disk", 1)
 
 
 def test_depthwise_grid_ratio_identity():
-    g = kf.depthwise_cost_grid((3, 5, 7), (1, 16, 256))
+    g = paper.depthwise_cost_grid((3, 5, 7), (1, 16, 256))
     k = np.array([3, 5, 7])[:, None]
     n = np.array([1, 16, 256])[None, :]
     np.testing.assert_allclose(g.ratio, 1 / n + 1 / k**2, rtol=1e-12)

@@ -22,17 +22,20 @@ import math
 import pathlib
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._validation import _check_choice, _describe
+from .._validation import _check_choice, _describe
 
 __all__ = [
     "DEFAULT_TRADEOFF_KERNELS",
+    "FIGURES",
     "FIGURE_FORMATS",
     "FIGURE_NAMES",
     "TIMINGS_PATH",
+    "FigureSpec",
     "load_timings",
     "regenerate_figures",
 ]
@@ -40,18 +43,8 @@ __all__ = [
 #: Output formats, sorted.
 FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png", "svg")
 
-#: The figures made by :func:`regenerate_figures`, in order.
-FIGURE_NAMES: tuple[str, ...] = (
-    "spectra",
-    "error_vs_rank",
-    "tradeoff",
-    "factors",
-    "residual",
-    "depthwise_cost",
-)
-
 #: The stored benchmark file read for the measured-time panel.
-TIMINGS_PATH = pathlib.Path(__file__).parent / "data" / "timings.json"
+TIMINGS_PATH = pathlib.Path(__file__).parent.parent / "data" / "timings.json"
 
 #: Kernels of the spectrum and trade-off figures (name, params).
 DEFAULT_TRADEOFF_KERNELS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -129,65 +122,137 @@ def _save(fig: Any, out: pathlib.Path, stem: str, formats: Sequence[str]) -> lis
     return paths
 
 
-def _make(name: str, kernels: Sequence[Any], timings: dict[str, Any]) -> Any:
-    """Compute the results of figure `name` and draw them into a new Figure."""
-    import kernelfactor as kf
-    from kernelfactor import plotting
+@dataclass(frozen=True)
+class _Inputs:
+    """What every figure may read: the kernels of the multi-kernel figures and the timings."""
 
-    from ._survey import (
-        depthwise_cost_grid,
-        error_curve,
-        kernel_label,
-        residual_comparison,
-        tradeoff,
+    kernels: Sequence[tuple[str, dict[str, Any]]]
+    timings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the paper set: what it shows, and how it is computed and drawn.
+
+    Attributes
+    ----------
+    name : str
+        The file stem (``<name>.<format>``).
+    description : str
+        One line for ``figures/README.md``.
+    size : tuple of float
+        Width and height in inches.
+    draw : callable
+        ``draw(inputs, fig)``: computes the results through the numeric API
+        (the survey functions) and draws them with :mod:`kernelfactor.plotting`.
+    """
+
+    name: str
+    description: str
+    size: tuple[float, float]
+    draw: Callable[[_Inputs, Any], None]
+
+
+def _draw_spectra(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from .._catalogue import get_kernel
+    from .._svd import analyze
+    from ._survey import kernel_label
+
+    analyses = {kernel_label(n, p): analyze(get_kernel(n, **p)) for n, p in inputs.kernels}
+    plotting.plot_spectrum(analyses, ax=fig.add_subplot())
+
+
+def _draw_error_vs_rank(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from ._survey import error_curve
+
+    plotting.plot_error_vs_rank(error_curve(_ERROR_KERNEL), ax=fig.add_subplot())
+
+
+def _draw_tradeoff(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from ._survey import tradeoff
+
+    shape = tuple(inputs.timings.get("image_shape", (512, 512)))
+    points = tradeoff(inputs.kernels, image_shape=shape, timings=inputs.timings["timings"])
+    timed = any(p.seconds is not None for p in points)
+    costs = ("multiplications", "seconds") if timed else ("multiplications",)
+    axes = fig.subplots(1, len(costs), sharey=True, squeeze=False)[0]
+    plotting.plot_tradeoff(points, cost=costs, ax=axes if len(costs) > 1 else axes[0])
+
+
+def _draw_factors(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from .._catalogue import get_kernel
+    from .._lowrank import lowrank
+    from ._survey import kernel_label
+
+    n, p = _FACTORS_KERNEL
+    plotting.plot_factors(lowrank(get_kernel(n, **p)), label=kernel_label(n, p), fig=fig)
+
+
+def _draw_residual(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from ._survey import residual_comparison
+
+    plotting.plot_residual(residual_comparison(_photo(), _RESIDUAL_KERNEL, _RESIDUAL_RANK),
+                           fig=fig)
+
+
+def _draw_depthwise_cost(inputs: _Inputs, fig: Any) -> None:
+    from .. import plotting
+    from ._survey import depthwise_cost_grid
+
+    plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
+
+
+_SINGLE, _DOUBLE = 3.5, 7.0  # plotting.SINGLE_COLUMN and DOUBLE_COLUMN, in inches
+
+#: Every figure of the paper set, in order: adding a figure is one entry here.
+FIGURES: dict[str, FigureSpec] = {
+    spec.name: spec
+    for spec in (
+        FigureSpec(
+            "spectra",
+            "Normalised singular values of the trade-off kernels, the tolerance band, the "
+            "numerical rank, and rounding noise on its own row.",
+            (_SINGLE, 3.4), _draw_spectra,
+        ),
+        FigureSpec(
+            "error_vs_rank",
+            "Relative Frobenius, spectral and l1 errors against rank, with the output-error "
+            "bounds (anti-aliased disk, radius 5).",
+            (_SINGLE, 3.4), _draw_error_vs_rank,
+        ),
+        FigureSpec(
+            "tradeoff",
+            "Relative error against counted multiplications per pixel and measured time "
+            "(from kernelfactor/data/timings.json), with each kernel's Pareto front.",
+            (_DOUBLE, 3.0), _draw_tradeoff,
+        ),
+        FigureSpec(
+            "factors",
+            "LoG (sigma 2) as a heat map beside its rank-1 terms as stem plots.",
+            (_DOUBLE, 2.6), _draw_factors,
+        ),
+        FigureSpec(
+            "residual",
+            "A photograph (matplotlib's grace_hopper.jpg) filtered with the disk (radius 5) "
+            "exactly and at rank 2, their difference, and the inf-norm bound.",
+            (_DOUBLE, 2.5), _draw_residual,
+        ),
+        FigureSpec(
+            "depthwise_cost",
+            "Depthwise-separable over standard layer multiplications across K and N, with the "
+            "seed example.",
+            (_SINGLE, 2.8), _draw_depthwise_cost,
+        ),
     )
-
-    if name == "spectra":
-        analyses = {
-            kernel_label(n, p): kf.analyze(kf.get_kernel(n, **p)) for n, p in kernels
-        }
-        fig = _figure((plotting.SINGLE_COLUMN, 3.4))
-        plotting.plot_spectrum(analyses, ax=fig.add_subplot())
-    elif name == "error_vs_rank":
-        fig = _figure((plotting.SINGLE_COLUMN, 3.4))
-        plotting.plot_error_vs_rank(error_curve(_ERROR_KERNEL), ax=fig.add_subplot())
-    elif name == "tradeoff":
-        shape = tuple(timings.get("image_shape", (512, 512)))
-        points = tradeoff(kernels, image_shape=shape, timings=timings["timings"])
-        costs = ("multiplications", "seconds") if any(p.seconds is not None for p in points) \
-            else ("multiplications",)
-        fig = _figure((plotting.DOUBLE_COLUMN, 3.0))
-        axes = fig.subplots(1, len(costs), sharey=True, squeeze=False)[0]
-        plotting.plot_tradeoff(points, cost=costs, ax=axes if len(costs) > 1 else axes[0])
-    elif name == "factors":
-        n, p = _FACTORS_KERNEL
-        fig = _figure((plotting.DOUBLE_COLUMN, 2.6))
-        plotting.plot_factors(kf.lowrank(kf.get_kernel(n, **p)), label=kernel_label(n, p),
-                              fig=fig)
-    elif name == "residual":
-        fig = _figure((plotting.DOUBLE_COLUMN, 2.5))
-        result = residual_comparison(_photo(), _RESIDUAL_KERNEL, _RESIDUAL_RANK)
-        plotting.plot_residual(result, fig=fig)
-    elif name == "depthwise_cost":
-        fig = _figure((plotting.SINGLE_COLUMN, 2.8))
-        plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
-    else:  # pragma: no cover - guarded by the caller
-        raise AssertionError(name)
-    return fig
-
-
-_DESCRIPTIONS = {
-    "spectra": "Normalised singular values of the trade-off kernels, tolerance and numerical rank.",
-    "error_vs_rank": "Relative Frobenius, spectral and l1 errors against rank, with the "
-    "output-error bounds (anti-aliased disk, radius 5).",
-    "tradeoff": "Relative error against counted multiplications per pixel and measured time "
-    "(from kernelfactor/data/timings.json), with each kernel's Pareto front.",
-    "factors": "LoG (sigma 2) as a heat map beside its rank-1 terms as stem plots.",
-    "residual": "A photograph (matplotlib's grace_hopper.jpg) filtered with the disk (radius 5) "
-    "exactly and at rank 2, their difference, and the inf-norm bound.",
-    "depthwise_cost": "Depthwise-separable over standard layer multiplications across K and N, "
-    "with the seed example.",
 }
+
+#: The figures made by :func:`regenerate_figures`, in order (the keys of :data:`FIGURES`).
+FIGURE_NAMES: tuple[str, ...] = tuple(FIGURES)
 
 
 def _cli_spec(name: str, params: dict[str, Any]) -> str:
@@ -228,7 +293,7 @@ def _readme(files: dict[str, list[str]], command: str) -> str:
         "| :--- | :--- | :--- |",
     ]
     for stem, names in files.items():
-        desc = _DESCRIPTIONS.get(stem, "")
+        desc = FIGURES[stem].description if stem in FIGURES else ""
         if stem == "table":
             desc = "The catalogue table: one row per kernel (markdown, LaTeX booktabs, CSV)."
             cmd = "`kernelfactor table --format markdown` (likewise `latex`, `csv`)"
@@ -304,11 +369,12 @@ def regenerate_figures(
         names = [n for n in names if n in set(only)]
     specs = _specs(DEFAULT_TRADEOFF_KERNELS if kernels is None else kernels)
     timings = load_timings(timings_path)
+    inputs = _Inputs(specs, timings)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[pathlib.Path] = []
     files: dict[str, list[str]] = {}
-    from . import plotting
+    from .. import plotting
 
     rc: Any = {**plotting.STYLE, **_RC}
     with matplotlib.rc_context(rc):
@@ -322,7 +388,9 @@ def regenerate_figures(
                     path.write_text(format_table(rows, fmt), encoding="utf-8")
                     paths.append(path)
             else:
-                fig = _make(name, specs, timings)
+                spec = FIGURES[name]
+                fig = _figure(spec.size)
+                spec.draw(inputs, fig)
                 paths = _save(fig, out, name, fmts)
             written += paths
             files[name] = [p.name for p in paths]

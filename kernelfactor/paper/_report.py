@@ -1,7 +1,7 @@
 """Tables for papers and terminals: markdown, LaTeX (booktabs) and CSV.
 
 No numerics here: rows are results computed elsewhere (the rows of
-:func:`kernelfactor.survey`, or any objects with a ``to_dict()`` or mappings),
+:func:`kernelfactor.paper.survey`, or any objects with a ``to_dict()`` or mappings),
 and this module only formats them.  LaTeX output needs ``\\usepackage{booktabs}``.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._noise import NOISE_TEXT, significant
-from ._validation import _check_choice, _describe
+from .._noise import NOISE_TEXT, significant
+from .._validation import _check_choice, _describe
 
 __all__ = ["SURVEY_COLUMNS", "TABLE_FORMATS", "Column", "format_table", "latex_escape"]
 
@@ -80,7 +80,7 @@ class Column:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-#: The columns of the catalogue table (rows from :func:`kernelfactor.survey`).
+#: The columns of the catalogue table (rows from :func:`kernelfactor.paper.survey`).
 SURVEY_COLUMNS: tuple[Column, ...] = (
     Column("label", "Kernel", "Kernel", "l", "text"),
     Column("shape", "Size", "Size", "r", "shape"),
@@ -181,7 +181,7 @@ def format_table(
     Parameters
     ----------
     rows : sequence
-        Results with a ``to_dict()`` (e.g. :class:`kernelfactor.KernelSurvey`)
+        Results with a ``to_dict()`` (e.g. :class:`kernelfactor.paper.KernelSurvey`)
         or mappings, one per table row.
     fmt : {"csv", "latex", "markdown"}
         ``"markdown"``: a GitHub pipe table.  ``"latex"``: a ``tabular``

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from ._bounds import l1_norm
-from ._catalogue import kernel_info, list_kernels
-from ._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
-from ._lowrank import lowrank, rank_for_error
-from ._noise import NOISE_TEXT, significant
-from ._svd import analyze
-from ._validation import _check_nonnegative, _check_positive_int, _describe
+from .._bounds import l1_norm
+from .._catalogue import kernel_info, list_kernels
+from .._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
+from .._lowrank import lowrank, rank_for_error
+from .._noise import NOISE_TEXT, significant
+from .._svd import analyze
+from .._validation import _check_nonnegative, _check_positive_int, _describe
 
 __all__ = [
     "DepthwiseCostGrid",
@@ -226,7 +226,7 @@ class KernelSurvey:
 def _exact_rank(exact: Any) -> int | None:
     if exact is None:
         return None
-    from ._exact import exact_rank
+    from .._exact import exact_rank
 
     return int(exact_rank([list(row) for row in exact]))
 
@@ -664,7 +664,7 @@ def residual_comparison(
     >>> bool(r.max_abs_difference <= r.bound)
     True
     """
-    from ._apply import correlate
+    from .._apply import correlate
 
     name, params = _spec(kernel, "kernel")
     arr = kernel_info(name, **params).array
