@@ -257,13 +257,18 @@ def dask_filter(
         axes=axes,
     )
     out_dtype = probe.dtype
-    dense = _as_kernel(kernel)
+    # the probe checked the kernel; only its shape matters here (complex weights too)
+    shape = (
+        _as_kernel(kernel).shape
+        if isinstance(kernel, str) or hasattr(kernel, "to_array")
+        else np.shape(kernel)
+    )
     ax = (int(axes[0]) % image.ndim, int(axes[1]) % image.ndim)  # checked by the probe
 
     chunks = list(image.chunks)
     depth: dict[int, int | tuple[int, int]] = {}
     boundary: dict[int, str] = {}
-    reach = _reach(dense.shape, ndim=image.ndim, axes=ax, origin=origin, convolve=convolve)
+    reach = _reach(shape, ndim=image.ndim, axes=ax, origin=origin, convolve=convolve)
     for axis, (left, right) in reach.items():
         axis_chunks = chunks[axis]
         if any(not isinstance(c, numbers.Integral) for c in axis_chunks):  # NaN: unknown
