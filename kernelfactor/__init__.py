@@ -108,6 +108,9 @@ from ._svd import (
 from ._validation import (
     DTYPE_POLICY,
     MODES,
+    NdimageRuntimeError,
+    NdimageTypeError,
+    NdimageValueError,
 )
 
 __all__ = [
@@ -134,6 +137,9 @@ __all__ = [
     "LayerCosts",
     "LowRankKernel",
     "Margin",
+    "NdimageRuntimeError",
+    "NdimageTypeError",
+    "NdimageValueError",
     "ResidualComparison",
     "SeparabilityConditions",
     "SpatialFactorization",

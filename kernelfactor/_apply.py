@@ -47,11 +47,23 @@ each term runs with ``cval * sum(first factor)``, which is exact.
 NaN and Inf in the image
 ------------------------
 ``"direct"`` reproduces ndimage exactly: a NaN reaches the outputs whose
-footprint (non-zero weights; ndimage skips zero weights) covers it.
-``"separable"`` spreads it like ndimage's own separable filters
+footprint (non-zero weights; ndimage skips zero weights) covers it, and
+``"auto"`` runs ``"direct"`` on such images (one summation pass detects them).
+An explicit ``"separable"`` spreads it like ndimage's own separable filters
 (``gaussian_filter``): over the rectangle of the factors, zero taps included
 (:math:`0 \cdot \infty` is NaN).  ``"fft"`` would spread it over the whole
-image, so it refuses non-finite images; ``"auto"`` then picks another method.
+image, so it refuses non-finite images.
+
+Dtypes and integers
+-------------------
+As ndimage: the output has the input's dtype unless ``output`` names another,
+sums are formed in double precision (float32 when input and output are both
+float32) and written with ndimage's own casts.  When the image, the weights and
+(constant modes) ``cval`` are integer-valued, ndimage's result is an exact
+integer; ``"separable"`` and ``"fft"`` then round their float result, which
+equals it whenever a floating-point error bound (see :func:`_rounding_bound`)
+is below 1/2, and run ``"direct"`` otherwise.  For other integer outputs
+``"auto"`` runs ``"direct"``, ndimage's truncation bit for bit.
 
 Threads
 -------

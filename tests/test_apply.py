@@ -607,3 +607,84 @@ def test_output_bounds_hold_on_a_real_photograph(name, mode):
             l2 = np.linalg.norm(observed)
             assert l2 <= approx.error.freq_bound * np.linalg.norm(x) + slack
             assert approx.error.freq_bound <= approx.error.l2_bound + 1e-15
+
+
+# ---------------------------------------------------------------------------
+# scipy.ndimage's API (issue 13)
+# ---------------------------------------------------------------------------
+
+
+def test_positional_arguments_and_workers_as_scipy_fft(rng):
+    x = rng.standard_normal((12, 14))
+    k = rng.standard_normal((3, 4))
+    ref = ndi.correlate(x, k, None, "mirror", 0.5, (1, -1))
+    for method in [*METHODS, "auto"]:
+        _close(correlate(x, k, None, "mirror", 0.5, (1, -1), method=method, workers=-1), ref)
+    _, info = correlate(x, k, method="fft", workers=-1, return_info=True)
+    assert info.workers == _apply._check_workers(None)
+    with pytest.raises(ValueError, match="`workers` must be >= 1, or negative"):
+        correlate(x, k, workers=0)
+
+
+def test_old_keyword_names_still_work_with_a_warning(rng):
+    x = rng.standard_normal((6, 7))
+    k = rng.standard_normal((3, 3))
+    with pytest.warns(DeprecationWarning, match="`image=` is deprecated; use `input=`"):
+        y = correlate(image=x, weights=k)
+    with pytest.warns(DeprecationWarning, match="`kernel=`"):
+        z = convolve(x, kernel=k)
+    _close(y, ndi.correlate(x, k))
+    _close(z, ndi.convolve(x, k))
+    with pytest.raises(TypeError, match="pass `input=` only"):
+        correlate(image=x, input=x, weights=k)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "ndimage_class"),
+    [
+        ({"origin": (0, 0, 0)}, RuntimeError),
+        ({"mode": "reflekt"}, RuntimeError),
+        ({"mode": ["reflect", "wrap"]}, RuntimeError),
+        ({"output": np.empty((5, 5))}, RuntimeError),
+        ({"output": "bool"}, RuntimeError),
+        ({"axes": 1}, RuntimeError),
+        ({"axes": (0, 1.5)}, TypeError),
+        ({"origin": 3}, ValueError),
+    ],
+)
+def test_exceptions_are_also_ndimage_classes(kwargs, ndimage_class):
+    x, k = np.ones((6, 6)), np.ones((3, 4))
+    with pytest.raises(ndimage_class):
+        ndi.correlate(x, k, **kwargs)
+    with pytest.raises(ndimage_class) as ours:
+        correlate(x, k, **kwargs)
+    assert isinstance(ours.value, (ValueError, TypeError))
+    assert "`" in str(ours.value)  # names the parameter
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_bool_weights_big_endian_and_complex(method, rng):
+    x = rng.standard_normal((9, 10))
+    w = rng.random((3, 4)) > 0.4
+    _close(correlate(x, w, method=method), ndi.correlate(x, w))
+    xb = x.astype(">f8")
+    _close(correlate(xb, w, method=method), ndi.correlate(xb, w))
+    z = x + 1j * rng.standard_normal(x.shape)
+    kz = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    for fn, ref in ((correlate, ndi.correlate), (convolve, ndi.convolve)):
+        _close(fn(z, kz, mode="constant", cval=1 - 2j, method=method),
+               ref(z, kz, mode="constant", cval=1 - 2j))
+        _close(fn(x, kz, method=method), ref(x, kz))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_integer_images_with_integer_weights_are_bit_exact(method, rng):
+    # the issue's case: separable and fft used to give 3.9999999999999 -> 3
+    sobel = np.outer([1, 2, 1], [1, 0, -1])
+    for dtype in (np.int16, np.int32, np.uint8):
+        x = rng.integers(0, 100, (33, 41)).astype(dtype)
+        for mode in MODES:
+            assert np.array_equal(correlate(x, sobel, mode=mode, method=method),
+                                  ndi.correlate(x, sobel, mode=mode))
+            assert np.array_equal(correlate(x, sobel, np.float64, mode, method=method),
+                                  ndi.correlate(x, sobel, np.float64, mode))
