@@ -184,9 +184,9 @@ def dask_filter(
     -------
     dask.array.Array
         Lazy; same shape and chunks as `image` (after any rechunking that
-        chunks smaller than the kernel's halo needed), dtype by
-        ``kernelfactor`` 's dtype policy (float32 stays float32, integers give
-        float64).
+        chunks smaller than the kernel's halo needed), dtype as
+        :func:`kernelfactor.correlate` gives it (scipy.ndimage's: the input's,
+        complex for complex weights).
 
     A chunk is filtered by the method `method` picks for that chunk: with
     ``'direct'`` or ``'separable'`` the result is bit-identical to the
