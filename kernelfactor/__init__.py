@@ -91,6 +91,9 @@ from ._svd import (
 from ._validation import (
     DTYPE_POLICY,
     MODES,
+    NdimageRuntimeError,
+    NdimageTypeError,
+    NdimageValueError,
 )
 
 __all__ = [
@@ -114,6 +117,9 @@ __all__ = [
     "LayerCosts",
     "LowRankKernel",
     "Margin",
+    "NdimageRuntimeError",
+    "NdimageTypeError",
+    "NdimageValueError",
     "SeparabilityConditions",
     "SpatialFactorization",
     "__version__",

@@ -47,11 +47,23 @@ each term runs with ``cval * sum(first factor)``, which is exact.
 NaN and Inf in the image
 ------------------------
 ``"direct"`` reproduces ndimage exactly: a NaN reaches the outputs whose
-footprint (non-zero weights; ndimage skips zero weights) covers it.
-``"separable"`` spreads it like ndimage's own separable filters
+footprint (non-zero weights; ndimage skips zero weights) covers it, and
+``"auto"`` runs ``"direct"`` on such images (one summation pass detects them).
+An explicit ``"separable"`` spreads it like ndimage's own separable filters
 (``gaussian_filter``): over the rectangle of the factors, zero taps included
 (:math:`0 \cdot \infty` is NaN).  ``"fft"`` would spread it over the whole
-image, so it refuses non-finite images; ``"auto"`` then picks another method.
+image, so it refuses non-finite images.
+
+Dtypes and integers
+-------------------
+As ndimage: the output has the input's dtype unless ``output`` names another,
+sums are formed in double precision (float32 when input and output are both
+float32) and written with ndimage's own casts.  When the image, the weights and
+(constant modes) ``cval`` are integer-valued, ndimage's result is an exact
+integer; ``"separable"`` and ``"fft"`` then round their float result, which
+equals it whenever a floating-point error bound (see :func:`_rounding_bound`)
+is below 1/2, and run ``"direct"`` otherwise.  For other integer outputs
+``"auto"`` runs ``"direct"``, ndimage's truncation bit for bit.
 
 Threads
 -------
@@ -69,7 +81,8 @@ import functools
 import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,12 +90,14 @@ from typing import Any
 import numpy as np
 
 from ._validation import (
-    _as_image,
+    NdimageRuntimeError,
+    NdimageTypeError,
+    NdimageValueError,
+    _as_filter_input,
     _as_kernel,
     _check_choice,
+    _check_filter_axes,
     _check_mode,
-    _check_origin,
-    _check_positive_int,
     _describe,
     _image_dtype,
 )
@@ -196,63 +211,29 @@ class ApplyInfo:
 
 
 # ---------------------------------------------------------------------------
-# Argument handling
+# Argument handling (scipy.ndimage's rules, kernelfactor's messages)
 # ---------------------------------------------------------------------------
 
 
-def _normalize_axes(axes: Any, ndim: int) -> tuple[int, int]:
-    try:
-        items = tuple(axes)
-    except TypeError:
-        items = ()
-    if len(items) != 2 or any(
-        isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in items
-    ):
-        raise ValueError(
-            f"`axes` must be a pair of integers, the image axes the kernel's rows and "
-            f"columns run along; got {_describe(axes)}."
-        )
-    out = []
-    for a in items:
-        if not -ndim <= a < ndim:
-            raise ValueError(
-                f"`axes` {tuple(int(v) for v in items)} is out of range for an image with "
-                f"{ndim} dimensions; use axes in [{-ndim}, {ndim - 1}]."
-            )
-        out.append(int(a) % ndim)
-    if out[0] == out[1]:
-        raise ValueError(
-            f"`axes` must name two different axes; got {tuple(int(v) for v in items)}."
-        )
-    return out[0], out[1]
-
-
-def _normalize_origin(origin: Any, shape: tuple[int, int]) -> tuple[int, int]:
-    if isinstance(origin, numbers.Integral) and not isinstance(origin, bool):
-        pair: tuple[Any, ...] = (origin, origin)
-    elif isinstance(origin, Sequence) or isinstance(origin, np.ndarray):
-        pair = tuple(origin)
-        if len(pair) != 2:
-            raise ValueError(
-                f"`origin` must be an integer or a pair of integers (one per axis in `axes`); "
-                f"got {_describe(origin)}."
-            )
-    else:
-        raise TypeError(
-            f"`origin` must be an integer or a pair of integers (one per axis in `axes`); "
-            f"got {_describe(origin)}."
-        )
-    return (
-        _check_origin(pair[0], shape[0], "origin[0]"),
-        _check_origin(pair[1], shape[1], "origin[1]"),
-    )
-
-
-def _check_cval(cval: Any) -> float:
-    if isinstance(cval, bool) or not isinstance(cval, numbers.Real):
+def _check_cval(cval: Any, complex_input: bool) -> float | complex:
+    """ndimage's `cval`: a real number, or a complex one for a complex image."""
+    value: float | complex
+    if isinstance(cval, bool) or not isinstance(cval, numbers.Complex):
+        if isinstance(cval, np.ndarray) and cval.ndim == 0:
+            return _check_cval(cval.item(), complex_input)
         raise TypeError(f"`cval` must be a real number; got {_describe(cval)}.")
-    value = float(cval)
-    if not math.isfinite(value):
+    if isinstance(cval, (complex, np.complexfloating)):  # as np.iscomplexobj
+        if not complex_input:
+            raise NdimageValueError(
+                f"`cval` is complex ({cval!r}) but `input` is real (scipy.ndimage: Cannot "
+                "provide a complex-valued cval when the input is real); pass a real `cval`."
+            )
+        value = complex(cval)
+    else:
+        value = float(cval.real)
+        if complex_input:
+            value = complex(value)
+    if not np.isfinite(value):
         raise ValueError(
             f"`cval` must be finite; got {value!r}. To mark outside pixels, filter a "
             "finite-padded image and a mask separately."
@@ -261,46 +242,106 @@ def _check_cval(cval: Any) -> float:
 
 
 def _check_workers(workers: Any) -> int:
+    """Threads: None or -1 all cores this process may use, -k all but k - 1 (scipy.fft's rule)."""
+    try:
+        cores = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        cores = max(1, os.cpu_count() or 1)
     if workers is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
-    return _check_positive_int(workers, "workers")
-
-
-def _result_dtype(image: np.ndarray) -> np.dtype:
-    dtype = _image_dtype(image.dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(
-            f"`image` of dtype {image.dtype} is not supported by scipy.ndimage; convert it "
-            "with `image.astype(np.float64)`."
+        return cores
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"`workers` must be an integer or None; got {_describe(workers)}.")
+    if workers < 0:
+        if cores + 1 + int(workers) < 1:
+            raise ValueError(
+                f"`workers` {int(workers)} asks for {cores + 1 + int(workers)} threads on a "
+                f"machine with {cores} cores; use -1 (all cores) down to {-cores}, or a "
+                "positive number."
+            )
+        return cores + 1 + int(workers)
+    if workers == 0:
+        raise ValueError(
+            "`workers` must be >= 1, or negative to count back from all cores (-1: all); got 0."
         )
-    return dtype
+    return int(workers)
 
 
-def _check_output(output: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+def _ndimage_dtype(dt: np.dtype) -> bool:
+    """True if scipy.ndimage's C loops read and write this dtype."""
+    return dt.kind in "biu" or (dt.kind == "f" and dt.itemsize in (4, 8))
+
+
+def _default_output_dtype(input_dtype: np.dtype, complex_output: bool) -> np.dtype:
+    if complex_output:
+        return np.promote_types(_image_dtype(input_dtype), np.complex64)
+    return _image_dtype(input_dtype)
+
+
+def _output_array(
+    output: Any, shape: tuple[int, ...], input_dtype: np.dtype, complex_output: bool
+) -> np.ndarray:
+    """ndimage's `output`: None (the input's dtype), a dtype (class, dtype, string) or an array."""
     if output is None:
-        return None
+        return np.empty(shape, dtype=_default_output_dtype(input_dtype, complex_output))
+    if isinstance(output, (type, np.dtype, str)):
+        try:
+            dt = np.dtype(output)
+        except TypeError:
+            raise TypeError(
+                f"`output` must be None, a dtype or an array; got {_describe(output)}."
+            ) from None
+        if complex_output and dt.kind != "c":
+            if isinstance(output, str):
+                raise NdimageRuntimeError(
+                    f"`output` {output!r} is real but the result is complex (scipy.ndimage: "
+                    "output must have complex dtype); pass a complex dtype, e.g. np.complex128."
+                )
+            warnings.warn("promoting specified output dtype to complex", UserWarning,
+                          stacklevel=4)
+            dt = np.promote_types(dt, np.complex64)
+        elif isinstance(output, str) and not issubclass(dt.type, np.number):
+            raise NdimageRuntimeError(
+                f"`output` {output!r} is not a numeric dtype (scipy.ndimage: output must have "
+                "numeric dtype); pass e.g. 'float64'."
+            )
+        _check_output_dtype(dt)
+        return np.empty(shape, dtype=dt)
     if not isinstance(output, np.ndarray):
         raise TypeError(
-            f"`output` must be a NumPy array of shape {shape} and dtype {dtype}, or None; "
-            f"got {_describe(output)}."
+            f"`output` must be None, a dtype or a NumPy array of shape {shape}; got "
+            f"{_describe(output)} (a list could not be written in place)."
         )
-    if output.shape != shape or output.dtype != dtype:
-        raise ValueError(
-            f"`output` must have the image's shape {shape} and the result dtype {dtype} "
-            f"(float32 stays float32, everything else gives float64); got {_describe(output)}. "
-            "Pass `output=None` to get a new array."
+    if output.shape != shape:
+        raise NdimageRuntimeError(
+            f"`output` must have the image's shape {shape}; got {_describe(output)} "
+            "(scipy.ndimage: output shape not correct). Pass `output=None` to get a new array."
         )
+    if complex_output and output.dtype.kind != "c":
+        raise NdimageRuntimeError(
+            f"`output` must be complex: the result is complex; got {_describe(output)} "
+            "(scipy.ndimage: output must have complex dtype)."
+        )
+    _check_output_dtype(output.dtype)
     if not output.flags.writeable:
         raise ValueError("`output` is read-only; pass a writeable array or `output=None`.")
     return output
 
 
+def _check_output_dtype(dt: np.dtype) -> None:
+    if dt.kind not in "biufc" or dt.itemsize > (16 if dt.kind == "c" else 8):
+        raise NdimageTypeError(
+            f"`output` has dtype {dt}, which scipy.ndimage does not support (array type not "
+            "supported); use a bool, integer, float32/64 or complex64/128 dtype."
+        )
+
+
 @dataclass(frozen=True)
 class _Kernel:
-    """A kernel ready for correlation: flipped for convolve, scaled by ``2**exponent``."""
+    """A kernel ready for correlation: flipped for convolve, scaled by ``2**exponent``.
+
+    Complex weights are stored as ndimage applies them: conjugated for
+    correlate (as ``np.correlate``), not for convolve.
+    """
 
     weights: np.ndarray
     origin: tuple[int, int]
@@ -312,6 +353,19 @@ class _Kernel:
     def shape(self) -> tuple[int, int]:
         return (int(self.weights.shape[0]), int(self.weights.shape[1]))
 
+    @property
+    def is_complex(self) -> bool:
+        return self.weights.dtype.kind == "c"
+
+    def unscaled(self) -> np.ndarray:
+        return np.ldexp(self.weights, -self.exponent) if self.exponent else self.weights
+
+    def part(self, which: str) -> _Kernel:
+        """The real or imaginary part as a real kernel (its own scale)."""
+        w = self.unscaled()
+        w = np.ascontiguousarray(w.real if which == "real" else w.imag)
+        return _scaled_kernel(w, self.origin, None, False)
+
 
 def _scale_exponent(weights: np.ndarray) -> int:
     """E such that the largest weight times 2**E lies in [1/2, 1), or 0 when not needed."""
@@ -321,17 +375,66 @@ def _scale_exponent(weights: np.ndarray) -> int:
     return -int(np.frexp(top)[1])
 
 
-def _prepare_kernel(kernel: Any, origin: Any, convolve: bool) -> _Kernel:
+def _scaled_kernel(weights: np.ndarray, origins: tuple[int, int], source: Any,
+                   flip: bool) -> _Kernel:
+    exponent = _scale_exponent(weights)
+    if exponent:
+        weights = np.ldexp(weights, exponent)
+    return _Kernel(np.ascontiguousarray(weights), origins, exponent, source, flip)
+
+
+def _kernel_weights(kernel: Any) -> tuple[np.ndarray, Any]:
+    """(2-D float64 or complex128 weights, the object separable terms come from, or None)."""
     from ._svd import BatchAnalysis
 
     if isinstance(kernel, BatchAnalysis):
         raise TypeError(
-            f"`kernel` is an analysis of a stack of {len(kernel)} kernels; filter with one "
+            f"`weights` is an analysis of a stack of {len(kernel)} kernels; filter with one "
             "kernel at a time, e.g. `batch[i]` or `batch.kernels[i]`."
         )
-    weights = _as_kernel(kernel)
-    origins = _normalize_origin(origin, weights.shape)
-    source = kernel if (hasattr(kernel, "factors") or hasattr(kernel, "terms")) else None
+    if isinstance(kernel, str) or hasattr(kernel, "to_array"):
+        dense = _as_kernel(kernel, name="weights")  # refuses stacks first
+        source = kernel if (hasattr(kernel, "factors") or hasattr(kernel, "terms")) else None
+        return dense, source
+    try:
+        arr = np.asarray(kernel)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is not None and arr.dtype.kind in "biufc" and arr.ndim != 2:
+        hint = ""
+        if arr.ndim == 1:
+            hint = (
+                " A 1-D filter is ambiguous: pass `w[np.newaxis, :]` for a row (1 x n) "
+                "or `w[:, np.newaxis]` for a column (m x 1)."
+            )
+        raise NdimageRuntimeError(
+            f"`weights` must have shape (m, n); got shape {arr.shape} (kernelfactor filters "
+            f"with 2-D kernels; scipy.ndimage: weights.ndim ({arr.ndim}) must match len(axes) "
+            f"(2)).{hint}"
+        )
+    if arr is not None and arr.dtype.kind == "b":
+        arr = arr.astype(np.float64)  # as ndimage: True is 1
+    if arr is not None and arr.dtype.kind == "c":
+        if arr.dtype.itemsize > 16:
+            raise NdimageTypeError(
+                f"`weights` has dtype {arr.dtype}; use complex128 (scipy.ndimage: array type "
+                "not supported)."
+            )
+        if 0 in arr.shape:
+            raise ValueError(f"`weights` is empty (shape {arr.shape}); a kernel needs m, n >= 1.")
+        w = arr.astype(np.complex128)
+        if not np.all(np.isfinite(w)):
+            bad = np.argwhere(~np.isfinite(w))[0]
+            raise ValueError(
+                f"`weights` contains NaN or Inf (first at index {tuple(int(i) for i in bad)}); "
+                "the separable and FFT methods need finite weights."
+            )
+        return w, None
+    return _as_kernel(kernel if arr is None else arr, name="weights"), None
+
+
+def _make_kernel(weights: np.ndarray, origins: tuple[int, int], source: Any,
+                 convolve: bool) -> _Kernel:
     if convolve:
         # ndimage: reverse the weights, negate the origin, one less for even sizes.
         weights = weights[::-1, ::-1]
@@ -339,11 +442,16 @@ def _prepare_kernel(kernel: Any, origin: Any, convolve: bool) -> _Kernel:
             -origins[0] - (1 - weights.shape[0] % 2),
             -origins[1] - (1 - weights.shape[1] % 2),
         )
-    exponent = _scale_exponent(weights)
-    if exponent:
-        weights = np.ldexp(weights, exponent)
-    weights = np.ascontiguousarray(weights)
-    return _Kernel(weights, origins, exponent, source, convolve)
+    elif weights.dtype.kind == "c":
+        weights = weights.conj()  # ndimage (as np.correlate) conjugates for correlate
+    return _scaled_kernel(weights, origins, source, convolve)
+
+
+def _prepare_kernel(kernel: Any, origin: Any, convolve: bool) -> _Kernel:
+    """The kernel of a 2-D image filtered along axes (0, 1)."""
+    weights, source = _kernel_weights(kernel)
+    _, origins = _check_filter_axes(None, origin, 2, weights.shape)
+    return _make_kernel(weights, origins, source, convolve)
 
 
 @functools.lru_cache(maxsize=64)
@@ -372,6 +480,8 @@ def _terms(kern: _Kernel) -> list[tuple[np.ndarray, np.ndarray]]:
     the rest, so every 1-D weight vector is well above ndimage's absolute
     thresholds and exact symmetry is kept.
     """
+    if kern.is_complex:
+        return _complex_terms(kern.weights)
     flip = kern.flip
     if kern.source is not None and hasattr(kern.source, "factors"):
         raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.factors]
@@ -706,8 +816,9 @@ def _features_for(
     image_shape: tuple[int, ...], kernel: Any, *, axes: Any = (-2, -1), convolve: bool = False
 ) -> dict[str, dict[str, float]]:
     """The cost-model counts of filtering an image of `image_shape` with `kernel`."""
-    ax = _normalize_axes(axes, len(image_shape))
-    kern = _prepare_kernel(kernel, 0, convolve)
+    raw, source = _kernel_weights(kernel)
+    ax, origins = _check_filter_axes(axes, 0, len(image_shape), raw.shape)
+    kern = _make_kernel(raw, origins, source, convolve)
     return _features(tuple(image_shape), ax, kern, _terms(kern))
 
 
@@ -740,78 +851,170 @@ def _multiplications(
 
 
 # ---------------------------------------------------------------------------
-# Public functions
+# Dispatch: exact integers, non-finite images, complex numbers, casting
 # ---------------------------------------------------------------------------
 
+_CONSTANT_MODES = ("constant", "grid-constant")
 
-def _filter(
-    image: Any,
-    kernel: Any,
-    *,
-    convolve: bool,
-    mode: Any,
-    cval: Any,
-    origin: Any,
-    method: Any,
-    axes: Any,
-    output: Any,
-    workers: Any,
-    return_info: bool,
-) -> Any:
-    if type(image).__module__.startswith("dask"):
-        from ._large import dask_filter
 
-        if output is not None or return_info:
-            raise ValueError(
-                "`output` and `return_info` are not supported for dask arrays (the result "
-                "is lazy); call with a NumPy array for those."
-            )
-        return dask_filter(
-            image, kernel, convolve=convolve, mode=mode, cval=cval, origin=origin,
-            method=method, axes=axes,
-        )
-    method = _check_choice(method, APPLY_METHODS, "method")
-    mode = _check_mode(mode)
-    cval = _check_cval(cval)
-    n_workers = _check_workers(workers)
-    img = _as_image(image, min_ndim=2)
-    dtype = _result_dtype(img)
-    ax = _normalize_axes(axes, img.ndim)
-    kern = _prepare_kernel(kernel, origin, convolve)
-    out = _check_output(output, img.shape, dtype)
-    x = img if img.dtype == dtype else img.astype(dtype)
+def _exact_scale(img: np.ndarray, kern: _Kernel, mode: str, cval: float) -> float | None:
+    """M = max |extended image| when ndimage's result is exact integers, else None.
 
-    terms: list[tuple[np.ndarray, np.ndarray]] | None = None
-    if method == "separable" or method == "auto" or return_info:
-        terms = _terms(kern)
-    predicted: dict[str, float] = {}
-    if method == "auto" or return_info:
-        predicted = _predict(_features(img.shape, ax, kern, terms))
+    ndimage sums in double precision: with integer image values (of any real
+    dtype), integer weights and (constant modes) an integer `cval`, every
+    partial sum is an integer of magnitude at most :math:`M \\sum |w|`, exact
+    below :math:`2^{53}`.
+    """
+    if img.dtype.kind not in "biuf" or kern.is_complex or img.size == 0:
+        return None
+    w = kern.unscaled()
+    if not np.array_equal(w, np.round(w)):
+        return None
+    constant = mode in _CONSTANT_MODES
+    if constant and not float(cval).is_integer():
+        return None
+    if img.dtype.kind == "f":
+        # a float image holding integers (a sample first: real data leave here cheaply)
+        flat = img.reshape(-1)[:64] if img.flags.c_contiguous else img[(0,) * (img.ndim - 1)]
+        if not np.array_equal(flat, np.rint(flat)) or not np.array_equal(img, np.rint(img)):
+            return None
+        top = float(np.max(np.abs(img)))
+    elif img.dtype.kind == "b":
+        top = 1.0
+    else:
+        top = float(max(abs(int(img.max())), abs(int(img.min()))))
+    if constant:
+        top = max(top, abs(float(cval)))
+    if not top * float(np.sum(np.abs(w))) < 2.0**53:
+        return None
+    return top
+
+
+def _rounding_bound(
+    method: str,
+    kern: _Kernel,
+    terms: list[tuple[np.ndarray, np.ndarray]] | None,
+    shape: tuple[int, ...],
+    axes: tuple[int, int],
+    top: float,
+) -> float:
+    """An upper bound on the floating-point error of `method` in one output (float64).
+
+    ``separable``: every output is :math:`\\sum_t \\sum_i c_{ti} \\sum_j r_{tj} x`,
+    a sum of at most :math:`m + n + r` rounded operations per product path, so
+    the error is at most :math:`\\gamma_{m+n+2r} M \\sum_t \\|c_t\\|_1 \\|r_t\\|_1`
+    plus the factorisation's own residual :math:`M \\sum |W - \\sum_t c_t r_t^T|`.
+    ``fft``: Higham (Accuracy and Stability, 2nd ed., 24.1): three transforms of
+    :math:`P` points and one product err by at most
+    :math:`(3\\log_2 P + 2)\\,\\eta\\,\\|\\tilde x\\|_2 \\|w\\|_1` in 2-norm
+    (:math:`\\eta \\approx 5u`), with :math:`\\|\\tilde x\\|_2 \\le \\sqrt P M`.
+    Both are taken with a safety factor of 4.
+    """
+    w = kern.unscaled()
+    if method == "separable":
+        assert terms is not None
+        scale = 2.0**-kern.exponent
+        recon = np.zeros(kern.shape)
+        mass = 0.0
+        for c, r in terms:
+            recon += np.outer(c, r) * scale
+            mass += float(np.sum(np.abs(c)) * np.sum(np.abs(r))) * scale
+        m, n = kern.shape
+        gamma = (m + n + 2 * len(terms) + 4) * _EPS
+        return 4.0 * top * (gamma * mass + float(np.sum(np.abs(w - recon))))
+    from scipy.fft import next_fast_len
+
+    m, n = kern.shape
+    p = float(
+        next_fast_len(shape[axes[0]] + m - 1, real=True)
+        * next_fast_len(shape[axes[1]] + n - 1, real=True)
+    )
+    eta = 5.0 * _EPS
+    return 4.0 * (3.0 * math.log2(max(p, 2.0)) + 2.0) * eta * math.sqrt(p) * top * float(
+        np.sum(np.abs(w))
+    )
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    if x.dtype.kind not in "fc":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x)):  # one cheap pass; NaN and Inf reach the sum
+            return True
+    return bool(np.isfinite(x).all())  # the sum may have overflowed
+
+
+def _cast_into(out: np.ndarray, src: np.ndarray) -> None:
+    """Write float results into `out` with ndimage's casting (C casts, as its loops do)."""
+    if out.dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.copyto(out, src, casting="unsafe")
+        return
+    from scipy import ndimage
+
+    # A one-tap identity pass: ndimage's own double -> integer conversion.
+    ndimage.correlate1d(src, np.ones(1), axis=-1, output=out, mode="constant")
+
+
+def _work_dtype(img: np.ndarray, out_dtype: np.dtype) -> np.dtype:
+    """float32 where both ends are float32 (kernelfactor's float32 path), else float64."""
+    if img.dtype.kind == "f" and img.dtype.itemsize <= 4 and out_dtype == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _run_real(
+    img: np.ndarray,
+    out: np.ndarray,
+    kern: _Kernel,
+    ax: tuple[int, int],
+    mode: str,
+    cval: float,
+    method: str,
+    n_workers: int,
+    terms: list[tuple[np.ndarray, np.ndarray]] | None,
+    exact_top: float | None,
+) -> tuple[str, int, int, str | None]:
+    """Filter a real image with a real kernel into `out`: (method run, workers, strips, note)."""
     note = None
-    chosen = method
-    if method == "auto":
-        chosen = min(sorted(predicted), key=lambda k: predicted[k])
-        if chosen == "fft" and not np.isfinite(x).all():
-            chosen = min(("direct", "separable"), key=lambda k: predicted[k])
-            note = "the image holds NaN or Inf, which the FFT would spread everywhere"
-    elif method == "fft" and not np.isfinite(x).all():
-        raise ValueError(
-            "`method='fft'` would spread the image's NaN or Inf over the whole output; "
-            "use method='direct' (ndimage's NaN propagation) or clean the image."
-        )
-
-    target = out
-    if target is None or np.shares_memory(target, img):
-        target = np.empty(img.shape, dtype=dtype)
-    split = _plan_strips(img.shape, ax, kern, n_workers, chosen)
-    if chosen == "fft":
+    round_result = False
+    if method != "direct" and exact_top is not None:
+        if method == "separable" and terms is None:
+            terms = _terms(kern)
+        if _rounding_bound(method, kern, terms, img.shape, ax, exact_top) < 0.5:
+            round_result = True
+        else:
+            method = "direct"
+            note = "integer data too large to round the float result exactly"
+    if method == "separable" and terms is None:
+        terms = _terms(kern)
+    if (
+        method == "direct"
+        and kern.exponent == 0
+        and _ndimage_dtype(img.dtype)
+        and _ndimage_dtype(out.dtype)
+    ):
+        # ndimage itself reads the input and writes the output: its numbers, bit for bit.
+        x = img
+        target = out
+        if np.may_share_memory(out, img):
+            target = np.empty(out.shape, out.dtype)
+    else:
+        work = np.dtype(np.float64) if round_result else _work_dtype(img, out.dtype)
+        x = img if img.dtype == work else img.astype(work)
+        target = out
+        if out.dtype != work or np.may_share_memory(out, img):
+            target = np.empty(out.shape, work)
+    split = _plan_strips(img.shape, ax, kern, n_workers, method)
+    if method == "fft":
         _fft(x, target, kern, ax, mode, cval, n_workers)
     else:
-        if chosen == "separable":
+        if method == "separable":
             assert terms is not None
+            sep_terms = terms
 
             def body(s: np.ndarray, d: np.ndarray, keep: tuple[int, slice] | None) -> None:
-                _separable(s, d, terms, kern, ax, mode, cval, keep)
+                _separable(s, d, sep_terms, kern, ax, mode, cval, keep)
 
         else:
 
@@ -824,83 +1027,351 @@ def _filter(
             body(x, target, None)
     if kern.exponent:
         np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
-    if out is not None and target is not out:
-        out[...] = target
-        target = out
+    if round_result:
+        np.rint(target, out=target)
+    if target is not out:
+        _cast_into(out, target)
+    used_workers = n_workers if method == "fft" else split[1]
+    return method, used_workers, split[1], note
+
+
+def _complex_terms(weights: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rank-1 terms (column, row) of complex weights by the complex SVD.
+
+    Terms with singular values at or below ``max(m, n) * eps * s_max`` are
+    rounding noise and dropped; each column is scaled by a power of two into
+    modulus [1/2, 1) and its row carries the rest.
+    """
+    u, s, vh = np.linalg.svd(weights)
+    if s.size == 0 or s[0] == 0.0:
+        return []
+    tol = max(weights.shape) * _EPS * float(s[0])
+    out = []
+    for t in range(int(np.sum(s > tol))):
+        c, r = u[:, t] * s[t], vh[t]
+        j = -int(np.frexp(float(np.max(np.abs(c))))[1])
+        out.append((np.ldexp(c.real, j) + 1j * np.ldexp(c.imag, j),
+                    np.ldexp(r.real, -j) + 1j * np.ldexp(r.imag, -j)))
+    return out
+
+
+def _pass_complex(
+    x: np.ndarray, w: np.ndarray, axis: int, mode: str, cval: complex, origin: int
+) -> np.ndarray:
+    """One complex 1-D correlation (no conjugation) from real ndimage passes."""
+    from scipy import ndimage
+
+    def corr(a: np.ndarray, v: np.ndarray, c: float) -> np.ndarray | None:
+        if not np.any(v):
+            return None
+        return ndimage.correlate1d(a, v, axis=axis, mode=mode, cval=c, origin=origin,
+                                   output=np.float64)
+
+    xr = np.ascontiguousarray(x.real, dtype=np.float64)
+    xi = np.ascontiguousarray(x.imag, dtype=np.float64) if x.dtype.kind == "c" else None
+    wr, wi = np.ascontiguousarray(w.real), np.ascontiguousarray(w.imag)
+    out = np.zeros(x.shape, np.complex128)
+    parts: list[tuple[np.ndarray, float, complex, complex]] = [(xr, cval.real, 1.0, 1j)]
+    if xi is not None:
+        parts.append((xi, cval.imag, 1j, -1.0))
+    for a, c, unit_r, unit_i in parts:
+        y = corr(a, wr, c)
+        if y is not None:
+            out += unit_r * y
+        y = corr(a, wi, c)
+        if y is not None:
+            out += unit_i * y
+    return out
+
+
+def _separable_complex(
+    x: np.ndarray,
+    out: np.ndarray,
+    terms: list[tuple[np.ndarray, np.ndarray]],
+    kern: _Kernel,
+    ax: tuple[int, int],
+    mode: str,
+    cval: complex,
+) -> None:
+    acc = np.zeros(x.shape, np.complex128)
+    constant = mode in _CONSTANT_MODES
+    for c, r in terms:
+        t1 = _pass_complex(x, c, ax[0], mode, cval, kern.origin[0])
+        cval2 = cval * complex(np.sum(c)) if constant else cval
+        acc += _pass_complex(t1, r, ax[1], mode, cval2, kern.origin[1])
+    if kern.exponent:
+        acc *= 2.0**-kern.exponent
+    np.copyto(out, acc, casting="unsafe")
+
+
+def _run_complex(
+    img: np.ndarray,
+    out: np.ndarray,
+    kern: _Kernel,
+    ax: tuple[int, int],
+    mode: str,
+    cval: complex,
+    method: str,
+    n_workers: int,
+    terms: list[tuple[np.ndarray, np.ndarray]] | None,
+) -> tuple[str, int, int, str | None]:
+    """Complex image and/or weights: the complex SVD for separable, else real parts as ndimage.
+
+    As ``ndimage``'s ``_complex_via_real_components``: for a complex image the
+    real part is filtered with ``cval.real``, the imaginary part with ``cval.imag``.
+    """
+    if method == "separable" and kern.is_complex:
+        exact = img.dtype.kind in "biu" and all(
+            _exact_scale(img, kern.part(p), mode, cval.real) is not None
+            for p in ("real", "imag")
+        )
+        if not exact:  # integer cases go through the real parts, rounded exactly
+            if terms is None or not any(np.iscomplexobj(c) for c, _ in terms):
+                terms = _complex_terms(kern.weights)
+            _separable_complex(img, out, terms, kern, ax, mode, cval)
+            return method, 1, 1, None
+    if img.dtype.kind == "c":
+        img_parts = [(img.real, cval.real, 1.0), (img.imag, cval.imag, 1j)]
+    else:
+        img_parts = [(img, cval.real, 1.0)]
+    if kern.is_complex:
+        kern_parts = [(kern.part("real"), 1.0), (kern.part("imag"), 1j)]
+    else:
+        kern_parts = [(kern, 1.0)]
+    part_dtype = np.empty(0, out.dtype).real.dtype
+    tmp = np.empty(out.shape, part_dtype)
+    acc = np.zeros(out.shape, np.complex128)
+    ran = method
+    strips = used = 1
+    note = None
+    for xpart, c, unit_x in img_parts:
+        for kpart, unit_k in kern_parts:
+            if not np.any(kpart.weights):
+                continue
+            top = _exact_scale(xpart, kpart, mode, c)
+            part_terms = _terms(kpart) if method == "separable" else None
+            ran, used, strips, note = _run_real(
+                xpart, tmp, kpart, ax, mode, c, method, n_workers, part_terms, top
+            )
+            acc += (unit_x * unit_k) * tmp
+    np.copyto(out, acc, casting="unsafe")
+    return ran, used, strips, note
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+
+def _filter(
+    input: Any,
+    weights: Any,
+    output: Any,
+    mode: Any,
+    cval: Any,
+    origin: Any,
+    *,
+    convolve: bool,
+    axes: Any,
+    method: Any,
+    workers: Any,
+    return_info: bool,
+) -> Any:
+    if type(input).__module__.startswith("dask"):
+        from ._large import dask_filter
+
+        if output is not None or return_info:
+            raise ValueError(
+                "`output` and `return_info` are not supported for dask arrays (the result "
+                "is lazy); call with a NumPy array for those."
+            )
+        return dask_filter(
+            input, weights, convolve=convolve, mode=mode, cval=cval, origin=origin,
+            method=method, axes=tuple(range(input.ndim)) if axes is None else axes,
+        )
+    method = _check_choice(method, APPLY_METHODS, "method")
+    img = _as_filter_input(input)
+    raw, source = _kernel_weights(weights)
+    ax, origins = _check_filter_axes(axes, origin, img.ndim, raw.shape)
+    kern = _make_kernel(raw, origins, source, convolve)
+    complex_out = img.dtype.kind == "c" or kern.is_complex
+    out = _output_array(output, img.shape, img.dtype, complex_out)
+    if not isinstance(mode, str):
+        raise NdimageRuntimeError(
+            f"`mode` must be one boundary mode name (a sequence of modes is not supported "
+            f"by correlate / convolve); got {_describe(mode)}."
+        )
+    try:
+        mode = _check_mode(mode)
+    except ValueError as exc:  # ndimage: RuntimeError('boundary mode not supported')
+        raise NdimageRuntimeError(str(exc)) from None
+    cv = _check_cval(cval, img.dtype.kind == "c")
+    n_workers = _check_workers(workers)
+    if img.size == 0:
+        out[...] = 0
+        if not return_info:
+            return out
+        return out, ApplyInfo(method="direct", requested=method, convolve=convolve,
+                              note="empty image")
+
+    exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cv.real))
+    terms: list[tuple[np.ndarray, np.ndarray]] | None = None
+    if method == "separable" or method == "auto" or return_info:
+        terms = _complex_terms(kern.weights) if kern.is_complex else _terms(kern)
+    predicted: dict[str, float] = {}
+    if method == "auto" or return_info:
+        predicted = _predict(_features(img.shape, ax, kern, terms))
+    note = None
+    chosen = method
+    if method == "auto":
+        candidates = sorted(predicted)
+        if exact_top is not None:
+            # integers: only methods whose rounded result is provably ndimage's
+            candidates = [
+                m for m in candidates
+                if m == "direct"
+                or _rounding_bound(m, kern, terms, img.shape, ax, exact_top) < 0.5
+            ]
+        elif out.dtype.kind in "biu":
+            candidates = ["direct"]  # truncation to integers: ndimage's sums, bit for bit
+            note = "integer output: direct gives ndimage's truncation bit for bit"
+        chosen = min(candidates, key=lambda k: predicted[k])
+        if chosen != "direct" and not _all_finite(img):
+            chosen = "direct"
+            note = "the image holds NaN or Inf: direct gives ndimage's footprint"
+    elif method == "fft" and not _all_finite(img):
+        raise ValueError(
+            "`method='fft'` would spread the image's NaN or Inf over the whole output; "
+            "use method='direct' (ndimage's NaN propagation) or clean the image."
+        )
+
+    if complex_out:
+        ran, used_workers, strips, why = _run_complex(
+            img, out, kern, ax, mode, complex(cv), chosen, n_workers, terms
+        )
+    else:
+        ran, used_workers, strips, why = _run_real(
+            img, out, kern, ax, mode, float(cv.real), chosen, n_workers,
+            None if kern.is_complex else terms, exact_top,
+        )
     if not return_info:
-        return target
-    used_workers = n_workers if chosen == "fft" else split[1]
+        return out
     rank = len(terms) if terms is not None else None
     info = ApplyInfo(
-        method=chosen,
+        method=ran,
         requested=method,
         convolve=convolve,
         predicted_seconds=predicted,
         multiplications=_multiplications(img.shape, ax, kern.shape, rank),
         workers=used_workers,
-        strips=split[1],
+        strips=strips,
         rank=rank,
         scale_exponent=kern.exponent,
-        note=note,
+        note=why or note,
     )
-    return target, info
+    return out, info
+
+
+def _renamed_keywords(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept the names before scipy.ndimage's (``image=``, ``kernel=``) with a warning."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for old, new in (("image", "input"), ("kernel", "weights")):
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(f"pass `{new}=` only (`{old}=` is its deprecated name)")
+                warnings.warn(
+                    f"`{old}=` is deprecated; use `{new}=` (scipy.ndimage's name), or pass it "
+                    "positionally.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 _PARAMS_DOC = """
     Parameters
     ----------
-    image : array_like or dask array
-        At least 2-D; the kernel runs along `axes`, every other axis (channels,
-        batch) is filtered independently.  float32 stays float32, float64
-        stays float64, integer and bool images give float64; float16 gives
-        float32.  Complex images are refused (filter ``.real`` and ``.imag``).
-        A dask array gives a lazy dask array (see ``kernelfactor._large``).
-    kernel : str, array_like, Analysis or LowRankKernel
-        A catalogue name, an ``(m, n)`` array of real finite weights, an
-        :func:`~kernelfactor.analyze` result (applied at its numerical rank by
-        ``"separable"``) or a :func:`~kernelfactor.lowrank` result (its
-        approximation is applied).
-    mode : str
+    input : array_like or dask array
+        At least 2-D.  Any dtype scipy.ndimage accepts: bool, integers,
+        float32, float64, complex64, complex128, either byte order (and
+        float16, read as float32).  A dask array gives a lazy dask array (see
+        ``kernelfactor._large``).  The old name ``image=`` still works, with a
+        DeprecationWarning.
+    weights : str, array_like, Analysis or LowRankKernel
+        A catalogue name, an ``(m, n)`` array of finite weights (real,
+        complex or bool), an :func:`~kernelfactor.analyze` result (applied at
+        its numerical rank by ``"separable"``) or a
+        :func:`~kernelfactor.lowrank` result (its approximation is applied).
+        Complex weights are conjugated by `correlate`, as ndimage (and
+        ``np.correlate``) do.  The old name ``kernel=`` still works, with a
+        DeprecationWarning.
+    output : None, dtype or ndarray, optional
+        As ndimage: None gives the input's dtype (complex when the input or
+        the weights are; float16 gives float32); a dtype (``np.float64``,
+        ``'f4'``) a new array of it; an array of the input's shape and any
+        supported dtype is written in place and returned.  Results are
+        computed in double precision (float32 for float32 in and out) and cast
+        as ndimage casts (C casts: integers truncate and wrap).
+    mode : str, optional
         Any scipy.ndimage boundary mode: 'constant', 'grid-constant',
-        'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect', 'wrap'.
-    cval : float
-        The value outside the image for the constant modes (finite).
-    origin : int or (int, int)
-        ndimage's origin, per axis in `axes`:
-        ``-(size // 2) <= origin <= (size - 1) // 2``.
-    method : {'auto', 'direct', 'fft', 'separable'}
+        'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect' (default),
+        'wrap'.
+    cval : float or complex, optional
+        The value outside the image for the constant modes (finite); complex
+        only for a complex `input` (real part for its real part, imaginary
+        part for its imaginary part).
+    origin : int or (int, int), optional
+        ndimage's origin: ``-(size // 2) <= origin <= (size - 1) // 2`` per
+        kernel axis.  As ndimage: for a 2-D image ``origin[i]`` belongs to
+        image axis ``i``; with more dimensions ``origin[j]`` belongs to image
+        axis ``axes[j]``.
+    axes : int pair, optional
+        The image axes the kernel runs along; negative values count from the
+        end.  None means every axis (a 2-D image).  As ndimage, the kernel's
+        rows run along the smaller of the two axes whatever their order.
+    method : {'auto', 'direct', 'fft', 'separable'}, optional
         See the module notes; 'auto' picks the fastest by the calibrated cost
-        model.
-    axes : (int, int)
-        The image axes the kernel's rows and columns run along, in that
-        order.  For increasing axes this is ndimage's convention; ndimage
-        ignores the order of `axes` for the weights (it does not for
-        `origin`), kernelfactor does not: with reversed axes, pass
-        ``kernel.T`` and the origin reversed to get ndimage's numbers.
-    output : ndarray, optional
-        Written in place; must have the image's shape and the result dtype.
+        model among the methods that give ndimage's numbers (only ``direct``
+        for an image holding NaN or Inf, or an integer output whose exactness
+        cannot be proven).
     workers : int, optional
-        Threads; None means every core this process may use.  Results are
-        bit-identical whatever the number.
-    return_info : bool
+        Threads; None or -1 means every core this process may use, ``-k``
+        all but ``k - 1`` (scipy.fft's rule).  Results are bit-identical
+        whatever the number.
+    return_info : bool, optional
         Also return an :class:`ApplyInfo` saying which method ran.
 
     Returns
     -------
     ndarray, or (ndarray, ApplyInfo) with ``return_info=True``
+        `output` itself when it was an array.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument; where scipy.ndimage raises ``RuntimeError`` (a
+        sequence of the wrong length, an unknown mode, an unsupported dtype,
+        an output of the wrong shape), the exception is also a
+        ``RuntimeError`` (:class:`~kernelfactor.NdimageRuntimeError`,
+        :class:`~kernelfactor.NdimageTypeError`).
 """
 
 
 def correlate(
-    image: Any,
-    kernel: Any,
-    *,
+    input: Any,
+    weights: Any,
+    output: Any = None,
     mode: str = "reflect",
-    cval: float = 0.0,
+    cval: Any = 0.0,
     origin: Any = 0,
+    *,
+    axes: Any = None,
     method: str = "auto",
-    axes: Any = (-2, -1),
-    output: np.ndarray | None = None,
     workers: int | None = None,
     return_info: bool = False,
 ) -> Any:
@@ -913,8 +1384,10 @@ def correlate(
         y_i = \\sum_j w_j \\, x_{{i + j - \\lfloor m/2 \\rfloor - o}}
 
     per axis, with ``x`` extended by `mode`.  Results equal
-    ``scipy.ndimage.correlate`` to rounding, except that weights below
-    ndimage's absolute threshold :math:`2^{{-52}}` are not dropped.
+    ``scipy.ndimage.correlate`` to rounding (bit for bit for ``direct``, and
+    for every method when integer data make ndimage's result exact), except
+    that weights below ndimage's absolute threshold :math:`2^{{-52}}` are not
+    dropped.  The README lists every remaining difference.
 
     Examples
     --------
@@ -922,7 +1395,7 @@ def correlate(
     >>> from scipy import ndimage
     >>> x = np.arange(30.0).reshape(5, 6)
     >>> k = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
-    >>> y, info = correlate(x, k, method="separable", mode="nearest", return_info=True)
+    >>> y, info = correlate(x, k, None, "nearest", method="separable", return_info=True)
     >>> bool(np.allclose(y, ndimage.correlate(x, k, mode="nearest"), rtol=1e-12))
     True
     >>> info.method, info.rank
@@ -930,23 +1403,33 @@ def correlate(
     >>> tiny = np.full((3, 3), 1e-17)  # ndimage drops these weights and returns zeros
     >>> float(correlate(np.ones((4, 4)), tiny, method="direct")[0, 0])
     9e-17
+
+    Integer images give the input's dtype, as ndimage; integer weights give
+    ndimage's integers by every method:
+
+    >>> img = np.arange(20, dtype=np.uint8).reshape(4, 5)
+    >>> y = correlate(img, np.ones((3, 3), int), method="fft")
+    >>> y.dtype, bool(np.array_equal(y, ndimage.correlate(img, np.ones((3, 3), int))))
+    (dtype('uint8'), True)
+    >>> correlate(img, np.ones((3, 3)), output=np.float64)[0, :3]
+    array([18., 24., 33.])
     """
     return _filter(
-        image, kernel, convolve=False, mode=mode, cval=cval, origin=origin, method=method,
-        axes=axes, output=output, workers=workers, return_info=return_info,
+        input, weights, output, mode, cval, origin, convolve=False, axes=axes, method=method,
+        workers=workers, return_info=return_info,
     )
 
 
 def convolve(
-    image: Any,
-    kernel: Any,
-    *,
+    input: Any,
+    weights: Any,
+    output: Any = None,
     mode: str = "reflect",
-    cval: float = 0.0,
+    cval: Any = 0.0,
     origin: Any = 0,
+    *,
+    axes: Any = None,
     method: str = "auto",
-    axes: Any = (-2, -1),
-    output: np.ndarray | None = None,
     workers: int | None = None,
     return_info: bool = False,
 ) -> Any:
@@ -955,7 +1438,8 @@ def convolve(
     Notes
     -----
     As ndimage: correlation with the weights reversed and the origin
-    negated, one less along axes of even length.
+    negated, one less along axes of even length; complex weights are not
+    conjugated.
 
     Examples
     --------
@@ -966,12 +1450,20 @@ def convolve(
     >>> y = convolve(x, k, method="fft", mode="wrap", origin=(0, -2))
     >>> bool(np.allclose(y, ndimage.convolve(x, k, mode="wrap", origin=(0, -2)), rtol=1e-12))
     True
+    >>> z = x * (1 + 2j)  # complex images and weights, every method
+    >>> bool(np.allclose(convolve(z, k * 1j, method="separable"), ndimage.convolve(z, k * 1j)))
+    True
+    >>> vol = np.arange(60.0).reshape(3, 4, 5)  # the kernel's rows run along axis 0
+    >>> bool(np.allclose(convolve(vol, k, axes=(2, 0)), ndimage.convolve(vol, k, axes=(2, 0))))
+    True
     """
     return _filter(
-        image, kernel, convolve=True, mode=mode, cval=cval, origin=origin, method=method,
-        axes=axes, output=output, workers=workers, return_info=return_info,
+        input, weights, output, mode, cval, origin, convolve=True, axes=axes, method=method,
+        workers=workers, return_info=return_info,
     )
 
 
 correlate.__doc__ = (correlate.__doc__ or "").format(params=_PARAMS_DOC)
 convolve.__doc__ = (convolve.__doc__ or "").format(params=_PARAMS_DOC)
+correlate = _renamed_keywords(correlate)
+convolve = _renamed_keywords(convolve)

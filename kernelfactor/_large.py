@@ -184,9 +184,9 @@ def dask_filter(
     -------
     dask.array.Array
         Lazy; same shape and chunks as `image` (after any rechunking that
-        chunks smaller than the kernel's halo needed), dtype by
-        ``kernelfactor`` 's dtype policy (float32 stays float32, integers give
-        float64).
+        chunks smaller than the kernel's halo needed), dtype as
+        :func:`kernelfactor.correlate` gives it (scipy.ndimage's: the input's,
+        complex for complex weights).
 
     A chunk is filtered by the method `method` picks for that chunk: with
     ``'direct'`` or ``'separable'`` the result is bit-identical to the
@@ -257,13 +257,18 @@ def dask_filter(
         axes=axes,
     )
     out_dtype = probe.dtype
-    dense = _as_kernel(kernel)
+    # the probe checked the kernel; only its shape matters here (complex weights too)
+    shape = (
+        _as_kernel(kernel).shape
+        if isinstance(kernel, str) or hasattr(kernel, "to_array")
+        else np.shape(kernel)
+    )
     ax = (int(axes[0]) % image.ndim, int(axes[1]) % image.ndim)  # checked by the probe
 
     chunks = list(image.chunks)
     depth: dict[int, int | tuple[int, int]] = {}
     boundary: dict[int, str] = {}
-    reach = _reach(dense.shape, ndim=image.ndim, axes=ax, origin=origin, convolve=convolve)
+    reach = _reach(shape, ndim=image.ndim, axes=ax, origin=origin, convolve=convolve)
     for axis, (left, right) in reach.items():
         axis_chunks = chunks[axis]
         if any(not isinstance(c, numbers.Integral) for c in axis_chunks):  # NaN: unknown

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,9 +19,14 @@ import numpy as np
 __all__ = [
     "DTYPE_POLICY",
     "MODES",
+    "NdimageRuntimeError",
+    "NdimageTypeError",
+    "NdimageValueError",
+    "_as_filter_input",
     "_as_image",
     "_as_kernel",
     "_check_choice",
+    "_check_filter_axes",
     "_check_mode",
     "_check_nonnegative",
     "_check_origin",
@@ -44,14 +50,15 @@ MODES: tuple[str, ...] = (
 )
 
 #: The dtype policy, by numpy dtype kind.  ``kernel`` is what numeric analysis
-#: does with a kernel of that kind, ``image`` the dtype a filtered image gets.
+#: does with a kernel of that kind, ``image`` the dtype a filtered image gets
+#: by default (scipy.ndimage's: the input's own; ``output=`` chooses another).
 #: ``None`` means "refused with a TypeError".
 DTYPE_POLICY: dict[str, dict[str, str | None]] = {
-    "b": {"kernel": None, "image": "float64"},  # bool: weights of True/False are a mistake
-    "i": {"kernel": "float64", "image": "float64"},  # never wrap around
-    "u": {"kernel": "float64", "image": "float64"},
+    "b": {"kernel": None, "image": "same"},  # bool: weights of True/False are a mistake
+    "i": {"kernel": "float64", "image": "same"},  # as ndimage: pass output=np.float64 to
+    "u": {"kernel": "float64", "image": "same"},  # keep values outside the integer range
     "f": {"kernel": "float64", "image": "same"},  # float16 -> float32, see _image_dtype
-    "c": {"kernel": None, "image": None},  # complex: split into real/imag yourself
+    "c": {"kernel": None, "image": "same"},  # complex images: filtering only
     "O": {"kernel": None, "image": None},
     "U": {"kernel": None, "image": None},
     "S": {"kernel": None, "image": None},
@@ -63,6 +70,24 @@ DTYPE_POLICY: dict[str, dict[str, str | None]] = {
 _FIX_COMPLEX = (
     "filter the real and imaginary parts separately (`k.real`, `k.imag`) and combine the results"
 )
+
+
+class NdimageRuntimeError(ValueError, RuntimeError):
+    """A bad argument that scipy.ndimage reports as a RuntimeError.
+
+    Catching either ``ValueError`` (kernelfactor's usual class) or
+    ``RuntimeError`` (ndimage's, e.g. for a sequence of the wrong length)
+    catches it.
+    """
+
+
+class NdimageTypeError(TypeError, RuntimeError):
+    """A dtype that scipy.ndimage reports as a RuntimeError ("array type not supported")."""
+
+
+class NdimageValueError(TypeError, ValueError):
+    """A wrong type that scipy.ndimage reports as a ValueError (or a wrong value ndimage
+    reports as a TypeError, e.g. ``axes=(0, 1.5)``)."""
 
 
 def _describe(value: Any) -> str:
@@ -254,19 +279,130 @@ def _image_dtype(dtype: np.dtype) -> np.dtype:
     if policy is None:
         raise TypeError(f"images of dtype {dtype} are not supported")
     if policy == "same":
-        return np.dtype(np.float32) if dtype.itemsize < 4 else np.dtype(dtype)
+        if dtype.kind == "f" and dtype.itemsize < 4:
+            return np.dtype(np.float32)  # float16: scipy.ndimage has no float16 loops
+        return np.dtype(dtype.name)  # native byte order, as ndimage
     return np.dtype(policy)
 
 
 def _as_image(image: Any, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
-    """Coerce an image to an ndarray with a supported dtype (not converted yet)."""
+    """Coerce an image to an ndarray with a supported real dtype (not converted yet)."""
     arr = image if isinstance(image, np.ndarray) else np.asarray(image)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"`{name}` is complex ({_describe(arr)}); {_FIX_COMPLEX}.")
     if DTYPE_POLICY.get(arr.dtype.kind, {"image": None})["image"] is None:
-        if arr.dtype.kind == "c":
-            raise TypeError(f"`{name}` is complex ({_describe(arr)}); {_FIX_COMPLEX}.")
         raise TypeError(f"`{name}` must hold real numbers; got {_describe(arr)}.")
     if arr.ndim < min_ndim:
         raise ValueError(f"`{name}` must have at least {min_ndim} dimensions; got {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
     return arr
+
+
+#: Image dtypes the filters accept: scipy.ndimage's (bool, integers, float32,
+#: float64, complex64, complex128, either byte order) and float16 (as float32).
+_FILTER_KINDS = "biufc"
+
+
+def _as_filter_input(image: Any, *, name: str = "input") -> np.ndarray:
+    """An image for :func:`kernelfactor.correlate`: any dtype scipy.ndimage accepts, any size.
+
+    Raises :class:`NdimageTypeError` (a ``TypeError`` and a ``RuntimeError``,
+    ndimage's class) for the dtypes ndimage refuses, and
+    :class:`NdimageRuntimeError` for fewer than 2 dimensions.
+    """
+    arr = image if isinstance(image, np.ndarray) else np.asarray(image)
+    dt = arr.dtype
+    if dt.kind not in _FILTER_KINDS or dt.itemsize > (16 if dt.kind == "c" else 8):
+        raise NdimageTypeError(
+            f"`{name}` must hold real numbers (or complex ones); got dtype {dt}, which "
+            "scipy.ndimage does not support (array type not supported). Convert it, e.g. "
+            "with `np.asarray(x, dtype=np.float64)`."
+        )
+    if arr.ndim < 2:
+        raise NdimageRuntimeError(
+            f"`{name}` must have at least 2 dimensions for a 2-D kernel; got shape {arr.shape} "
+            "(scipy.ndimage: weights.ndim must match len(axes)). Add an axis, e.g. "
+            f"`{name}[np.newaxis, :]`."
+        )
+    return arr
+
+
+def _check_filter_axes(
+    axes: Any, origin: Any, ndim: int, kernel_shape: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """scipy.ndimage's reading of `axes` and `origin` for 2-D weights.
+
+    Returns ``(image_axes, origins)``: the image axes kernel axes 0 and 1 run
+    along (always increasing: ndimage lays the weights' axes along the chosen
+    image axes in increasing order, whatever the order of `axes`), and the
+    origin for each kernel axis.  ndimage's origin rule: with ``len(axes) ==
+    image.ndim``, ``origin[i]`` belongs to image axis ``i``; with fewer axes,
+    ``origin[j]`` belongs to image axis ``axes[j]``.
+
+    >>> _check_filter_axes((2, 0), (1, -1), 3, (3, 4))
+    ((0, 2), (-1, 1))
+    >>> _check_filter_axes((1, 0), (1, -1), 2, (3, 4))
+    ((0, 1), (1, -1))
+    """
+    if axes is None:
+        items: tuple[Any, ...] = tuple(range(ndim))
+    elif isinstance(axes, str) or not (np.isscalar(axes) or isinstance(axes, Iterable)):
+        raise NdimageValueError(
+            f"`axes` must be a pair of integers, the image axes the kernel runs along; "
+            f"got {_describe(axes)}."
+        )
+    else:
+        items = (axes,) if np.isscalar(axes) else tuple(axes)  # type: ignore[arg-type]
+    norm = []
+    for a in items:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise NdimageValueError(
+                f"`axes` must be a pair of integers, the image axes the kernel runs along; got "
+                f"{_describe(axes)}, whose {_describe(a)} cannot be interpreted as an integer."
+            ) from None
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"`axes` {_describe(axes)}: axis {a} is out of range for an image with {ndim} "
+                f"dimensions; use axes in [{-ndim}, {ndim - 1}]."
+            )
+        norm.append(a % ndim)
+    if len(set(norm)) != len(norm):
+        raise ValueError(
+            f"`axes` must name two different axes (axes must be unique); got {_describe(axes)}."
+        )
+    if len(norm) != 2:
+        how = (
+            "pass `axes`, e.g. axes=(-2, -1) for the last two"
+            if axes is None
+            else "pass two axes"
+        )
+        raise NdimageRuntimeError(
+            f"`axes` must be a pair of integers, the image axes the 2-D kernel runs along; got "
+            f"{_describe(axes)} for an image with {ndim} dimensions: {how} "
+            f"(scipy.ndimage: weights.ndim (2) must match len(axes) ({len(norm)}))."
+        )
+    if isinstance(origin, str) or not np.iterable(origin):
+        if isinstance(origin, bool) or not isinstance(origin, numbers.Integral):
+            raise TypeError(
+                f"`origin` must be an integer or a pair of integers (one per axis in `axes`); "
+                f"got {_describe(origin)}."
+            )
+        given: list[Any] = [origin, origin]
+    else:
+        given = list(origin)
+        if len(given) != 2:
+            raise NdimageRuntimeError(
+                f"`origin` must be an integer or a pair of integers (one per axis in `axes`); got "
+                f"{_describe(origin)} (scipy.ndimage: sequence argument must have length "
+                "equal to input rank)."
+            )
+    image_axes = (min(norm), max(norm))
+    # the index into `origin` for each kernel axis
+    where = (0, 1) if ndim == 2 else tuple(norm.index(a) for a in image_axes)
+    origins = tuple(
+        _check_origin(given[j], kernel_shape[k], f"origin[{j}]") for k, j in enumerate(where)
+    )
+    return image_axes, (origins[0], origins[1])

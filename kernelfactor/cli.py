@@ -1108,8 +1108,10 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     _check_output_path(args.image_out, image, args.float)
     func = convolve if args.convolve else correlate
     start = time.perf_counter()
-    result, info = func(image, weights, mode=args.mode, cval=args.cval, method=args.method,
-                        axes=(0, 1), return_info=True)
+    # Filter in floating point (float32 stays float32); _write_image clips and rounds.
+    work = np.float32 if image.dtype.kind == "f" and image.dtype.itemsize <= 4 else np.float64
+    result, info = func(image, weights, work, mode=args.mode, cval=args.cval,
+                        method=args.method, axes=(0, 1), return_info=True)
     seconds = time.perf_counter() - start
     kind, clipped = _write_image(args.image_out, result, image.dtype, args.float)
     dims = "x".join(str(s) for s in image.shape)

@@ -23,10 +23,12 @@ IMAGE_DTYPES = [
     (np.float64, np.float64),
     (np.float32, np.float32),
     (np.float16, np.float32),
-    (np.int16, np.float64),
-    (np.uint8, np.float64),
-    (np.int64, np.float64),
-    (np.bool_, np.float64),
+    (np.int16, np.int16),
+    (np.uint8, np.uint8),
+    (np.int64, np.int64),
+    (np.bool_, np.bool_),
+    (np.dtype(">f8"), np.float64),
+    (np.complex64, np.complex64),
 ]
 
 

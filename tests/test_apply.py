@@ -274,28 +274,42 @@ def test_zero_kernel(rng):
 @pytest.mark.parametrize(("dtype", "expected"), IMAGE_DTYPES)
 @pytest.mark.parametrize("method", METHODS)
 def test_dtype_policy(dtype, expected, method, rng):
+    # Issue 13: the output has ndimage's dtype, the input's (it used to be float64 for
+    # integers); float16, which ndimage refuses, still gives float32.
     x = (rng.standard_normal((11, 13)) * 50).astype(dtype)
     k = rng.standard_normal((3, 5))
     y = correlate(x, k, method=method)
     assert y.dtype == expected
-    rtol = 1e-5 if expected == np.float32 else RTOL
-    _close(y, ndi.correlate(x.astype(np.float64), k), rtol=rtol)
+    ref = ndi.correlate(x.astype(np.float32) if x.dtype == np.float16 else x, k)
+    assert ref.dtype == expected
+    if y.dtype.kind in "biu":
+        # truncation of a float result: direct is ndimage's bit for bit, the others
+        # may land on the other side of an integer by rounding
+        def ints(a):
+            return (a.view(np.uint8) if a.dtype == bool else a).astype(np.int64)
+
+        diff = np.abs(ints(y) - ints(ref))
+        assert diff.max() <= (0 if method == "direct" else 1)
+    else:
+        rtol = 1e-5 if expected in (np.float32, np.complex64) else RTOL
+        _close(y, ref, rtol=rtol)
 
 
-def test_integer_images_never_wrap_around():
+def test_integer_images_keep_their_dtype_as_ndimage():
+    # Issue 13: ndimage's dtype (wrapping included); output=np.float64 keeps the values.
     x = np.full((5, 5), 200, dtype=np.uint8)
-    y = correlate(x, np.ones((3, 3)), method="direct")
-    assert y.dtype == np.float64 and y[2, 2] == 1800.0
-    assert ndi.correlate(x, np.ones((3, 3)))[2, 2] != 1800  # what ndimage does
+    for method in [*METHODS, "auto"]:
+        y = correlate(x, np.ones((3, 3)), method=method)
+        assert y.dtype == np.uint8 and np.array_equal(y, ndi.correlate(x, np.ones((3, 3))))
+        y = correlate(x, np.ones((3, 3)), np.float64, method=method)
+        assert y.dtype == np.float64 and y[2, 2] == 1800.0
 
 
-def test_complex_and_long_double_refused(rng):
-    with pytest.raises(TypeError, match=r"`image` is complex.*\.real"):
-        correlate(np.ones((4, 4), complex), np.ones((3, 3)))
-    with pytest.raises(TypeError, match="`kernel` is complex"):
-        correlate(np.ones((4, 4)), np.ones((3, 3), complex))
+def test_long_double_refused_with_ndimage_class(rng):
     if np.dtype(np.longdouble).itemsize > 8:
-        with pytest.raises(TypeError, match="astype"):
+        with pytest.raises(TypeError, match=r"astype|asarray"):
+            correlate(np.ones((4, 4), np.longdouble), np.ones((3, 3)))
+        with pytest.raises(RuntimeError, match="not support"):
             correlate(np.ones((4, 4), np.longdouble), np.ones((3, 3)))
 
 
@@ -307,16 +321,22 @@ def test_channels_batches_and_axes(method, rng):
     for c in range(5):
         _close(y[..., c], ndi.correlate(hwc[..., c], k, mode="wrap"))
     batch = rng.standard_normal((4, 2, 9, 11))
-    y = convolve(batch, k, method=method, origin=(1, -1))
+    y = convolve(batch, k, method=method, origin=(1, -1), axes=(-2, -1))
     _close(y, ndi.convolve(batch, k, origin=(1, -1), axes=(-2, -1)))
+    # Issue 13: axes=None means every axis, as ndimage (it used to mean the last two).
+    with pytest.raises(RuntimeError, match=r"weights.ndim \(2\) must match len\(axes\) \(4\)"):
+        convolve(batch, k, method=method)
     x = rng.standard_normal((9, 11))
-    # Reversed axes: the kernel's rows run along image axis 1 (ndimage ignores the
-    # order of `axes` for the weights; kernelfactor does not).
+    # Issue 13: reversed axes as ndimage (it used to transpose the kernel): on a 2-D
+    # image the order of `axes` changes nothing, for the weights or the origin.
     y = correlate(x, k, axes=(1, 0), method=method, origin=(0, 1))
-    _close(y, ndi.correlate(x, k.T, origin=(1, 0)))
-    _close(y, correlate(x.T, k, method=method, origin=(0, 1)).T)
-    y = correlate(hwc, k, axes=(-1, 0), method=method, mode="nearest")
-    _close(y, ndi.correlate(hwc, k.T[:, None, :], mode="nearest"))
+    _close(y, ndi.correlate(x, k, origin=(0, 1), axes=(1, 0)))
+    _close(y, correlate(x, k, method=method, origin=(0, 1)))
+    # With more dimensions the weights still follow the increasing axes, and
+    # origin[j] belongs to axes[j].
+    y = correlate(hwc, k, axes=(-1, 0), method=method, mode="nearest", origin=(-2, 1))
+    _close(y, ndi.correlate(hwc, k, mode="nearest", origin=(-2, 1), axes=(-1, 0)))
+    _close(y, ndi.correlate(hwc, k[:, None, :], mode="nearest", origin=(1, 0, -2)))
 
 
 def test_output_argument(rng):
@@ -331,9 +351,19 @@ def test_output_argument(rng):
     _close(inplace, ndi.correlate(x, k))
     with pytest.raises(ValueError, match=r"`output` must have the image's shape \(8, 9\)"):
         correlate(x, k, output=np.empty((9, 8)))
-    with pytest.raises(ValueError, match="dtype float64"):
-        correlate(x, k, output=np.empty((8, 9), np.float32))
-    with pytest.raises(TypeError, match="`output` must be a NumPy array"):
+    with pytest.raises(RuntimeError, match="output shape not correct"):
+        correlate(x, k, output=np.empty((9, 8)))
+    # Issue 13: any dtype, cast as ndimage (it used to be refused).
+    for method in [*METHODS, "auto"]:
+        for out in (np.empty((8, 9), np.float32), np.empty((8, 9), ">f8"),
+                    np.empty((8, 9), np.int16), np.zeros((9, 8)).T):
+            assert correlate(x * 100, k, out, method=method) is out
+            ref = ndi.correlate(x * 100, k, output=out.dtype)
+            if out.dtype.kind == "i":
+                assert np.abs(out.astype(int) - ref).max() <= (1 if method in METHODS[1:] else 0)
+            else:
+                _close(out, ref, rtol=1e-6 if out.dtype == np.float32 else RTOL)
+    with pytest.raises(TypeError, match="`output` must be None, a dtype or a NumPy array"):
         correlate(x, k, output=[[0.0] * 9] * 8)
     ro = np.empty((8, 9))
     ro.flags.writeable = False
@@ -377,8 +407,14 @@ def test_auto_avoids_fft_on_non_finite_images(rng, monkeypatch):
         _apply, "_predict", lambda f: {"direct": 3.0, "fft": 1.0, "separable": 2.0}
     )
     y, info = correlate(x, np.ones((3, 3)), return_info=True)
-    assert info.method == "separable" and "NaN or Inf" in info.note
+    # Issue 13: ndimage's footprint, so direct (separable used to be picked)
+    assert info.method == "direct" and "NaN or Inf" in info.note
     assert np.isinf(y[3, 3])
+    sobel = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
+    x[3, 3] = np.nan
+    y = correlate(x, sobel)
+    ref = ndi.correlate(x, sobel)
+    assert np.isnan(ref).sum() == 6 and np.array_equal(np.isnan(y), np.isnan(ref))
 
 
 def test_stacks_of_kernels_refused():
@@ -389,7 +425,7 @@ def test_stacks_of_kernels_refused():
 
 
 def test_nan_in_kernel_refused():
-    with pytest.raises(ValueError, match="`kernel` contains NaN"):
+    with pytest.raises(ValueError, match="`weights` contains NaN"):
         correlate(np.ones((4, 4)), np.array([[1.0, np.nan], [0.0, 1.0]]))
 
 
@@ -426,8 +462,8 @@ def test_bad_arguments(kwargs, error, match):
 def test_bad_images():
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         correlate(np.ones(5), np.ones((1, 3)))
-    with pytest.raises(ValueError, match="empty"):
-        correlate(np.ones((0, 4)), np.ones((1, 3)))
+    # Issue 13: an empty image gives an empty result, as ndimage (it used to be refused).
+    assert correlate(np.ones((0, 4)), np.ones((1, 3))).shape == (0, 4)
     with pytest.raises(TypeError, match="real numbers"):
         correlate(np.array([["a", "b"], ["c", "d"]]), np.ones((1, 1)))
     with pytest.raises(ValueError, match="ambiguous"):
@@ -475,11 +511,13 @@ def test_small_strips_every_origin(method, mode, rng, monkeypatch):
 def test_batch_axis_split_and_fft_workers(rng):
     x = rng.standard_normal((4, 200, 200))
     k = rng.standard_normal((5, 5))
-    one = correlate(x, k, method="direct", workers=1)
-    many, info = correlate(x, k, method="direct", workers=2, return_info=True)
+    one = correlate(x, k, method="direct", workers=1, axes=(-2, -1))
+    many, info = correlate(x, k, method="direct", workers=2, return_info=True,
+                              axes=(-2, -1))
     assert info.strips == 2 and np.array_equal(one, many)
-    one = correlate(x, k, method="fft", workers=1)
-    many, info = correlate(x, k, method="fft", workers=2, return_info=True)
+    one = correlate(x, k, method="fft", workers=1, axes=(-2, -1))
+    many, info = correlate(x, k, method="fft", workers=2, return_info=True,
+                              axes=(-2, -1))
     assert info.workers == 2 and info.strips == 1 and np.array_equal(one, many)
 
 
@@ -569,3 +607,84 @@ def test_output_bounds_hold_on_a_real_photograph(name, mode):
             l2 = np.linalg.norm(observed)
             assert l2 <= approx.error.freq_bound * np.linalg.norm(x) + slack
             assert approx.error.freq_bound <= approx.error.l2_bound + 1e-15
+
+
+# ---------------------------------------------------------------------------
+# scipy.ndimage's API (issue 13)
+# ---------------------------------------------------------------------------
+
+
+def test_positional_arguments_and_workers_as_scipy_fft(rng):
+    x = rng.standard_normal((12, 14))
+    k = rng.standard_normal((3, 4))
+    ref = ndi.correlate(x, k, None, "mirror", 0.5, (1, -1))
+    for method in [*METHODS, "auto"]:
+        _close(correlate(x, k, None, "mirror", 0.5, (1, -1), method=method, workers=-1), ref)
+    _, info = correlate(x, k, method="fft", workers=-1, return_info=True)
+    assert info.workers == _apply._check_workers(None)
+    with pytest.raises(ValueError, match="`workers` must be >= 1, or negative"):
+        correlate(x, k, workers=0)
+
+
+def test_old_keyword_names_still_work_with_a_warning(rng):
+    x = rng.standard_normal((6, 7))
+    k = rng.standard_normal((3, 3))
+    with pytest.warns(DeprecationWarning, match="`image=` is deprecated; use `input=`"):
+        y = correlate(image=x, weights=k)
+    with pytest.warns(DeprecationWarning, match="`kernel=`"):
+        z = convolve(x, kernel=k)
+    _close(y, ndi.correlate(x, k))
+    _close(z, ndi.convolve(x, k))
+    with pytest.raises(TypeError, match="pass `input=` only"):
+        correlate(image=x, input=x, weights=k)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "ndimage_class"),
+    [
+        ({"origin": (0, 0, 0)}, RuntimeError),
+        ({"mode": "reflekt"}, RuntimeError),
+        ({"mode": ["reflect", "wrap"]}, RuntimeError),
+        ({"output": np.empty((5, 5))}, RuntimeError),
+        ({"output": "bool"}, RuntimeError),
+        ({"axes": 1}, RuntimeError),
+        ({"axes": (0, 1.5)}, TypeError),
+        ({"origin": 3}, ValueError),
+    ],
+)
+def test_exceptions_are_also_ndimage_classes(kwargs, ndimage_class):
+    x, k = np.ones((6, 6)), np.ones((3, 4))
+    with pytest.raises(ndimage_class):
+        ndi.correlate(x, k, **kwargs)
+    with pytest.raises(ndimage_class) as ours:
+        correlate(x, k, **kwargs)
+    assert isinstance(ours.value, (ValueError, TypeError))
+    assert "`" in str(ours.value)  # names the parameter
+
+
+@pytest.mark.parametrize("method", [*METHODS, "auto"])
+def test_bool_weights_big_endian_and_complex(method, rng):
+    x = rng.standard_normal((9, 10))
+    w = rng.random((3, 4)) > 0.4
+    _close(correlate(x, w, method=method), ndi.correlate(x, w))
+    xb = x.astype(">f8")
+    _close(correlate(xb, w, method=method), ndi.correlate(xb, w))
+    z = x + 1j * rng.standard_normal(x.shape)
+    kz = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    for fn, ref in ((correlate, ndi.correlate), (convolve, ndi.convolve)):
+        _close(fn(z, kz, mode="constant", cval=1 - 2j, method=method),
+               ref(z, kz, mode="constant", cval=1 - 2j))
+        _close(fn(x, kz, method=method), ref(x, kz))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_integer_images_with_integer_weights_are_bit_exact(method, rng):
+    # the issue's case: separable and fft used to give 3.9999999999999 -> 3
+    sobel = np.outer([1, 2, 1], [1, 0, -1])
+    for dtype in (np.int16, np.int32, np.uint8):
+        x = rng.integers(0, 100, (33, 41)).astype(dtype)
+        for mode in MODES:
+            assert np.array_equal(correlate(x, sobel, mode=mode, method=method),
+                                  ndi.correlate(x, sobel, mode=mode))
+            assert np.array_equal(correlate(x, sobel, np.float64, mode, method=method),
+                                  ndi.correlate(x, sobel, np.float64, mode))

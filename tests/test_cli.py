@@ -620,7 +620,8 @@ def test_apply_float_rank_and_convolve(
                        "--kernel", "laplacian4", "--rank", "1", "--method", "separable")
     assert code == 0, err
     lr = kf.lowrank(RANK2, 1)
-    want = correlate(rgb, lr, axes=(0, 1), method="separable")
+    # issue 13: the input's dtype by default, as ndimage
+    want = correlate(rgb, lr, np.float64, axes=(0, 1), method="separable")
     np.testing.assert_allclose(np.load(tmp_path / "r.npy"), want, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(want, _expected(rgb, lr.to_array()), rtol=1e-10, atol=1e-9)
     # --convolve flips the kernel
