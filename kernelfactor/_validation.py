@@ -11,14 +11,18 @@ from __future__ import annotations
 import difflib
 import numbers
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "BOUNDARY_MODES",
     "DTYPE_POLICY",
     "MODES",
+    "BoundaryMode",
     "NdimageRuntimeError",
     "NdimageTypeError",
     "NdimageValueError",
@@ -37,23 +41,47 @@ __all__ = [
     "_image_dtype",
 ]
 
+@dataclass(frozen=True)
+class BoundaryMode:
+    """How one of scipy.ndimage's boundary modes extends an image.
+
+    Attributes
+    ----------
+    pad : str
+        The :func:`numpy.pad` mode giving the same extension (``cval`` for the
+        constant modes).
+    wraps : bool
+        Periodic extension (a kernel longer than the image wraps around it
+        more than once).
+    constant : bool
+        Extension by ``cval``.
+    """
+
+    pad: str
+    wraps: bool = False
+    constant: bool = False
+
+
+#: The one boundary-mode table: scipy.ndimage's name -> its extension.
+BOUNDARY_MODES: Mapping[str, BoundaryMode] = MappingProxyType({
+    "constant": BoundaryMode("constant", constant=True),
+    "grid-constant": BoundaryMode("constant", constant=True),
+    "grid-mirror": BoundaryMode("symmetric"),
+    "grid-wrap": BoundaryMode("wrap", wraps=True),
+    "mirror": BoundaryMode("reflect"),
+    "nearest": BoundaryMode("edge"),
+    "reflect": BoundaryMode("symmetric"),
+    "wrap": BoundaryMode("wrap", wraps=True),
+})  # fmt: skip
+
 #: Boundary modes, exactly the names scipy.ndimage accepts, sorted.
-MODES: tuple[str, ...] = (
-    "constant",
-    "grid-constant",
-    "grid-mirror",
-    "grid-wrap",
-    "mirror",
-    "nearest",
-    "reflect",
-    "wrap",
-)
+MODES: tuple[str, ...] = tuple(sorted(BOUNDARY_MODES))
 
 #: The dtype policy, by numpy dtype kind.  ``kernel`` is what numeric analysis
 #: does with a kernel of that kind, ``image`` the dtype a filtered image gets
 #: by default (scipy.ndimage's: the input's own; ``output=`` chooses another).
 #: ``None`` means "refused with a TypeError".
-DTYPE_POLICY: dict[str, dict[str, str | None]] = {
+_DTYPE_TABLE: dict[str, dict[str, str | None]] = {
     "b": {"kernel": None, "image": "same"},  # bool: weights of True/False are a mistake
     "i": {"kernel": "float64", "image": "same"},  # as ndimage: pass output=np.float64 to
     "u": {"kernel": "float64", "image": "same"},  # keep values outside the integer range
@@ -66,6 +94,9 @@ DTYPE_POLICY: dict[str, dict[str, str | None]] = {
     "M": {"kernel": None, "image": None},
     "m": {"kernel": None, "image": None},
 }
+DTYPE_POLICY: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
+    {kind: MappingProxyType(row) for kind, row in _DTYPE_TABLE.items()}
+)  # read-only: the policy is the package's, not a setting
 
 _FIX_COMPLEX = (
     "filter the real and imaginary parts separately (`k.real`, `k.imag`) and combine the results"
