@@ -56,7 +56,7 @@ from ._cost import (
 )
 from ._depthwise import (
     DepthwiseFactorization,
-    FactorError,
+    FactorAccuracy,
     SpatialFactorization,
     conv2d,
     depthwise_factor,
@@ -76,7 +76,7 @@ from ._exact import (
 )
 from ._lowrank import (
     NORMS,
-    ApproximationError,
+    ApproximationAccuracy,
     LowRankKernel,
     lowrank,
     rank_for_error,
@@ -102,14 +102,14 @@ __all__ = [
     "NORMS",
     "Analysis",
     "ApplyInfo",
-    "ApproximationError",
+    "ApproximationAccuracy",
     "BatchAnalysis",
     "Calibration",
     "ConvCost",
     "Crossover",
     "DepthwiseFactorization",
     "ExactFactorization",
-    "FactorError",
+    "FactorAccuracy",
     "FactorTerm",
     "FilterCost",
     "FunctionRank",
@@ -170,7 +170,20 @@ _MOVED_TO_PAPER = frozenset({
 })  # fmt: skip
 
 
+#: Result classes renamed in 0.2.0 (their old names read like exceptions).
+_RENAMED = {"ApproximationError": "ApproximationAccuracy", "FactorError": "FactorAccuracy"}
+
+
 def __getattr__(name: str) -> object:
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(
+            f"kernelfactor.{name} is now kernelfactor.{_RENAMED[name]} (0.2.0).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[_RENAMED[name]]
     if name in _MOVED_TO_PAPER:
         import warnings
 

@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from ._results import Result
 from ._validation import (
     _check_choice,
     _check_positive_int,
@@ -110,7 +111,7 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass(frozen=True, eq=False)
-class KernelInfo:
+class KernelInfo(Result):
     """A catalogue kernel with what is known about it a priori.
 
     Attributes
@@ -181,22 +182,12 @@ class KernelInfo:
         (['1/16', '1/8', '1/16'], 1, [3, 3])
         >>> s = json.dumps(d)
         """
-        return {
-            "name": self.name,
-            "params": {k: _jsonable(v) for k, v in self.params.items()},
-            "shape": list(self.shape),
-            "array": self.array.tolist(),
-            "factors": None
-            if self.factors is None
-            else [[c.tolist(), r.tolist()] for c, r in self.factors],
-            "rank": self.rank,
-            "exact": None
-            if self.exact is None
-            else [[str(Fraction(v)) for v in row] for row in self.exact],
-            "definition": self.definition,
-            "citation": self.citation,
-            "tags": list(self.tags),
-        }
+        d = super().to_dict()
+        d["params"] = {k: _jsonable(v) for k, v in self.params.items()}
+        d["exact"] = (None if self.exact is None
+                      else [[str(Fraction(v)) for v in row] for row in self.exact])
+        return {"name": d.pop("name"), "params": d.pop("params"), "shape": list(self.shape),
+                **d}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -43,6 +43,8 @@ from ._cost import (
     depthwise_separable_cost,
     spatially_separable_cost,
 )
+from ._noise import NOISE_TEXT, rounding_level, shown_above, shown_where, significant
+from ._results import Result
 from ._svd import _fix_signs
 from ._validation import (
     _as_image,
@@ -55,7 +57,7 @@ from ._validation import (
 
 __all__ = [
     "DepthwiseFactorization",
-    "FactorError",
+    "FactorAccuracy",
     "SpatialFactorization",
     "conv2d",
     "depthwise_factor",
@@ -199,30 +201,69 @@ def conv2d(
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FactorError:
-    """Frobenius error of a factorisation: absolute and relative to ``||W||_F``."""
+@dataclass(frozen=True, repr=False)
+class FactorAccuracy(Result):
+    """How close a factorisation is: the Frobenius error, absolute and relative to ``||W||_F``.
+
+    Attributes
+    ----------
+    fro, fro_rel : float
+        :math:`\\|W - W_k\\|_F` and the same over :math:`\\|W\\|_F` (raw floats).
+    within_rounding : bool
+        Every singular value dropped is at or below its block's tolerance: the
+        error is rounding noise (its digits differ between LAPACK builds), so
+        the ``repr`` says ``0 (below tol)`` and :meth:`to_dict` writes ``None``.
+    """
 
     fro: float
     fro_rel: float
+    within_rounding: bool = False
 
-    def to_dict(self) -> dict[str, float]:
-        """JSON-ready plain Python."""
-        return {"fro": self.fro, "fro_rel": self.fro_rel}
+    def to_dict(self) -> dict[str, Any]:
+        """Documented fields under the noise policy; the floats under ``raw``."""
+        noise = self.within_rounding
+        return {
+            "fro": None if noise else significant(self.fro),
+            "fro_rel": None if noise else significant(self.fro_rel),
+            "within_rounding": noise,
+            "raw": {"fro": self.fro, "fro_rel": self.fro_rel},
+        }
 
     def __repr__(self) -> str:
-        return f"FactorError(fro={self.fro:.3g}, fro_rel={self.fro_rel:.3g})"
+        return f"FactorAccuracy({_error_text(self)})"
 
 
-def _error(tail_sq: np.ndarray, total_sq: float) -> FactorError:
-    fro = float(np.sqrt(max(float(np.sum(tail_sq)), 0.0)))
-    norm = float(np.sqrt(total_sq))
-    return FactorError(fro=fro, fro_rel=fro / norm if norm > 0 else 0.0)
+def _with_raw(
+    d: dict[str, Any], factors: tuple[str, ...], s: np.ndarray, tol: np.ndarray
+) -> dict[str, Any]:
+    """The noise policy on a factorisation's dict: factors, tolerances and singular
+    values move under ``raw``; documented singular values are None at or below the
+    block's tolerance and 6 significant digits otherwise."""
+    raw = {key: d.pop(key) for key in (*factors, "tolerances", "singular_values")}
+    d["tolerances"] = shown_where(tol, False)
+    d["singular_values"] = shown_above(s, tol[..., np.newaxis])
+    d["raw"] = raw
+    return d
+
+
+def _error_text(error: FactorAccuracy) -> str:
+    if error.within_rounding:
+        return f"fro={NOISE_TEXT}"
+    return f"fro={error.fro:.3g} (rel {error.fro_rel:.3g})"
+
+
+def _accuracy(s: np.ndarray, keep: int, tol: np.ndarray) -> FactorAccuracy:
+    """The error of keeping `keep` singular values per block (tolerances `tol` per block)."""
+    fro = float(np.sqrt(max(float(np.sum(_tail_sq(s, keep))), 0.0)))
+    norm = float(np.sqrt(np.sum(s**2)))
+    noise = bool(np.all(s[..., keep:] <= tol[..., np.newaxis]))
+    return FactorAccuracy(fro=fro, fro_rel=fro / norm if norm > 0 else 0.0,
+                          within_rounding=noise)
 
 
 def _numeric_ranks(s: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-block numerical ranks and tolerances ``max(rows, cols) * eps * sigma_1``."""
-    tol = max(rows, cols) * np.finfo(np.float64).eps * s[..., 0]
+    tol = np.asarray(rounding_level(s[..., 0], (rows, cols)))
     ranks = np.sum(s > tol[..., np.newaxis], axis=-1)
     return ranks, tol
 
@@ -242,7 +283,7 @@ def _exact_ranks_rational(blocks: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class DepthwiseFactorization:
+class DepthwiseFactorization(Result):
     """A conv layer written as depthwise then pointwise: ``W[o, c] = sum_j P[o, cm+j] D[cm+j]``.
 
     Attributes
@@ -253,7 +294,7 @@ class DepthwiseFactorization:
     pointwise : ndarray, shape (C_out, C_in * m)
         Carries the singular values.
     multiplier : int
-    error : FactorError
+    error : FactorAccuracy
         ``||W - reconstruct()||_F`` from the discarded singular values.
     exact : bool
         Every input channel's ``C_out x (K_h K_w)`` slice has rank ``<= m``
@@ -270,7 +311,7 @@ class DepthwiseFactorization:
     depthwise: np.ndarray
     pointwise: np.ndarray
     multiplier: int
-    error: FactorError
+    error: FactorAccuracy
     exact: bool
     ranks: tuple[int, ...]
     tolerances: tuple[float, ...]
@@ -341,30 +382,22 @@ class DepthwiseFactorization:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python (factors as nested lists)."""
-        return {
-            "depthwise": self.depthwise.tolist(),
-            "pointwise": self.pointwise.tolist(),
-            "multiplier": self.multiplier,
-            "error": self.error.to_dict(),
-            "exact": self.exact,
-            "ranks": list(self.ranks),
-            "tolerances": list(self.tolerances),
-            "singular_values": self.singular_values.tolist(),
-            "method": self.method,
-            "weights_shape": list(self.weights_shape),
-        }
+        """JSON-ready plain Python; factors and unrounded floats under ``raw``."""
+        d = _with_raw(super().to_dict(), ("depthwise", "pointwise"), self.singular_values,
+                      np.asarray(self.tolerances))
+        d["weights_shape"] = list(self.weights_shape)
+        return d
 
     def __repr__(self) -> str:
         return (
             f"DepthwiseFactorization(weights {self.weights_shape}, multiplier={self.multiplier}, "
             f"exact={self.exact}, channel ranks={list(self.ranks)}, "
-            f"error fro={self.error.fro:.3g} (rel {self.error.fro_rel:.3g}))"
+            f"error {_error_text(self.error)})"
         )
 
 
 @dataclass(frozen=True, eq=False)
-class SpatialFactorization:
+class SpatialFactorization(Result):
     """Every ``W[o, c]`` written as ``sum_t columns[o, c, t] rows[o, c, t]^T``.
 
     Attributes
@@ -374,7 +407,7 @@ class SpatialFactorization:
     rows : ndarray, shape (C_out, C_in, r, K_w)
         Right singular vectors times the singular values (the ``1 x K_w`` stage).
     rank : int
-    error : FactorError
+    error : FactorAccuracy
     exact : bool
         Every ``W[o, c]`` has rank ``<= r`` (numerically within `tolerances`,
         or exactly for ``method="rational"``).
@@ -388,7 +421,7 @@ class SpatialFactorization:
     columns: np.ndarray
     rows: np.ndarray
     rank: int
-    error: FactorError
+    error: FactorAccuracy
     exact: bool
     ranks: np.ndarray
     tolerances: np.ndarray
@@ -454,25 +487,17 @@ class SpatialFactorization:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python (factors as nested lists)."""
-        return {
-            "columns": self.columns.tolist(),
-            "rows": self.rows.tolist(),
-            "rank": self.rank,
-            "error": self.error.to_dict(),
-            "exact": self.exact,
-            "ranks": self.ranks.tolist(),
-            "tolerances": self.tolerances.tolist(),
-            "singular_values": self.singular_values.tolist(),
-            "method": self.method,
-            "weights_shape": list(self.weights_shape),
-        }
+        """JSON-ready plain Python; factors and unrounded floats under ``raw``."""
+        d = _with_raw(super().to_dict(), ("columns", "rows"), self.singular_values,
+                      self.tolerances)
+        d["weights_shape"] = list(self.weights_shape)
+        return d
 
     def __repr__(self) -> str:
         return (
             f"SpatialFactorization(weights {self.weights_shape}, rank={self.rank}, "
             f"exact={self.exact}, max kernel rank={int(self.ranks.max())}, "
-            f"error fro={self.error.fro:.3g} (rel {self.error.fro_rel:.3g}))"
+            f"error {_error_text(self.error)})"
         )
 
 
@@ -566,7 +591,7 @@ def depthwise_factor(
         depthwise=depthwise.reshape(c_in * m, kh, kw),
         pointwise=pointwise.reshape(c_out, c_in * m),
         multiplier=m,
-        error=_error(_tail_sq(s, keep), float(np.sum(s**2))),
+        error=_accuracy(s, keep, tol),
         exact=bool(np.all(ranks <= m)),
         ranks=tuple(int(r) for r in ranks),
         tolerances=tuple(float(t) for t in tol),
@@ -576,14 +601,24 @@ def depthwise_factor(
 
 
 def _smallest_for_error(
-    s: np.ndarray, max_error: Any, relative: bool, name: str = "max_error"
+    s: np.ndarray, max_error: Any, relative: bool, tol: np.ndarray, name: str = "max_error"
 ) -> int:
-    """Smallest ``k >= 1`` keeping ``k`` singular values per block within the error target."""
+    """Smallest ``k >= 1`` keeping ``k`` singular values per block within the error target.
+
+    An error that is rounding noise counts as the noise level (the tolerances'
+    root sum of squares times the number of values dropped), so the answer
+    never depends on the noise's digits.
+    """
     target = _check_nonnegative(max_error, name)
-    total = float(np.sum(s**2))
+    norm = float(np.sqrt(np.sum(s**2)))
     for k in range(1, s.shape[-1] + 1):
-        err = _error(_tail_sq(s, k), total)
-        value = err.fro_rel if relative else err.fro
+        err = _accuracy(s, k, tol)
+        value = err.fro
+        if err.within_rounding and k < s.shape[-1]:
+            level = float(np.sqrt(np.sum(tol**2) * (s.shape[-1] - k)))
+            value = max(value, level)
+        if relative:
+            value = value / norm if norm > 0 else 0.0
         if value <= target:
             return k
     return s.shape[-1]  # pragma: no cover - the full rank has error 0
@@ -619,8 +654,10 @@ def depthwise_multiplier_for_error(
     3
     """
     w = _as_weights(weights)
+    c_out, _, kh, kw = w.shape
     s = np.linalg.svd(_channel_slices(w), compute_uv=False)
-    return _smallest_for_error(s, max_error, bool(relative))
+    _, tol = _numeric_ranks(s, c_out, kh * kw)
+    return _smallest_for_error(s, max_error, bool(relative), tol)
 
 
 def spatial_factor(
@@ -676,7 +713,7 @@ def spatial_factor(
         columns=columns,
         rows=rows,
         rank=r,
-        error=_error(_tail_sq(s, keep), float(np.sum(s**2))),
+        error=_accuracy(s, keep, tol),
         exact=bool(np.all(ranks <= r)),
         ranks=np.asarray(ranks, dtype=int),
         tolerances=tol,
@@ -699,4 +736,5 @@ def spatial_rank_for_error(weights: Any, max_error: float, *, relative: bool = F
     """
     w = _as_weights(weights)
     s = np.linalg.svd(w, compute_uv=False)
-    return _smallest_for_error(s, max_error, bool(relative))
+    _, tol = _numeric_ranks(s, *w.shape[-2:])
+    return _smallest_for_error(s, max_error, bool(relative), tol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,17 +10,26 @@ import numpy as np
 
 from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
 from ._noise import NOISE_TEXT, shown_above, shown_where
+from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
 from ._validation import _as_kernel, _check_choice, _check_nonnegative, _check_rank, _describe
 
-__all__ = ["NORMS", "ApproximationError", "LowRankKernel", "lowrank", "rank_for_error"]
+__all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
 
 #: Error norms accepted by :func:`lowrank` and :func:`rank_for_error`, sorted.
 NORMS: tuple[str, ...] = ("fro", "freq", "l1", "spectral")
 
 
+def _deprecated(name: str) -> None:
+    warnings.warn(
+        f"ApproximationAccuracy.{name} always equals .l1 and is deprecated (0.2.0); use .l1.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 @dataclass(frozen=True)
-class ApproximationError:
+class ApproximationAccuracy(Result):
     """Errors of a rank-k approximation :math:`K_k` and what they imply for images.
 
     Attributes
@@ -31,18 +41,25 @@ class ApproximationError:
         The same relative to :math:`\\|K\\|_F` and :math:`\\|K\\|_2`
         (0 for a zero kernel).
     l1 : float
-        :math:`\\sum |K - K_k|`, the entrywise l1 norm of the residual kernel.
-    linf_bound : float
-        For every image :math:`x` and every boundary mode,
-        :math:`\\|(K - K_k) \\star x\\|_\\infty \\le` ``linf_bound``
-        :math:`\\cdot \\|x\\|_\\infty`; it equals ``l1`` and is attained by the
-        sign image (:meth:`LowRankKernel.worst_case_image`).
-    l2_bound : float
-        :math:`\\|(K - K_k) \\star x\\|_2 \\le` ``l2_bound`` :math:`\\cdot \\|x\\|_2`
-        (Young; full convolution, 'constant' with ``cval=0``, 'wrap').
+        :math:`\\|K - K_k\\|_1 = \\sum |K - K_k|`, the entrywise l1 norm of the
+        residual kernel, and the gain of both output bounds below:
+
+        .. math::
+
+            \\|(K - K_k) \\star x\\|_\\infty \\le \\|K - K_k\\|_1\\,\\|x\\|_\\infty ,
+            \\qquad
+            \\|(K - K_k) \\star x\\|_2 \\le \\|K - K_k\\|_1\\,\\|x\\|_2 .
+
+        The first holds in every boundary mode, with :math:`\\|x\\|_\\infty` read
+        as :math:`\\max(\\|x\\|_\\infty, |\\mathrm{cval}|)` for the constant
+        modes, and is attained by the sign image
+        (:meth:`LowRankKernel.worst_case_image`); the second (Young) holds for
+        the full convolution, ``'constant'`` with ``cval=0`` and ``'wrap'``.
+        (``linf_bound`` and ``l2_bound``, both always equal to ``l1``, are
+        deprecated aliases.)
     freq_bound : float
         The sharper :math:`\\max_\\omega |\\widehat{K - K_k}(\\omega)|` (a rigorous
-        upper bound from a fine FFT grid), same modes as ``l2_bound``.
+        upper bound from a fine FFT grid) on the l2 gain, same modes as Young's.
     rounding : float
         :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`: errors at or below this
         level are rounding, and mean the kernel's rank is :math:`\\le k`.
@@ -60,10 +77,20 @@ class ApproximationError:
     fro_rel: float
     spectral_rel: float
     l1: float
-    linf_bound: float
-    l2_bound: float
     freq_bound: float
     rounding: float
+
+    @property
+    def linf_bound(self) -> Any:
+        """Deprecated: always equal to :attr:`l1` (the l-inf output-error gain)."""
+        _deprecated("linf_bound")
+        return self.l1
+
+    @property
+    def l2_bound(self) -> Any:
+        """Deprecated: always equal to :attr:`l1` (Young's l2 output-error gain)."""
+        _deprecated("l2_bound")
+        return self.l1
 
     @property
     def within_rounding(self) -> Any:
@@ -84,7 +111,7 @@ class ApproximationError:
 
 
 @dataclass(frozen=True, repr=False)
-class LowRankKernel:
+class LowRankKernel(Result):
     """A kernel approximated by ``rank`` separable terms.
 
     Attributes
@@ -97,7 +124,7 @@ class LowRankKernel:
         ``(m, n)``.
     singular_values : ndarray
         The full spectrum of the original kernel.
-    error : ApproximationError
+    error : ApproximationAccuracy
         Exact errors and the output-error bounds.
     residual : ndarray
         :math:`K - K_k`.
@@ -107,7 +134,7 @@ class LowRankKernel:
     rows: np.ndarray
     shape: tuple[int, int]
     singular_values: np.ndarray
-    error: ApproximationError
+    error: ApproximationAccuracy
     residual: np.ndarray
 
     @property
@@ -183,14 +210,12 @@ def _build(arr: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray, k: int
     norm_f = np.sqrt(np.sum(s * s, axis=-1))
     norm_2 = s[..., 0]
     l1 = l1_norm(residual)
-    error = ApproximationError(
+    error = ApproximationAccuracy(
         fro=fro,
         spectral=spectral,
         fro_rel=_safe_ratio(fro, norm_f),
         spectral_rel=_safe_ratio(spectral, norm_2),
         l1=l1,
-        linf_bound=l1,
-        l2_bound=l1,
         freq_bound=frequency_bound(residual),
         rounding=tolerance(norm_2, arr.shape[-2:]),
     )
@@ -270,7 +295,7 @@ def rank_for_error(
         candidate at each rank (it is optimal for 'fro' and 'spectral' only).
         Errors at the rounding level are noise (their digits differ between
         LAPACK builds) and count as :math:`\\sqrt{mn}` times the rounding
-        level :attr:`ApproximationError.rounding`: a target of 0 (or below
+        level :attr:`ApproximationAccuracy.rounding`: a target of 0 (or below
         that level) is met only at ``min(m, n)``, on every machine; to ask
         for "exact up to rounding" use :func:`lowrank` without a target.
 
@@ -332,7 +357,7 @@ def lowrank(
 
     and for any image :math:`x`,
     :math:`\\|(K - K_k) \\star x\\|_\\infty \\le \\|K - K_k\\|_1 \\|x\\|_\\infty`
-    (see :class:`ApproximationError` for all bounds and their modes).
+    (see :class:`ApproximationAccuracy` for all bounds and their modes).
 
     Examples
     --------

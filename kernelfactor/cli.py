@@ -86,7 +86,7 @@ A single object; keys are always present (``null`` when not applicable)::
                       "max_error": float | null, "relative": bool,
                       "columns": [[...]], "rows": [[...]],
                       "error": {"fro", "fro_rel", "spectral", "spectral_rel",
-                                "l1", "linf_bound", "l2_bound", "freq_bound",
+                                "l1", "freq_bound",
                                 "rounding", "within_rounding", "raw"},
                       "raw": {"columns", "rows"}}
                      (errors null when within_rounding: rounding noise)
@@ -798,8 +798,9 @@ def _print_approximation(lr: Any, info: dict[str, Any]) -> None:
         ("Frobenius ||K - K_k||_F", e.fro, e.fro_rel, "exact (Eckart-Young)"),
         ("spectral ||K - K_k||_2", e.spectral, e.spectral_rel, "exact (Eckart-Young)"),
         ("l1 sum |K - K_k|", e.l1, "-", "entrywise"),
-        ("output, inf-norm", e.linf_bound, "-", "||err||_inf <= this * ||x||_inf, every mode"),
-        ("output, 2-norm (Young)", e.l2_bound, "-", "||err||_2 <= this * ||x||_2, cval=0/wrap"),
+        ("output, inf-norm", e.l1, "-",
+         "||err||_inf <= this * max(||x||_inf, |cval|), every mode"),
+        ("output, 2-norm (Young)", e.l1, "-", "||err||_2 <= this * ||x||_2, cval=0/wrap"),
         ("output, 2-norm (freq)", e.freq_bound, "-", "sharper; same modes"),
         ("rounding level", e.rounding, "-", "errors below this are rounding"),
     ]

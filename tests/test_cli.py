@@ -367,7 +367,7 @@ def test_approx_json_and_text(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert set(doc) == ANALYZE_KEYS
     lr = kf.lowrank(kf.get_kernel("disk"), 2)
     err = doc["approximation"]["error"]
-    for key in ("fro", "fro_rel", "spectral", "l1", "linf_bound", "freq_bound"):
+    for key in ("fro", "fro_rel", "spectral", "l1", "freq_bound"):
         assert err[key] == pytest.approx(getattr(lr.error, key), rel=1e-5)
         assert err["raw"][key] == pytest.approx(getattr(lr.error, key), rel=1e-12, abs=1e-15)
     with np.load(tmp_path / "f.npz") as saved:

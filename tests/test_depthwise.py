@@ -208,9 +208,20 @@ def test_depthwise_repr_and_dict(rng) -> None:
     f = depthwise_factor(rng.normal(size=(4, 2, 3, 3)), multiplier=2)
     d = f.to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert d["weights_shape"] == [4, 2, 3, 3] and d["error"]["fro"] == f.error.fro
+    assert d["weights_shape"] == [4, 2, 3, 3]
+    assert d["error"]["fro"] == pytest.approx(f.error.fro, rel=1e-5)  # 6 significant digits
+    assert d["error"]["raw"]["fro"] == f.error.fro and "depthwise" in d["raw"]
     assert "multiplier=2" in repr(f) and "exact=False" in repr(f)
     assert len(f.tolerances) == 2 and all(t > 0 for t in f.tolerances)
+
+
+def test_an_exact_factorisation_shows_its_error_as_noise(rng) -> None:
+    w = _separable_weights(rng, 8, 2, 3, 1)
+    f = depthwise_factor(w, 1)
+    assert f.exact and f.error.within_rounding
+    assert "0 (below tol)" in repr(f) and f.to_dict()["error"]["fro"] is None
+    # a target of 0 is met only where the error is exactly zero by construction
+    assert depthwise_multiplier_for_error(w, 0.0) == 8  # min(C_out, K_h K_w)
 
 
 def test_tolerance_decides_exact(rng) -> None:

@@ -49,17 +49,17 @@ def test_bounds_hold_on_random_and_worst_case_images(k, data):
     slack = 1e-12 * max(1.0, np.abs(k).sum())
     for mode in kf.MODES:
         out = ndi.correlate(x, lr.residual, mode=mode)
-        assert np.abs(out).max() <= lr.error.linf_bound * np.abs(x).max() + slack
+        assert np.abs(out).max() <= lr.error.l1 * np.abs(x).max() + slack
     full = np.asarray(
         __import__("scipy.signal", fromlist=["convolve2d"]).convolve2d(x, resid, mode="full")
     )
-    assert np.linalg.norm(full) <= lr.error.l2_bound * np.linalg.norm(x) + slack
+    assert np.linalg.norm(full) <= lr.error.l1 * np.linalg.norm(x) + slack
     assert np.linalg.norm(full) <= lr.error.freq_bound * np.linalg.norm(x) + slack
     # the sign image attains the inf bound at the centre pixel
     w = lr.worst_case_image()
     m, n = resid.shape
     val = ndi.correlate(w, resid, mode="constant")[m // 2, n // 2]
-    assert val == pytest.approx(lr.error.linf_bound, abs=slack)
+    assert val == pytest.approx(lr.error.l1, abs=slack)
 
 
 def test_freq_bound_is_sharper_than_l1_and_not_below_the_true_max():
@@ -159,3 +159,15 @@ def test_rank_for_error_bad_input():
         kf.rank_for_error(LAPLACE4, 0.1, norm="inf")
     with pytest.raises(ValueError, match="`max_error`"):
         kf.rank_for_error(LAPLACE4, -1)
+
+
+def test_old_names_warn():
+    lr = kf.lowrank("laplacian4", 1)
+    with pytest.warns(DeprecationWarning, match="use .l1"):
+        assert lr.error.linf_bound == lr.error.l1
+    with pytest.warns(DeprecationWarning, match="use .l1"):
+        assert lr.error.l2_bound == lr.error.l1
+    with pytest.warns(DeprecationWarning, match="ApproximationAccuracy"):
+        assert kf.ApproximationError is kf.ApproximationAccuracy
+    with pytest.warns(DeprecationWarning, match="FactorAccuracy"):
+        assert kf.FactorError is kf.FactorAccuracy

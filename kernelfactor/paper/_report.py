@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._noise import NOISE_TEXT, significant
+from .._results import Result
 from .._validation import _check_choice, _describe
 
 __all__ = ["SURVEY_COLUMNS", "TABLE_FORMATS", "Column", "format_table", "latex_escape"]
@@ -49,7 +50,7 @@ def latex_escape(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Column:
+class Column(Result):
     """One table column.
 
     Attributes
@@ -76,8 +77,6 @@ class Column:
     align: str = "r"
     kind: str = "text"
 
-    def to_dict(self) -> dict[str, str]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 #: The columns of the catalogue table (rows from :func:`kernelfactor.paper.survey`).

@@ -34,7 +34,8 @@ from .._bounds import l1_norm
 from .._catalogue import kernel_info, list_kernels
 from .._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
 from .._lowrank import lowrank, rank_for_error
-from .._noise import NOISE_TEXT, significant
+from .._noise import NOISE_TEXT, rounding_level, significant
+from .._results import Result
 from .._svd import analyze
 from .._validation import _check_nonnegative, _check_positive_int, _describe
 
@@ -53,8 +54,6 @@ __all__ = [
     "timing_key",
     "tradeoff",
 ]
-
-_EPS = float(np.finfo(np.float64).eps)
 
 KernelSpec = Any  # a name, or (name, params)
 
@@ -140,7 +139,7 @@ def _speedup(full: float, other: float) -> float:
 
 
 @dataclass(frozen=True)
-class KernelSurvey:
+class KernelSurvey(Result):
     """One row of the catalogue table (see :func:`survey`).
 
     Attributes
@@ -197,18 +196,6 @@ class KernelSurvey:
     speedup: float
     tol_speedup: float
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python (``params`` through the catalogue's JSON form)."""
-        out: dict[str, Any] = {}
-        for key in self.__dataclass_fields__:
-            value = getattr(self, key)
-            if key == "shape":
-                value = list(value)
-            elif key == "params":
-                value = {k: (list(v) if isinstance(v, tuple) else v) for k, v in value.items()}
-            out[key] = value
-        return out
 
     def __repr__(self) -> str:
         m, n = self.shape
@@ -285,7 +272,7 @@ def survey(
         a = analyze(arr, rtol=rtol)
         s = a.singular_values
         lr1 = lowrank(arr, 1)
-        floor = max(rtol or 0.0, max(m, n) * _EPS)
+        floor = max(rtol or 0.0, rounding_level(1.0, (m, n)))
         ratio = (float(s[1] / s[0]) if s[0] > 0 else 0.0) if s.size > 1 else None
         err1 = float(lr1.error.fro_rel)
         tol_rank = rank_for_error(arr, max_rel_error, relative=True)
@@ -327,7 +314,7 @@ def _denoised(value: float, floor: float) -> float:
 
 
 @dataclass(frozen=True)
-class TradeoffPoint:
+class TradeoffPoint(Result):
     """One way of filtering with one kernel: its error and its cost.
 
     Attributes
@@ -375,11 +362,8 @@ class TradeoffPoint:
         return timing_key(self.label, self.method, self.rank)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["shape"] = list(self.shape)
-        out["image_shape"] = None if self.image_shape is None else list(self.image_shape)
-        out["key"] = self.key
-        return out
+        """The fields as plain Python, and the timing ``key``."""
+        return {**super().to_dict(), "key": self.key}
 
 
 def timing_key(label: str, method: str, rank: int | None) -> str:
@@ -449,7 +433,7 @@ def tradeoff(
         top = min(m, n)
         wanted = range(1, max(analyze(arr).rank, 1) + 1) if ranks is None else ranks
         chosen = sorted({min(_check_positive_int(r, "ranks"), top) for r in wanted})
-        rounding = max(m, n) * _EPS
+        rounding = rounding_level(1.0, (m, n))
         pts: list[dict[str, Any]] = []
         for r in chosen:
             err = _denoised(float(lowrank(arr, r).error.fro_rel), rounding)
@@ -495,7 +479,7 @@ def tradeoff(
 
 
 @dataclass(frozen=True)
-class ErrorCurve:
+class ErrorCurve(Result):
     """Relative errors and output-error bounds of the best rank-k approximations.
 
     Attributes
@@ -536,12 +520,6 @@ class ErrorCurve:
     rank: int
     rounding: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in ((k, getattr(self, k)) for k in self.__dataclass_fields__)
-        }
-
 
 def error_curve(kernel: KernelSpec) -> ErrorCurve:
     """Relative errors of every truncation ``k = 0 .. min(m, n)`` of one catalogue kernel.
@@ -577,7 +555,7 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
         l1_rel=rel([lr.error.l1 for lr in lrs], l1_full),
         freq_rel=rel([lr.error.freq_bound for lr in lrs], freq_full),
         rank=rank,
-        rounding=max(m, n) * _EPS,
+        rounding=rounding_level(1.0, (m, n)),
     )
 
 
@@ -587,7 +565,7 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
 
 
 @dataclass(frozen=True, repr=False)
-class ResidualComparison:
+class ResidualComparison(Result):
     """An image filtered with a kernel and with its rank-k approximation.
 
     Attributes
@@ -621,15 +599,10 @@ class ResidualComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Summary numbers (the images are left out: use the attributes)."""
-        return {
-            "label": self.label,
-            "rank": self.rank,
-            "image_shape": list(self.image.shape),
-            "max_abs_difference": self.max_abs_difference,
-            "bound": self.bound,
-            "fro_rel": self.fro_rel,
-            "mode": self.mode,
-        }
+        d = super().to_dict()
+        for key in ("image", "exact", "approx", "difference"):
+            del d[key]
+        return {**d, "image_shape": list(self.image.shape)}
 
     def __repr__(self) -> str:
         if self.fro_rel == 0.0:
@@ -698,7 +671,7 @@ def residual_comparison(
 
 
 @dataclass(frozen=True)
-class DepthwiseCostGrid:
+class DepthwiseCostGrid(Result):
     """Standard and depthwise-separable layer multiplications over ``K`` and ``N``.
 
     Attributes
@@ -726,15 +699,8 @@ class DepthwiseCostGrid:
         return np.asarray(self.depthwise, dtype=float) / np.asarray(self.standard, dtype=float)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "input_shape": list(self.input_shape),
-            "kernel_sizes": list(self.kernel_sizes),
-            "out_channels": list(self.out_channels),
-            "standard": [list(r) for r in self.standard],
-            "depthwise": [list(r) for r in self.depthwise],
-            "ratio": self.ratio.tolist(),
-            "seed": dict(self.seed),
-        }
+        """The fields as plain Python, and the ``ratio`` grid."""
+        return {**super().to_dict(), "ratio": self.ratio.tolist()}
 
 
 def depthwise_cost_grid(
