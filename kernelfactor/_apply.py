@@ -96,7 +96,7 @@ import numpy as np
 from ._costmodel import FilterProblem, multiplications
 from ._docstrings import docfiller
 from ._engine import METHODS, _Kernel, _make_kernel, filter_into
-from ._large import dask_filter
+from ._large import ChunkFilter, dask_filter
 from ._results import Result
 from ._svd import BatchAnalysis
 from ._validation import (
@@ -413,7 +413,7 @@ def _filter(
     n_workers = _check_workers(workers)
     if out is None:
         dtype = _default_output_dtype(img.dtype, complex_out)
-        return dask_filter(input, kern, axes=ax, mode=mode, cval=cv, method=method, dtype=dtype)
+        return dask_filter(input, ChunkFilter(kern, ax, mode, cv, method, dtype))
     done = filter_into(img, out, kern, ax, mode, cv, method, n_workers, price=return_info)
     if not return_info:
         return out

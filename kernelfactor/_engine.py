@@ -495,7 +495,7 @@ def _cast_into(out: np.ndarray, src: np.ndarray) -> None:
         with np.errstate(over="ignore", invalid="ignore"):
             np.copyto(out, src, casting="unsafe")
         return
-    from scipy import ndimage
+    from scipy import ndimage  # lazy: heavy
 
     # A one-tap identity pass: ndimage's own double -> integer conversion.
     ndimage.correlate1d(src, np.ones(1), axis=-1, output=out, mode="constant")
@@ -586,7 +586,7 @@ def _pass_complex(
     x: np.ndarray, w: np.ndarray, axis: int, mode: str, cval: complex, origin: int
 ) -> np.ndarray:
     """One complex 1-D correlation (no conjugation) from real ndimage passes."""
-    from scipy import ndimage
+    from scipy import ndimage  # lazy: heavy
 
     def corr(a: np.ndarray, v: np.ndarray, c: float) -> np.ndarray | None:
         if not np.any(v):

@@ -46,8 +46,8 @@ in memory, and the image dtype is untouched until the chunk is filtered.
 
 from __future__ import annotations
 
-import functools
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ import numpy as np
 from ._engine import _Kernel, filter_into
 from ._validation import BOUNDARY_MODES
 
-__all__ = ["dask_filter"]
+__all__ = ["ChunkFilter", "dask_filter"]
 
 
 def _axis_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
@@ -70,35 +70,42 @@ def _axis_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
     return tuple(int(c) for c in ensure_minimum_chunksize(minimum, chunks))
 
 
-def _filter_block(
-    block: np.ndarray,
-    *,
-    kern: _Kernel,
-    axes: tuple[int, int],
-    mode: str,
-    cval: float | complex,
-    method: str,
-    dtype: np.dtype,
-) -> np.ndarray:
-    """One chunk through the in-memory engine."""
-    out = np.empty(block.shape, dtype)
-    # dask already runs chunks in parallel: one thread per chunk avoids
-    # oversubscribing the cores.
-    filter_into(block, out, kern, axes, mode, cval, method, 1)
-    return out
+@dataclass(frozen=True)
+class ChunkFilter:
+    """What every chunk runs: the in-memory engine with checked arguments, one thread.
+
+    Attributes
+    ----------
+    kern : _Kernel
+        The prepared kernel (flipped for convolve); its ``halo`` gives the
+        cells each chunk shares with its neighbours.  The same object serves
+        every chunk, so a low-rank kernel's factors are reused.
+    axes : (int, int)
+        The image axes (increasing) the kernel's axes run along.
+    mode, cval, method
+        Checked, as :func:`kernelfactor.correlate` takes them.
+    dtype : numpy.dtype
+        The result's dtype (scipy.ndimage's: the input's, complex for
+        complex weights).
+    """
+
+    kern: _Kernel
+    axes: tuple[int, int]
+    mode: str
+    cval: float | complex
+    method: str
+    dtype: np.dtype
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        out = np.empty(block.shape, self.dtype)
+        # dask already runs chunks in parallel: one thread per chunk avoids
+        # oversubscribing the cores.
+        filter_into(block, out, self.kern, self.axes, self.mode, self.cval, self.method, 1)
+        return out
 
 
-def dask_filter(
-    image: Any,
-    kern: _Kernel,
-    *,
-    axes: tuple[int, int],
-    mode: str,
-    cval: float | complex,
-    method: str,
-    dtype: np.dtype,
-) -> Any:
-    """Correlate a dask array lazily, chunk by chunk (the arguments already checked).
+def dask_filter(image: Any, chunk: ChunkFilter) -> Any:
+    """Filter a dask array lazily, chunk by chunk (the arguments already checked).
 
     :func:`kernelfactor.correlate` / :func:`kernelfactor.convolve` call this
     for a dask `image` after checking every argument (errors come at call
@@ -111,18 +118,9 @@ def dask_filter(
     ----------
     image : dask.array.Array
         The image, of any chunking; (H, W), (H, W, C) and batches are
-        filtered along `axes`.
-    kern : _Kernel
-        The prepared kernel (flipped for convolve); its ``halo`` gives the
-        cells each chunk shares with its neighbours.  It is passed to every
-        chunk, so a low-rank kernel's factors are reused.
-    axes : (int, int)
-        The image axes (increasing) the kernel's axes run along.
-    mode, cval, method
-        Checked, as :func:`kernelfactor.correlate` takes them.
-    dtype : numpy.dtype
-        The result's dtype (scipy.ndimage's: the input's, complex for
-        complex weights).
+        filtered along ``chunk.axes``.
+    chunk : ChunkFilter
+        What every chunk runs (its kernel's halo sizes the overlaps).
 
     Returns
     -------
@@ -172,10 +170,11 @@ def dask_filter(
     import dask.array as da  # lazy: heavy
 
     chunks = list(image.chunks)
+    dtype = chunk.dtype
     depth: dict[int, int | tuple[int, int]] = {}
     boundary: dict[int, str] = {}
-    for k, axis in enumerate(axes):
-        left, right = kern.halo(k)
+    for k, axis in enumerate(chunk.axes):
+        left, right = chunk.kern.halo(k)
         axis_chunks = chunks[axis]
         if any(not isinstance(c, numbers.Integral) for c in axis_chunks):  # NaN: unknown
             raise ValueError(
@@ -186,21 +185,18 @@ def dask_filter(
         chunks[axis] = axis_chunks
         if len(axis_chunks) == 1 or left == right == 0:
             continue  # the chunk is the whole axis (or the filter is pointwise)
-        if BOUNDARY_MODES[mode].wraps:
+        if BOUNDARY_MODES[chunk.mode].wraps:
             depth[axis] = max(left, right)
             boundary[axis] = "periodic"
         else:
             depth[axis] = (left, right)
             boundary[axis] = "none"
     x = image.rechunk(tuple(chunks)) if tuple(chunks) != image.chunks else image
-    block = functools.partial(
-        _filter_block, kern=kern, axes=axes, mode=mode, cval=cval, method=method, dtype=dtype
-    )
     meta = np.empty((0,) * image.ndim, dtype=dtype)
     if not depth:
-        return da.map_blocks(block, x, dtype=dtype, meta=meta)
+        return da.map_blocks(chunk, x, dtype=dtype, meta=meta)
     return da.map_overlap(
-        block,
+        chunk,
         x,
         depth=depth,
         boundary=boundary,
