@@ -13,6 +13,7 @@ paying and where the FFT wins.
 from __future__ import annotations
 
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,13 +87,9 @@ def _features_for(
     return features(problem)
 
 
-def _best_time(fn: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Best wall time of `repeats` calls of `fn` (:mod:`timeit`, garbage collection off)."""
+    return min(timeit.repeat(fn, repeat=repeats, number=1))
 
 
 def _gaussian(size: int) -> np.ndarray:
