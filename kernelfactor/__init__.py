@@ -38,7 +38,7 @@ from ._catalogue import (
     kernel_info,
     list_kernels,
 )
-from ._cost import (
+from ._costmodel import (
     ConvCost,
     FilterCost,
     LayerCosts,

@@ -1,147 +1,53 @@
-r"""Timing constants for ``method="auto"``, measured on this machine, and measured crossovers.
+"""Measuring the cost model's constants on this machine, and measured crossovers.
 
-The cost model of :func:`kernelfactor.correlate` predicts the time of each
-method as a sum of counts times constants (seconds per count):
-
-.. math::
-
-    t_\text{direct} &= c_\text{tap}\, N\, \mathrm{nnz}(K) + c_\text{px} N \\
-    t_\text{separable} &= \sum_\text{passes} N \left( c_\text{tap}' L
-        \;\text{or}\; c_\text{pair} \lceil L/2 \rceil \right)
-        + c_\text{inner/outer} N + c_\text{acc} N (k - 1) \\
-    t_\text{fft} &= c_\text{fft} (2B + 1)\, P \log_2 P + c_\text{fpx} B P
-
-for ``N`` output elements, 1-D passes of length ``L`` (``c_pair`` for the
-(anti)symmetric ones, which ndimage runs with half the multiplications; the
-per-element overhead of a pass differs between the last, contiguous axis and
-the others), ``k`` rank-1 terms, ``B`` images in a batch and the FFT size
-``P = next_fast_len(H + m - 1) * next_fast_len(W + n - 1)`` (the counts of
-:func:`kernelfactor.filter_cost`).
-
-:func:`calibrate` times small runs of each method, fits the constants by
-non-negative least squares on relative errors and caches them as JSON in
-``$KERNELFACTOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/kernelfactor``, else
-``~/.cache/kernelfactor``.  Until it has run, :data:`DEFAULT_CONSTANTS`
-(measured on a 2-core x86-64 machine with scipy 1.17) are used.
+:func:`calibrate` times small runs of each method of
+:func:`kernelfactor.correlate`, fits the constants of the timing model
+(:mod:`kernelfactor._costmodel`, which documents the model and holds the
+defaults and the cache) by non-negative least squares on relative errors, and
+caches them, where ``method="auto"`` reads them from then on.
 
 :func:`measure_crossover` measures, with kernelfactor's own methods, where
 separable filtering starts beating direct filtering, where rank-k stops
 paying and where the FFT wins.
 """
-
 from __future__ import annotations
 
-import json
-import os
-import platform
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._apply import _prepare_kernel, correlate
+from ._costmodel import (
+    DEFAULT_CONSTANTS,
+    METHOD_COSTS,
+    FilterProblem,
+    features,
+    save_constants,
+)
+from ._engine import _terms
+from ._results import Result
 from ._validation import _check_positive_int, _describe
 
 __all__ = [
-    "CACHE_ENV",
-    "DEFAULT_CONSTANTS",
     "Calibration",
     "Crossover",
-    "cache_dir",
     "calibrate",
-    "load_constants",
     "measure_crossover",
 ]
 
-#: Environment variable overriding the cache directory.
-CACHE_ENV = "KERNELFACTOR_CACHE_DIR"
-_FILE = "calibration.json"
-_VERSION = 1
-
-#: Seconds per count, used until :func:`calibrate` has run on this machine: a
-#: calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy 1.17.1); the
-#: fit put the FFT's per-pixel overhead at zero (absorbed by the
-#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.
-DEFAULT_CONSTANTS: dict[str, float] = {
-    "acc_px": 1.3e-9,
-    "direct_px": 3.4e-9,
-    "direct_tap": 0.95e-9,
-    "fft_nlogn": 0.95e-9,
-    "fft_px": 0.0,
-    "sep_inner": 3.3e-9,
-    "sep_outer": 18.9e-9,
-    "sep_pair": 0.9e-9,
-    "sep_tap": 0.785e-9,
-}
-
-_GROUPS: dict[str, tuple[str, ...]] = {
-    "direct": ("direct_px", "direct_tap"),
-    "fft": ("fft_nlogn", "fft_px"),
-    "separable": ("acc_px", "sep_inner", "sep_outer", "sep_pair", "sep_tap"),
-}
-
-_LOADED: dict[str, dict[str, float]] = {}
-
-
-def cache_dir() -> Path:
-    """The directory holding the calibration cache (not created here).
-
-    ``$KERNELFACTOR_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/kernelfactor``,
-    else ``~/.cache/kernelfactor``.
-
-    Examples
-    --------
-    >>> import os
-    >>> from unittest import mock
-    >>> with mock.patch.dict(os.environ, {"KERNELFACTOR_CACHE_DIR": "/tmp/kf-cache-example"}):
-    ...     str(cache_dir())
-    '/tmp/kf-cache-example'
-    """
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "kernelfactor"
-
-
-def load_constants() -> dict[str, float]:
-    """The cost-model constants: this machine's calibration if cached, else the defaults.
-
-    A missing, unreadable or outdated cache file gives the defaults.
-
-    Examples
-    --------
-    >>> sorted(load_constants()) == sorted(DEFAULT_CONSTANTS)
-    True
-    """
-    path = cache_dir() / _FILE
-    key = str(path)
-    if key not in _LOADED:
-        constants = dict(DEFAULT_CONSTANTS)
-        try:
-            data = json.loads(path.read_text())
-            if data.get("version") == _VERSION:
-                for name in DEFAULT_CONSTANTS:
-                    value = float(data["constants"][name])
-                    if np.isfinite(value) and value >= 0:
-                        constants[name] = value
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            constants = dict(DEFAULT_CONSTANTS)
-        _LOADED[key] = constants
-    return dict(_LOADED[key])
-
 
 @dataclass(frozen=True, repr=False)
-class Calibration:
+class Calibration(Result):
     """The result of :func:`calibrate`.
 
     Attributes
     ----------
     constants : dict
-        Seconds per count (see the module docstring), by name.
+        Seconds per count (see :mod:`kernelfactor._costmodel`), by name.
     image_size : int
         Side of the square float64 image timed.
     worst_ratio : float
@@ -162,17 +68,6 @@ class Calibration:
     path: str | None
     seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python."""
-        return {
-            "constants": {k: float(v) for k, v in sorted(self.constants.items())},
-            "image_size": self.image_size,
-            "worst_ratio": float(self.worst_ratio),
-            "runs": self.runs,
-            "path": self.path,
-            "seconds": float(self.seconds),
-        }
-
     def __repr__(self) -> str:
         consts = ", ".join(f"{k}={v:.3g}" for k, v in sorted(self.constants.items()))
         where = f"saved to {self.path}" if self.path else "not saved"
@@ -182,13 +77,19 @@ class Calibration:
         )
 
 
-def _best_time(fn: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _features_for(
+    image_shape: tuple[int, ...], kernel: Any, *, axes: Any = (-2, -1), convolve: bool = False
+) -> dict[str, dict[str, float]]:
+    """The cost-model counts of filtering an image of `image_shape` with `kernel`."""
+    kern, ax = _prepare_kernel(kernel, 0, convolve, axes=axes, ndim=len(image_shape))
+    problem = FilterProblem(tuple(image_shape), ax, kern.weights, _terms(kern),
+                            bool(kern.exponent))
+    return features(problem)
+
+
+def _best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Best wall time of `repeats` calls of `fn` (:mod:`timeit`, garbage collection off)."""
+    return min(timeit.repeat(fn, repeat=repeats, number=1))
 
 
 def _gaussian(size: int) -> np.ndarray:
@@ -222,7 +123,7 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
     Times each method of :func:`kernelfactor.correlate` (one thread) on a
     ``size x size`` float64 image for a few kernels, fits the constants by
     non-negative least squares on relative errors, and (with `save`) writes
-    them to ``cache_dir() / "calibration.json"``, where ``method="auto"``
+    them to the cache (:func:`kernelfactor._costmodel.cache_dir`), where ``method="auto"``
     reads them from then on.  Takes a few seconds at the default size.
 
     Parameters
@@ -245,9 +146,7 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
     >>> sorted(cal.constants) == sorted(DEFAULT_CONSTANTS)
     True
     """
-    from scipy.optimize import nnls
-
-    from ._apply import _features_for, correlate
+    from scipy.optimize import nnls  # lazy: heavy
 
     size = _check_positive_int(size, "size")
     if size < 64:
@@ -256,7 +155,7 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     image = rng.standard_normal((size, size))
-    rows: dict[str, list[tuple[dict[str, float], float]]] = {g: [] for g in _GROUPS}
+    rows: dict[str, list[tuple[dict[str, float], float]]] = {m: [] for m in METHOD_COSTS}
     for method, kernel in _runs(size, rng):
         feats = _features_for(image.shape, kernel)[method]
 
@@ -267,7 +166,10 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
         rows[method].append((feats, _best_time(run, repeats)))
     constants = dict(DEFAULT_CONSTANTS)
     worst = 1.0
-    for group, names in _GROUPS.items():
+    for group, cost in METHOD_COSTS.items():
+        names = sorted(cost.constants)
+        if not rows[group]:
+            continue  # no run times this method: its constants keep their defaults
         a = np.array([[f.get(n, 0.0) for n in names] for f, _ in rows[group]])
         t = np.array([s for _, s in rows[group]])
         weight = 1.0 / t
@@ -279,30 +181,13 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
         pred = a @ np.array([constants[n] for n in names])
         ratio = np.maximum(pred / t, t / np.maximum(pred, 1e-30))
         worst = max(worst, float(ratio.max()))
-    path = None
-    if save:
-        directory = cache_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / _FILE
-        payload = {
-            "version": _VERSION,
-            "constants": constants,
-            "image_size": size,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "machine": platform.machine(),
-            "numpy": np.__version__,
-        }
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-        os.replace(tmp, target)
-        _LOADED.pop(str(target), None)
-        path = str(target)
+    path = str(save_constants(constants, size)) if save else None
     n_runs = sum(len(v) for v in rows.values())
     return Calibration(constants, size, worst, n_runs, path, time.perf_counter() - start)
 
 
 @dataclass(frozen=True, repr=False)
-class Crossover:
+class Crossover(Result):
     """Measured crossovers of kernelfactor's methods (see :func:`measure_crossover`).
 
     Attributes
@@ -333,20 +218,6 @@ class Crossover:
     rank_size: int
     rank_stops_paying: int | None
     seconds: dict[str, dict[int, float]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python (timing keys become strings)."""
-        return {
-            "image_shape": list(self.image_shape),
-            "separable_beats_direct": self.separable_beats_direct,
-            "fft_beats_direct": self.fft_beats_direct,
-            "fft_beats_separable": self.fft_beats_separable,
-            "rank_size": self.rank_size,
-            "rank_stops_paying": self.rank_stops_paying,
-            "seconds": {
-                k: {str(s): float(t) for s, t in v.items()} for k, v in self.seconds.items()
-            },
-        }
 
     def __repr__(self) -> str:
         h, w = self.image_shape
@@ -398,8 +269,6 @@ def measure_crossover(
     >>> sorted(c.seconds)
     ['direct', 'fft', 'rank', 'separable']
     """
-    from ._apply import correlate
-
     try:
         shape = tuple(int(s) for s in image_shape)
     except (TypeError, ValueError):

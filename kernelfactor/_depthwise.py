@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._cost import (
+from ._costmodel import (
     ConvCost,
     _conv_output_shape,
     _pair,

@@ -31,7 +31,87 @@ kernel : str, array_like or result
     A catalogue name (``"sobel_x"``), a spec string (``"gaussian:sigma=2"``),
     a ``(name, params)`` pair, an ``(m, n)`` array, or a result of
     :func:`kernelfactor.analyze` / :func:`kernelfactor.lowrank`.""",
+    # kernelfactor.correlate / convolve (scipy.ndimage's parameters)
+    "filter_input": """\
+input : array_like or dask array
+    At least 2-D.  Any dtype scipy.ndimage accepts: bool, integers,
+    float32, float64, complex64, complex128, either byte order (and
+    float16, read as float32).  A dask array gives a lazy dask array (see
+    ``kernelfactor._large``).  The old name ``image=`` still works, with a
+    DeprecationWarning.""",
+    "filter_weights": """\
+weights : str, array_like, Analysis or LowRankKernel
+    A catalogue name, an ``(m, n)`` array of finite weights (real,
+    complex or bool), an :func:`~kernelfactor.analyze` result (applied at
+    its numerical rank by ``"separable"``) or a
+    :func:`~kernelfactor.lowrank` result (its approximation is applied).
+    Complex weights are conjugated by `correlate`, as ndimage (and
+    ``np.correlate``) do.  The old name ``kernel=`` still works, with a
+    DeprecationWarning.""",
+    "filter_output": """\
+output : None, dtype or ndarray, optional
+    As ndimage: None gives the input's dtype (complex when the input or
+    the weights are; float16 gives float32); a dtype (``np.float64``,
+    ``'f4'``) a new array of it; an array of the input's shape and any
+    supported dtype is written in place and returned.  Results are
+    computed in double precision (float32 for float32 in and out) and cast
+    as ndimage casts (C casts: integers truncate and wrap).""",
+    "filter_mode": """\
+mode : str, optional
+    Any scipy.ndimage boundary mode: 'constant', 'grid-constant',
+    'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect' (default),
+    'wrap'.""",
+    "filter_cval": """\
+cval : float or complex, optional
+    The value outside the image for the constant modes (finite); complex
+    only for a complex `input` (real part for its real part, imaginary
+    part for its imaginary part).""",
+    "filter_origin": """\
+origin : int or (int, int), optional
+    ndimage's origin: ``-(size // 2) <= origin <= (size - 1) // 2`` per
+    kernel axis.  As ndimage: for a 2-D image ``origin[i]`` belongs to
+    image axis ``i``; with more dimensions ``origin[j]`` belongs to image
+    axis ``axes[j]``.""",
+    "filter_axes": """\
+axes : int pair, optional
+    The image axes the kernel runs along; negative values count from the
+    end.  None means every axis (a 2-D image).  As ndimage, the kernel's
+    rows run along the smaller of the two axes whatever their order.""",
+    "filter_method": """\
+method : {'auto', 'direct', 'fft', 'separable'}, optional
+    See the module notes; 'auto' picks the fastest by the calibrated cost
+    model among the methods that give ndimage's numbers (only ``direct``
+    for an image holding NaN or Inf, or an integer output whose exactness
+    cannot be proven).""",
+    "filter_workers": """\
+workers : int, optional
+    Threads; None or -1 means every core this process may use, ``-k``
+    all but ``k - 1`` (scipy.fft's rule).  Results are bit-identical
+    whatever the number.""",
+    "filter_return_info": """\
+return_info : bool, optional
+    Also return an :class:`ApplyInfo` saying which method ran.""",
 }
+
+PARAMS["filter_parameters"] = "\n".join(
+    PARAMS[f"filter_{name}"]
+    for name in ("input", "weights", "output", "mode", "cval", "origin", "axes", "method",
+                 "workers", "return_info")
+)
+PARAMS["filter_returns"] = """\
+Returns
+-------
+ndarray, or (ndarray, ApplyInfo) with ``return_info=True``
+    `output` itself when it was an array.
+
+Raises
+------
+ValueError, TypeError
+    For a bad argument; where scipy.ndimage raises ``RuntimeError`` (a
+    sequence of the wrong length, an unknown mode, an unsupported dtype,
+    an output of the wrong shape), the exception is also a
+    ``RuntimeError`` (:class:`~kernelfactor.NdimageRuntimeError`,
+    :class:`~kernelfactor.NdimageTypeError`)."""
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 

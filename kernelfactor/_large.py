@@ -1,11 +1,13 @@
 """Filtering images larger than memory: dask arrays, chunk by chunk.
 
-:func:`kernelfactor.correlate` and :func:`kernelfactor.convolve` hand a dask
-array to :func:`dask_filter`, which returns a lazy dask array equal to the
-in-memory result.  Each chunk is filtered by kernelfactor's own in-memory
-code (so ``method=`` is honoured: a separable kernel runs as 1-D passes in
-every chunk), with ``dask.array.map_overlap`` supplying the halo each chunk
-needs from its neighbours.
+:func:`kernelfactor.correlate` and :func:`kernelfactor.convolve` check their
+arguments and hand a dask array, with the prepared kernel, to
+:func:`dask_filter`, which returns a lazy dask array equal to the in-memory
+result.  Each chunk is filtered by the in-memory engine
+(:func:`kernelfactor._engine.filter_into`, so ``method=`` is honoured: a
+separable kernel runs as 1-D passes in every chunk), with
+``dask.array.map_overlap`` supplying the halo each chunk needs from its
+neighbours.
 
 How the boundary is made exact
 ------------------------------
@@ -20,10 +22,9 @@ so output :math:`i` reads inputs :math:`i - l, \\dots, i + r` with
 :math:`l = \\lfloor k/2 \\rfloor + o` and :math:`r = \\lfloor (k-1)/2 \\rfloor - o`
 (both :math:`\\ge 0` by ndimage's origin rule).  ``convolve`` is ``correlate``
 with the weights reversed and the origin :math:`-o`, minus one more for even
-:math:`k` (ndimage's rule), which gives its :math:`(l, r)`.  The code does
-not rely on this algebra: :func:`_reach` measures :math:`(l, r)` on the
-in-memory filter itself, so the halo follows its conventions for `axes` and
-`origin` by construction (the tests check both agree).
+:math:`k` (ndimage's rule), which gives its :math:`(l, r)`.  The prepared kernel
+holds the flipped weights and origins, and its ``halo`` is this
+:math:`(l, r)` (the tests check it against what ndimage reads).
 
 * Between chunks, ``map_overlap`` shares exactly :math:`l` cells from the
   left neighbour and :math:`r` from the right one (``boundary='none'``), and
@@ -45,64 +46,16 @@ in memory, and the image dtype is untouched until the chunk is filtered.
 
 from __future__ import annotations
 
-import functools
 import numbers
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._validation import _as_kernel, _describe
+from ._engine import _Kernel, filter_into
+from ._validation import BOUNDARY_MODES
 
-__all__ = ["dask_filter"]
-
-_WRAP_MODES = ("grid-wrap", "wrap")
-
-
-def _reach(
-    kernel_shape: tuple[int, ...],
-    *,
-    ndim: int,
-    axes: tuple[int, int],
-    origin: Any,
-    convolve: bool,
-) -> dict[int, tuple[int, int]]:
-    """Cells read before and after each output, ``{axis: (left, right)}``.
-
-    Measured on the in-memory filter itself (so it holds whatever the
-    conventions for `axes` and `origin`): a delta filtered with an all-ones
-    kernel of the same shape lights up exactly the outputs that read it, and
-    output :math:`i` reads input :math:`c` iff :math:`c - r \\le i \\le c + l`.
-
-    Examples
-    --------
-    >>> _reach((5, 4), ndim=2, axes=(0, 1), origin=(0, 1), convolve=False)
-    {0: (2, 2), 1: (3, 0)}
-    >>> _reach((5, 4), ndim=2, axes=(0, 1), origin=0, convolve=True)
-    {0: (2, 2), 1: (1, 2)}
-    """
-    ones = np.ones(kernel_shape)
-    n = 2 * max(kernel_shape) + 3  # every output that reads the centre fits
-    centre = n // 2
-    reach = {}
-    for axis in axes:
-        shape = [1] * ndim
-        shape[axis] = n
-        delta = np.zeros(shape)
-        delta.reshape(-1)[centre] = 1.0
-        out = _in_memory(
-            delta,
-            ones,
-            convolve=convolve,
-            mode="constant",
-            cval=0.0,
-            origin=origin,
-            method="direct",
-            axes=axes,
-        )
-        hit = np.flatnonzero(out.reshape(-1) > 0.5)
-        reach[axis] = (int(hit.max()) - centre, centre - int(hit.min()))
-    return reach
+__all__ = ["ChunkFilter", "dask_filter"]
 
 
 def _axis_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
@@ -112,81 +65,68 @@ def _axis_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
     total = sum(chunks)
     if total <= minimum:
         return (total,)
-    from dask.array.overlap import ensure_minimum_chunksize
+    from dask.array.overlap import ensure_minimum_chunksize  # lazy: heavy
 
     return tuple(int(c) for c in ensure_minimum_chunksize(minimum, chunks))
 
 
-def _in_memory(
-    image: np.ndarray,
-    kernel: Any,
-    *,
-    convolve: bool,
-    mode: str,
-    cval: float,
-    origin: Any,
-    method: str,
-    axes: Any,
-) -> np.ndarray:
-    """kernelfactor's in-memory filter (what every chunk runs)."""
-    from . import _apply
+@dataclass(frozen=True)
+class ChunkFilter:
+    """What every chunk runs: the in-memory engine with checked arguments, one thread.
 
-    fn = _apply.convolve if convolve else _apply.correlate
-    # dask already runs chunks in parallel: one thread per chunk avoids
-    # oversubscribing the cores.
-    return np.asarray(
-        fn(
-            image,
-            kernel,
-            mode=mode,
-            cval=cval,
-            origin=origin,
-            method=method,
-            axes=axes,
-            workers=1,
-        )
-    )
+    Attributes
+    ----------
+    kern : _Kernel
+        The prepared kernel (flipped for convolve); its ``halo`` gives the
+        cells each chunk shares with its neighbours.  The same object serves
+        every chunk, so a low-rank kernel's factors are reused.
+    axes : (int, int)
+        The image axes (increasing) the kernel's axes run along.
+    mode, cval, method
+        Checked, as :func:`kernelfactor.correlate` takes them.
+    dtype : numpy.dtype
+        The result's dtype (scipy.ndimage's: the input's, complex for
+        complex weights).
+    """
+
+    kern: _Kernel
+    axes: tuple[int, int]
+    mode: str
+    cval: float | complex
+    method: str
+    dtype: np.dtype
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        out = np.empty(block.shape, self.dtype)
+        # dask already runs chunks in parallel: one thread per chunk avoids
+        # oversubscribing the cores.
+        filter_into(block, out, self.kern, self.axes, self.mode, self.cval, self.method, 1)
+        return out
 
 
-def dask_filter(
-    image: Any,
-    kernel: Any,
-    *,
-    convolve: bool = False,
-    mode: str = "reflect",
-    cval: float = 0.0,
-    origin: int | Sequence[int] = 0,
-    method: str = "auto",
-    axes: Sequence[int] = (-2, -1),
-) -> Any:
-    """Correlate or convolve a dask array lazily, chunk by chunk.
+def dask_filter(image: Any, chunk: ChunkFilter) -> Any:
+    """Filter a dask array lazily, chunk by chunk (the arguments already checked).
 
-    The result equals ``kernelfactor.correlate(np.asarray(image), kernel, ...)``
-    (or ``convolve``) with the same arguments: every chunk is filtered by the
-    in-memory code with the halo it needs from its neighbours (see the module
-    notes), so the sums are the same sums, term for term.  Nothing is computed
-    until the result is computed or stored.
+    :func:`kernelfactor.correlate` / :func:`kernelfactor.convolve` call this
+    for a dask `image` after checking every argument (errors come at call
+    time, not compute time).  The result equals the in-memory one: every chunk
+    is filtered by the in-memory engine with the halo it needs from its
+    neighbours (see the module notes), so the sums are the same sums, term for
+    term.  Nothing is computed until the result is computed or stored.
 
     Parameters
     ----------
     image : dask.array.Array
         The image, of any chunking; (H, W), (H, W, C) and batches are
-        filtered along `axes`.
-    kernel : str, array_like or result
-        As for :func:`kernelfactor.correlate`.  The object itself is passed
-        to every chunk, so a low-rank kernel's factors are reused.
-    convolve : bool
-        Convolve (flip the kernel) instead of correlating.
-    mode, cval, origin, method, axes
-        As for :func:`kernelfactor.correlate` (scipy.ndimage semantics).
+        filtered along ``chunk.axes``.
+    chunk : ChunkFilter
+        What every chunk runs (its kernel's halo sizes the overlaps).
 
     Returns
     -------
     dask.array.Array
         Lazy; same shape and chunks as `image` (after any rechunking that
-        chunks smaller than the kernel's halo needed), dtype as
-        :func:`kernelfactor.correlate` gives it (scipy.ndimage's: the input's,
-        complex for complex weights).
+        chunks smaller than the kernel's halo needed).
 
     A chunk is filtered by the method `method` picks for that chunk: with
     ``'direct'`` or ``'separable'`` the result is bit-identical to the
@@ -196,11 +136,8 @@ def dask_filter(
 
     Raises
     ------
-    TypeError
-        If `image` is not a dask array, or an argument has the wrong type.
     ValueError
-        If an argument is invalid (checked now, not at compute time), or the
-        chunk sizes along `axes` are unknown.
+        If the chunk sizes along `axes` are unknown.
 
     Notes
     -----
@@ -219,57 +156,25 @@ def dask_filter(
     Examples
     --------
     >>> import numpy as np, dask.array as da
-    >>> from kernelfactor._large import dask_filter
+    >>> import kernelfactor as kf
     >>> rng = np.random.default_rng(0)
     >>> x = rng.standard_normal((40, 50))
     >>> k = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
-    >>> y = dask_filter(da.from_array(x, chunks=(16, 20)), k, mode="mirror")
+    >>> y = kf.correlate(da.from_array(x, chunks=(16, 20)), k, mode="mirror")
     >>> y.chunks
     ((16, 16, 8), (20, 20, 10))
     >>> from scipy import ndimage
     >>> np.allclose(y.compute(), ndimage.correlate(x, k, mode="mirror"), rtol=1e-12)
     True
     """
-    import dask.array as da
-
-    if not isinstance(image, da.Array):
-        raise TypeError(
-            f"`image` must be a dask array for dask_filter; got {_describe(image)}. "
-            "Use kernelfactor.correlate / convolve for in-memory images."
-        )
-    if not isinstance(convolve, bool):
-        raise TypeError(f"`convolve` must be True or False; got {_describe(convolve)}.")
-    if image.ndim < 2:
-        raise ValueError(
-            f"`image` must have at least 2 dimensions for a 2-D kernel; got shape {image.shape}."
-        )
-    # Check every argument now, with the in-memory function's own messages,
-    # on a tiny image of the same dtype and rank: errors must not wait for
-    # compute time.
-    probe = _in_memory(
-        np.zeros((1,) * image.ndim, dtype=image.dtype),
-        kernel,
-        convolve=convolve,
-        mode=mode,
-        cval=cval,
-        origin=origin,
-        method=method,
-        axes=axes,
-    )
-    out_dtype = probe.dtype
-    # the probe checked the kernel; only its shape matters here (complex weights too)
-    shape = (
-        _as_kernel(kernel).shape
-        if isinstance(kernel, str) or hasattr(kernel, "to_array")
-        else np.shape(kernel)
-    )
-    ax = (int(axes[0]) % image.ndim, int(axes[1]) % image.ndim)  # checked by the probe
+    import dask.array as da  # lazy: heavy
 
     chunks = list(image.chunks)
+    dtype = chunk.dtype
     depth: dict[int, int | tuple[int, int]] = {}
     boundary: dict[int, str] = {}
-    reach = _reach(shape, ndim=image.ndim, axes=ax, origin=origin, convolve=convolve)
-    for axis, (left, right) in reach.items():
+    for k, axis in enumerate(chunk.axes):
+        left, right = chunk.kern.halo(k)
         axis_chunks = chunks[axis]
         if any(not isinstance(c, numbers.Integral) for c in axis_chunks):  # NaN: unknown
             raise ValueError(
@@ -280,34 +185,23 @@ def dask_filter(
         chunks[axis] = axis_chunks
         if len(axis_chunks) == 1 or left == right == 0:
             continue  # the chunk is the whole axis (or the filter is pointwise)
-        if mode in _WRAP_MODES:
+        if BOUNDARY_MODES[chunk.mode].wraps:
             depth[axis] = max(left, right)
             boundary[axis] = "periodic"
         else:
             depth[axis] = (left, right)
             boundary[axis] = "none"
     x = image.rechunk(tuple(chunks)) if tuple(chunks) != image.chunks else image
-
-    block = functools.partial(
-        _in_memory,
-        kernel=kernel,
-        convolve=convolve,
-        mode=mode,
-        cval=cval,
-        origin=origin,
-        method=method,
-        axes=ax,
-    )
-    meta = np.empty((0,) * image.ndim, dtype=out_dtype)
+    meta = np.empty((0,) * image.ndim, dtype=dtype)
     if not depth:
-        return da.map_blocks(block, x, dtype=out_dtype, meta=meta)
+        return da.map_blocks(chunk, x, dtype=dtype, meta=meta)
     return da.map_overlap(
-        block,
+        chunk,
         x,
         depth=depth,
         boundary=boundary,
         trim=True,
         allow_rechunk=False,
-        dtype=out_dtype,
+        dtype=dtype,
         meta=meta,
     )

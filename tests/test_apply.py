@@ -11,15 +11,17 @@ import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernelfactor import _apply
-from kernelfactor._apply import ApplyInfo, _symmetry, _terms, convolve, correlate
+from kernelfactor import _apply, _costmodel, _engine
+from kernelfactor._apply import ApplyInfo, convolve, correlate
+from kernelfactor._costmodel import _symmetry
+from kernelfactor._engine import _terms
 from kernelfactor._lowrank import lowrank
 from kernelfactor._svd import analyze
 from kernelfactor._validation import MODES
 
 from .conftest import IMAGE_DTYPES
 
-METHODS = ["direct", "fft", "separable"]
+METHODS = sorted(_engine.METHODS)
 SHAPES = [(3, 3), (4, 5), (1, 6), (2, 1), (5, 2), (7, 4)]
 RTOL = 1e-10
 
@@ -184,10 +186,10 @@ def test_symmetric_fast_path_triggers_for_symmetric_kernels(sigma):
     t = np.arange(-15, 16)
     g = np.exp(-(t**2) / (2 * sigma**2))
     for kernel, flip in ((np.outer(g, g) / g.sum() ** 2, False), (kf_sobel(), True)):
-        kern = _apply._prepare_kernel(kernel, 0, flip)
+        kern, _ = _apply._prepare_kernel(kernel, 0, flip)
         for c, r in _terms(kern):
             assert _symmetry(c) != 0 and _symmetry(r) != 0
-        kern = _apply._prepare_kernel(analyze(kernel), 0, flip)
+        kern, _ = _apply._prepare_kernel(analyze(kernel), 0, flip)
         for c, r in _terms(kern):
             assert _symmetry(c) != 0 and _symmetry(r) != 0
 
@@ -196,16 +198,16 @@ def test_factors_symmetric_up_to_rounding_are_snapped(rng):
     g = np.exp(-np.linspace(-3, 3, 31) ** 2)  # linspace: symmetric only up to rounding
     k = np.outer(g, g)
     assert not np.array_equal(k, k[::-1])
-    (c, r), = _terms(_apply._prepare_kernel(k, 0, False))
+    (c, r), = _terms(_apply._prepare_kernel(k, 0, False)[0])
     assert np.array_equal(c, c[::-1]) and np.array_equal(r, r[::-1])
     x = rng.standard_normal((40, 50))
     _close(correlate(x, k, method="separable"), ndi.correlate(x, k), rtol=1e-12)
     odd = np.array([1.0, 2.0, 0.0, -2.0, -1.0 + 2.0**-50])  # 4 ulps off
-    snapped = _apply._snap_symmetry(odd)
+    snapped = _engine._snap_symmetry(odd)
     assert np.array_equal(snapped, -snapped[::-1]) and not np.array_equal(odd, -odd[::-1])
     np.testing.assert_allclose(snapped, odd, rtol=0, atol=1e-15)
     for v in ([1.0, 2.0, 3.0], [1.0, 2.0, 1.0 + 1e-9], [1.0, 1.0 + 1e-17]):
-        assert np.array_equal(_apply._snap_symmetry(np.array(v)), v)
+        assert np.array_equal(_engine._snap_symmetry(np.array(v)), v)
 
 
 def kf_sobel():
@@ -404,7 +406,7 @@ def test_auto_avoids_fft_on_non_finite_images(rng, monkeypatch):
     x = rng.standard_normal((15, 16))
     x[3, 3] = np.inf
     monkeypatch.setattr(
-        _apply, "_predict", lambda f: {"direct": 3.0, "fft": 1.0, "separable": 2.0}
+        _engine, "predict", lambda p: {"direct": 3.0, "fft": 1.0, "separable": 2.0}
     )
     y, info = correlate(x, np.ones((3, 3)), return_info=True)
     # Issue 13: ndimage's footprint, so direct (separable used to be picked)
@@ -495,8 +497,8 @@ def test_strips_bit_identical_to_one_call(op, method, mode, rng):
 @pytest.mark.parametrize("mode", MODES)
 def test_small_strips_every_origin(method, mode, rng, monkeypatch):
     # Many thin strips, so that every strip touches a border or a halo edge case.
-    monkeypatch.setattr(_apply, "MIN_SPLIT_ELEMENTS", 0)
-    monkeypatch.setattr(_apply, "MIN_STRIP_LENGTH", 1)
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 0)
+    monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 1)
     x = rng.standard_normal((61, 17))
     k = rng.standard_normal((4, 3))
     for origin in _origins(k.shape):
@@ -534,12 +536,10 @@ def test_small_images_are_not_split(rng):
 
 @pytest.mark.parametrize("cheap", METHODS)
 def test_auto_runs_the_cheapest_predicted_method(cheap, rng, monkeypatch):
-    from kernelfactor import _calibrate
-
-    constants = {name: 1.0 for name in _calibrate.DEFAULT_CONSTANTS}
-    for name in _calibrate._GROUPS[cheap]:
+    constants = {name: 1.0 for name in _costmodel.DEFAULT_CONSTANTS}
+    for name in _costmodel.METHOD_COSTS[cheap].constants:
         constants[name] = 1e-12
-    monkeypatch.setattr(_calibrate, "load_constants", lambda: constants)
+    monkeypatch.setattr(_costmodel, "load_constants", lambda: constants)
     x = rng.standard_normal((20, 20))
     k = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
     y, info = correlate(x, k, return_info=True)

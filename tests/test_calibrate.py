@@ -9,15 +9,8 @@ import numpy as np
 import pytest
 
 from kernelfactor import _calibrate
-from kernelfactor._calibrate import (
-    DEFAULT_CONSTANTS,
-    Calibration,
-    Crossover,
-    cache_dir,
-    calibrate,
-    load_constants,
-    measure_crossover,
-)
+from kernelfactor._calibrate import Calibration, Crossover, calibrate, measure_crossover
+from kernelfactor._costmodel import DEFAULT_CONSTANTS, cache_dir, load_constants
 
 
 @pytest.fixture

@@ -712,7 +712,7 @@ def test_cost_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(layers) == {"standard", "depthwise_separable", "spatially_separable",
                            "low_rank_channel"}
     assert layers["standard"]["output_shape"] == [6, 6, 256]
-    from kernelfactor._cost import layer_costs
+    from kernelfactor._costmodel import layer_costs
 
     want = layer_costs((12, 12, 3), (5, 5), 256, padding="same", stride=2, multiplier=2,
                        channel_rank=4)
@@ -731,7 +731,7 @@ def test_cost_huge_counts_are_arithmetic(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_cost_image(capsys: pytest.CaptureFixture[str]) -> None:
-    from kernelfactor._cost import filter_cost
+    from kernelfactor._costmodel import filter_cost
 
     doc = run_json(capsys, "cost", "--image", "2048x2048", "--kernel", "15x15", "--rank", "2",
                    "--json")

@@ -1,4 +1,4 @@
-"""Dask arrays filtered chunk by chunk equal the in-memory result (issue 4, section 3)."""
+"""Dask arrays filtered chunk by chunk (kernelfactor._large) equal the in-memory result."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from scipy import ndimage
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from kernelfactor._apply import _prepare_kernel  # noqa: E402
 from kernelfactor._apply import convolve as kf_convolve  # noqa: E402
 from kernelfactor._apply import correlate as kf_correlate  # noqa: E402
-from kernelfactor._large import _reach, dask_filter  # noqa: E402
 from kernelfactor._validation import MODES  # noqa: E402
 
 RNG = np.random.default_rng(20240604)
@@ -52,8 +52,8 @@ def _origins(shape: tuple[int, int]) -> list[tuple[int, int]]:
     return sorted({(0, 0), (lo[0], hi[1]), (hi[0], lo[1])})
 
 
-def _in_memory(image, kernel, *, convolve=False, **kw):
-    """kernelfactor's in-memory filter on the same data."""
+def _filter(image, kernel, *, convolve=False, **kw):
+    """kernelfactor's filter: lazy for a dask `image`, in memory for a NumPy one."""
     return (kf_convolve if convolve else kf_correlate)(image, kernel, **kw)
 
 
@@ -72,16 +72,37 @@ def _halo(size: int, origin: int, convolve: bool) -> tuple[int, int]:
     return size // 2 + origin, (size - 1) // 2 - origin
 
 
+def _measured_reach(shape, *, ndim, origin, convolve):
+    """Cells read before and after each output along axes (0, 1), measured with ndimage.
+
+    A delta filtered with an all-ones kernel lights up exactly the outputs
+    that read it: output i reads input c iff c - after <= i <= c + before.
+    """
+    n = 2 * max(shape) + 3
+    centre = n // 2
+    f = ndimage.convolve if convolve else ndimage.correlate
+    reach = {}
+    for axis in (0, 1):
+        delta_shape = [1] * ndim
+        delta_shape[axis] = n
+        delta = np.zeros(delta_shape)
+        delta.reshape(-1)[centre] = 1.0
+        full_origin = list(origin) + [0] * (ndim - 2)
+        out = f(delta, np.ones(shape + (1,) * (ndim - 2)), mode="constant", origin=full_origin)
+        hit = np.flatnonzero(out.reshape(-1) > 0.5)
+        reach[axis] = (int(hit.max()) - centre, centre - int(hit.min()))
+    return reach
+
+
 @pytest.mark.parametrize("convolve", [False, True])
 @pytest.mark.parametrize("shape", [(1, 2), (3, 4), (5, 8), (6, 1)])
-def test_reach_is_what_ndimage_reads(shape, convolve):
+def test_halo_of_the_prepared_kernel_is_what_ndimage_reads(shape, convolve):
     for origin in itertools.product(*(range(-(s // 2), (s - 1) // 2 + 1) for s in shape)):
         want = {a: _halo(s, o, convolve) for a, s, o in zip((0, 1), shape, origin, strict=True)}
-        assert _reach(shape, ndim=2, axes=(0, 1), origin=origin, convolve=convolve) == want
-        # and along (H, W, C) axes
-        want = {a: _halo(s, o, convolve) for a, s, o in zip((0, 1), shape, origin, strict=True)}
-        got = _reach(shape, ndim=3, axes=(0, 1), origin=origin, convolve=convolve)
-        assert got == want
+        for ndim in (2, 3):  # (H, W) and (H, W, C)
+            kern, ax = _prepare_kernel(np.ones(shape), origin, convolve, axes=(0, 1), ndim=ndim)
+            assert {ax[k]: kern.halo(k) for k in (0, 1)} == want
+            assert _measured_reach(shape, ndim=ndim, origin=origin, convolve=convolve) == want
 
 
 # -- equality with the in-memory result -----------------------------------------------
@@ -95,7 +116,7 @@ def test_every_mode_origin_and_kernel_shape(mode, convolve):
     cases = [(shape, origin) for shape in SHAPES for origin in _origins(shape)]
     lazy = []
     for shape, origin in cases:
-        got = dask_filter(
+        got = _filter(
             image, _kernel(shape), convolve=convolve, method="direct",
             mode=mode, cval=1.5, origin=origin,
         )  # fmt: skip
@@ -106,7 +127,7 @@ def test_every_mode_origin_and_kernel_shape(mode, convolve):
     for (shape, origin), out in zip(cases, results, strict=True):
         k = _kernel(shape)
         kw = dict(mode=mode, cval=1.5, origin=origin)
-        want = _in_memory(IMAGE, k, convolve=convolve, method="direct", **kw)
+        want = _filter(IMAGE, k, convolve=convolve, method="direct", **kw)
         # Each chunk computes the same sums as the whole image: bit-identical.
         np.testing.assert_array_equal(out, want, err_msg=f"{shape} origin={origin}")
         # ... and those are scipy.ndimage's numbers.
@@ -123,8 +144,8 @@ def test_every_method(method, mode):
     k += np.outer([0.0, 1.0, -1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 2.0])
     image = da.from_array(IMAGE, chunks=(16, 24))
     kw = dict(mode=mode, cval=-0.5, origin=(1, -2), method=method)
-    out = dask_filter(image, k, **kw).compute()
-    want = _in_memory(IMAGE, k, **kw)
+    out = _filter(image, k, **kw).compute()
+    want = _filter(IMAGE, k, **kw)
     if method in ("direct", "separable"):
         np.testing.assert_array_equal(out, want)
     else:  # FFT rounding depends on the transform length
@@ -150,12 +171,12 @@ def test_irregular_and_too_small_chunks(chunks):
     lo = max(_halo(9, -4, False)) + 1, max(_halo(11, 3, False)) + 1
     lazy = []
     for mode in MODES:
-        got = dask_filter(image, k, mode=mode, cval=2.0, origin=(-4, 3), method="direct")
+        got = _filter(image, k, mode=mode, cval=2.0, origin=(-4, 3), method="direct")
         for axis_chunks, minimum, n in zip(got.chunks, lo, IMAGE.shape, strict=True):
             assert min(axis_chunks) >= minimum or axis_chunks == (n,)
         lazy.append(got)
     for mode, out in zip(MODES, dask.compute(*lazy), strict=True):
-        want = _in_memory(IMAGE, k, mode=mode, cval=2.0, origin=(-4, 3), method="direct")
+        want = _filter(IMAGE, k, mode=mode, cval=2.0, origin=(-4, 3), method="direct")
         np.testing.assert_array_equal(out, want, err_msg=mode)
 
 
@@ -167,8 +188,8 @@ def test_kernel_larger_than_image(mode, convolve):
     k = _kernel((9, 13), seed=4)
     image = da.from_array(image_np, chunks=(2, 8))
     kw = dict(mode=mode, cval=0.25, origin=(2, -6))
-    out = dask_filter(image, k, convolve=convolve, method="direct", **kw).compute()
-    want = _in_memory(image_np, k, convolve=convolve, method="direct", **kw)
+    out = _filter(image, k, convolve=convolve, method="direct", **kw).compute()
+    want = _filter(image_np, k, convolve=convolve, method="direct", **kw)
     np.testing.assert_array_equal(out, want)
 
 
@@ -178,8 +199,8 @@ def test_dtype_policy(dtype, mode, threads):
     image_np = (RNG.standard_normal((40, 50)) * 50).astype(dtype)
     k = _kernel((5, 4), seed=5)
     kw = dict(mode=mode, cval=0.1, origin=(0, 1), method="separable")
-    got = dask_filter(da.from_array(image_np, chunks=(12, 15)), k, **kw)
-    want = _in_memory(image_np, k, **kw)
+    got = _filter(da.from_array(image_np, chunks=(12, 15)), k, **kw)
+    want = _filter(image_np, k, **kw)
     expected_dtype = np.dtype(dtype)  # issue 13: ndimage's, the input's (was float64 for ints)
     assert got.dtype == expected_dtype and want.dtype == expected_dtype
     out = got.compute()
@@ -191,9 +212,9 @@ def test_channels_and_batches_along_axes():
     rgb = RNG.standard_normal((30, 40, 3))
     k = _kernel((5, 3), seed=6)
     kw = dict(mode="mirror", origin=(1, 0), method="direct")
-    got = dask_filter(da.from_array(rgb, chunks=(8, 11, 2)), k, axes=(0, 1), **kw)
+    got = _filter(da.from_array(rgb, chunks=(8, 11, 2)), k, axes=(0, 1), **kw)
     assert got.chunks == ((8, 8, 8, 6), (11, 11, 11, 7), (2, 1))
-    want = _in_memory(rgb, k, axes=(0, 1), **kw)
+    want = _filter(rgb, k, axes=(0, 1), **kw)
     np.testing.assert_array_equal(got.compute(), want)
     for c in range(3):  # and each channel is a 2-D filter of that channel
         np.testing.assert_allclose(
@@ -201,14 +222,15 @@ def test_channels_and_batches_along_axes():
         )
 
     batch = RNG.standard_normal((4, 20, 24)).astype(np.float32)
-    got = dask_filter(da.from_array(batch, chunks=(1, 7, 10)), k, mode="wrap", method="direct")
-    want = _in_memory(batch, k, mode="wrap", method="direct", axes=(-2, -1))
+    got = _filter(da.from_array(batch, chunks=(1, 7, 10)), k, mode="wrap", method="direct",
+                  axes=(-2, -1))
+    want = _filter(batch, k, mode="wrap", method="direct", axes=(-2, -1))
     np.testing.assert_array_equal(got.compute(), want)
     # axes given in reverse order: as ndimage, the kernel's rows still run along axis 1
-    got = dask_filter(
+    got = _filter(
         da.from_array(batch, chunks=(2, 6, 9)), k, axes=(2, 1), mode="nearest", method="direct"
     )
-    want = _in_memory(batch, k, axes=(2, 1), mode="nearest", method="direct")
+    want = _filter(batch, k, axes=(2, 1), mode="nearest", method="direct")
     np.testing.assert_array_equal(got.compute(), want)
 
 
@@ -219,8 +241,8 @@ def test_lowrank_kernel_object_is_passed_to_every_chunk():
     approx = lowrank(k, 1)
     image = da.from_array(IMAGE, chunks=(16, 24))
     kw = dict(mode="reflect", origin=(0, 1), method="separable")
-    out = dask_filter(image, approx, **kw).compute()
-    np.testing.assert_array_equal(out, _in_memory(IMAGE, approx, **kw))
+    out = _filter(image, approx, **kw).compute()
+    np.testing.assert_array_equal(out, _filter(IMAGE, approx, **kw))
     # the rank-1 approximation, not the kernel
     np.testing.assert_allclose(
         out, _scipy(IMAGE, approx.to_array(), mode="reflect", origin=(0, 1)), rtol=1e-10
@@ -239,14 +261,14 @@ def test_lowrank_kernel_object_is_passed_to_every_chunk():
     shape=st.tuples(st.integers(1, 9), st.integers(1, 9)),
     image_shape=st.tuples(st.integers(1, 30), st.integers(1, 30)),
 )
-def test_property_equal_to_in_memory(data, mode, convolve, shape, image_shape):
+def test_property_equal_to_filter(data, mode, convolve, shape, image_shape):
     origin = tuple(data.draw(st.integers(-(s // 2), (s - 1) // 2)) for s in shape)
     chunks = tuple(data.draw(st.integers(min(2, n), n)) for n in image_shape)
     x = np.random.default_rng(sum(image_shape)).standard_normal(image_shape)
     k = _kernel(shape, seed=shape[0] * 10 + shape[1])
     kw = dict(mode=mode, cval=-1.25, origin=origin, method="direct")
-    out = dask_filter(da.from_array(x, chunks=chunks), k, convolve=convolve, **kw).compute()
-    np.testing.assert_array_equal(out, _in_memory(x, k, convolve=convolve, **kw))
+    out = _filter(da.from_array(x, chunks=chunks), k, convolve=convolve, **kw).compute()
+    np.testing.assert_array_equal(out, _filter(x, k, convolve=convolve, **kw))
 
 
 # -- laziness -------------------------------------------------------------------------
@@ -269,23 +291,22 @@ def test_nothing_is_computed_before_compute(threads):
         for i in range(4)
     ]
     image = da.block(blocks)
-    got = dask_filter(image, _kernel((5, 5)), mode="nearest", method="direct")
+    got = _filter(image, _kernel((5, 5)), mode="nearest", method="direct")
     assert isinstance(got, da.Array)
     assert reads == []
     assert got.shape == IMAGE.shape and got.dtype == np.float64
     out = got.compute()
     assert sorted(set(reads)) == list(itertools.product(range(4), range(4)))
     np.testing.assert_array_equal(
-        out, _in_memory(IMAGE, _kernel((5, 5)), mode="nearest", method="direct")
+        out, _filter(IMAGE, _kernel((5, 5)), mode="nearest", method="direct")
     )
 
 
 # -- errors come at call time, not compute time ---------------------------------------
 
 
-def test_not_a_dask_array():
-    with pytest.raises(TypeError, match=r"`image` must be a dask array"):
-        dask_filter(IMAGE, np.ones((3, 3)))
+def test_numpy_arrays_stay_in_memory():
+    assert isinstance(_filter(IMAGE, np.ones((3, 3))), np.ndarray)
 
 
 @pytest.mark.parametrize(
@@ -297,25 +318,28 @@ def test_not_a_dask_array():
         ({"axes": (0, 0)}, ValueError, r"`axes`"),
         ({"axes": (0, 5)}, ValueError, r"`axes`"),
         ({"axes": 1}, ValueError, r"`axes` must be a pair"),
-        ({"convolve": "yes"}, TypeError, r"`convolve`"),
+        ({"output": np.float64}, ValueError, r"`output` and `return_info`"),
+        ({"return_info": True}, ValueError, r"`output` and `return_info`"),
+        ({"method": "fastest"}, ValueError, r"`method`"),
+        ({"cval": "x"}, TypeError, r"`cval`"),
     ],
 )
 def test_bad_arguments_raise_immediately(kwargs, error, match):
     image = da.from_array(IMAGE, chunks=(16, 24))
     with pytest.raises(error, match=match):
-        dask_filter(image, np.ones((3, 4)), **kwargs)
+        _filter(image, np.ones((3, 4)), **kwargs)
 
 
 def test_bad_kernel_and_image():
     image = da.from_array(IMAGE, chunks=(16, 24))
     with pytest.raises(ValueError, match=r"`weights` contains NaN"):
-        dask_filter(image, np.array([[1.0, np.nan]]))
+        _filter(image, np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match=r"at least 2 dimensions"):
-        dask_filter(da.ones(10, chunks=5), np.ones((1, 3)))
+        _filter(da.ones(10, chunks=5), np.ones((1, 3)))
     # issue 13: complex images are filtered (they used to be refused)
     z = (IMAGE * (1 + 2j))
-    got = dask_filter(da.from_array(z, chunks=(16, 24)), np.ones((3, 3)) * 1j, method="direct")
-    np.testing.assert_array_equal(got.compute(), _in_memory(z, np.ones((3, 3)) * 1j,
+    got = _filter(da.from_array(z, chunks=(16, 24)), np.ones((3, 3)) * 1j, method="direct")
+    np.testing.assert_array_equal(got.compute(), _filter(z, np.ones((3, 3)) * 1j,
                                                             method="direct"))
 
 
@@ -323,7 +347,7 @@ def test_unknown_chunk_sizes():
     image = da.from_array(IMAGE, chunks=(16, 24))
     image = image[image[:, 0] > -10]  # rows kept is unknown until computed
     with pytest.raises(ValueError, match=r"compute_chunk_sizes"):
-        dask_filter(image, np.ones((3, 3)))
+        _filter(image, np.ones((3, 3)))
 
 
 # -- a real (if small) cluster --------------------------------------------------------
@@ -344,9 +368,9 @@ def test_on_a_local_cluster():
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        got = dask_filter(image, k, **kw)
+        got = _filter(image, k, **kw)
         out = client.compute(got).result()
         # the chunks really ran in the worker process
         ran = client.run(lambda: "kernelfactor._large" in __import__("sys").modules)
         assert list(ran.values()) == [True]
-    np.testing.assert_array_equal(out, _in_memory(IMAGE, k, **kw))
+    np.testing.assert_array_equal(out, _filter(IMAGE, k, **kw))

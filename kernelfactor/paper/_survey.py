@@ -32,7 +32,7 @@ import numpy as np
 
 from .._bounds import l1_norm
 from .._catalogue import kernel_info, list_kernels
-from .._cost import conv_cost, depthwise_separable_cost, filter_cost, seed_example
+from .._costmodel import conv_cost, depthwise_separable_cost, filter_cost, seed_example
 from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result

@@ -1,8 +1,13 @@
-"""Operation and memory-pass counts for image filters and CNN layers.
+r"""What filtering costs: operation counts, the timing model and its constants.
 
-Nothing here times anything: every number is counted from the shapes (or, for
-the FFT, estimated with constants stated below).  The measured counterparts
-live in the calibration module, which calls :func:`filter_cost`.
+One home for the cost of every filter method (:data:`METHOD_COSTS`, one row
+per method of :func:`kernelfactor.correlate`): the counted operations of
+:func:`filter_cost`, the counts the timing model multiplies
+(:func:`features`), its constants (:data:`DEFAULT_CONSTANTS`, or this
+machine's from the calibration cache, :func:`load_constants`) and the
+predicted seconds (:func:`predict`).  Nothing here times anything: the
+measuring is :func:`kernelfactor.calibrate`'s.  Also the counts of CNN
+layers (:func:`conv_cost`, :func:`layer_costs`, ...).
 
 Image filters (:func:`filter_cost`)
 -----------------------------------
@@ -43,6 +48,31 @@ Conventions, for an image of spatial shape ``(H, W)`` and an ``m x n`` kernel:
 Totals for the exactly counted methods are Python ints; per-output figures are
 floats.
 
+The timing model (``method="auto"``)
+------------------------------------
+:func:`predict` gives the time of each method as a sum of counts times
+constants (seconds per count, :func:`features` gives the counts):
+
+.. math::
+
+    t_\text{direct} &= c_\text{tap}\, N\, \mathrm{nnz}(K) + c_\text{px} N \\
+    t_\text{separable} &= \sum_\text{passes} N \left( c_\text{tap}' L
+        \;\text{or}\; c_\text{pair} \lceil L/2 \rceil \right)
+        + c_\text{inner/outer} N + c_\text{acc} N (k - 1) \\
+    t_\text{fft} &= c_\text{fft} (2B + 1)\, P \log_2 P + c_\text{fpx} B P
+
+for ``N`` output elements, 1-D passes of length ``L`` (``c_pair`` for the
+(anti)symmetric ones, which ndimage runs with half the multiplications; the
+per-element overhead of a pass differs between the last, contiguous axis and
+the others), ``k`` rank-1 terms, ``B`` images in a batch and the FFT size
+``P = next_fast_len(H + m - 1) * next_fast_len(W + n - 1)``.
+
+:func:`kernelfactor.calibrate` fits the constants on this machine and caches
+them as JSON in ``$KERNELFACTOR_CACHE_DIR``, else
+``$XDG_CACHE_HOME/kernelfactor``, else ``~/.cache/kernelfactor``
+(:func:`cache_dir`).  Until it has run, :data:`DEFAULT_CONSTANTS` (measured on
+a 2-core x86-64 machine with scipy 1.17) are used.
+
 CNN layers (:func:`conv_cost`, :func:`layer_costs`, ...)
 --------------------------------------------------------
 Shapes are channels-last, as in the seed example: an input ``(H, W, C_in)``.
@@ -68,34 +98,54 @@ three slips, which this module does not repeat:
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+import os
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
+import numpy as np
+
+from ._results import Result
 from ._validation import _check_choice, _check_positive_int, _describe
 
 __all__ = [
+    "CACHE_ENV",
     "COMPLEX_MULTIPLY_ADDITIONS",
     "COMPLEX_MULTIPLY_MULTIPLICATIONS",
+    "DEFAULT_CONSTANTS",
     "FFT_ADDITIONS_PER_POINT_LOG2",
     "FFT_MULTIPLICATIONS_PER_POINT_LOG2",
     "FFT_PASSES",
     "FILTER_METHODS",
+    "METHOD_COSTS",
     "METRICS",
     "PADDINGS",
     "ConvCost",
     "FilterCost",
+    "FilterProblem",
     "LayerCosts",
+    "MethodCost",
+    "cache_dir",
     "conv_cost",
     "conv_output_shape",
     "depthwise_separable_cost",
+    "features",
     "fft_crossover",
     "filter_cost",
     "layer_costs",
+    "load_constants",
     "low_rank_channel_cost",
+    "multiplications",
+    "predict",
     "rank_crossover",
+    "save_constants",
     "seed_example",
     "separable_crossover",
     "spatially_separable_cost",
@@ -116,8 +166,6 @@ FFT_TRANSFORMS: int = 3
 #: Memory passes of the FFT method: pad (2) + 3 transforms x 4 + product (3) + crop (2).
 FFT_PASSES: int = 2 + FFT_TRANSFORMS * 4 + 3 + 2
 
-#: Image-filter methods, sorted.
-FILTER_METHODS: tuple[str, ...] = ("direct", "fft", "separable")
 #: What a crossover compares, sorted.
 METRICS: tuple[str, ...] = ("additions", "multiplications", "operations")
 #: CNN padding modes, sorted.
@@ -167,12 +215,325 @@ def _metric_value(mults: float, adds: float, metric: str) -> float:
 
 
 # ---------------------------------------------------------------------------
+# The methods: counted operations, timing-model counts, default constants
+# ---------------------------------------------------------------------------
+
+_EPS = float(np.finfo(np.float64).eps)  # ndimage's DBL_EPSILON thresholds
+
+#: One rank-1 term of a separable kernel: (column, row) weights.
+Terms = list[tuple[np.ndarray, np.ndarray]]
+
+
+class _Counts(NamedTuple):
+    multiplications: float
+    additions: float
+    passes: int
+    exact: bool
+
+
+def _fast_size(hw: tuple[int, int], m: int, n: int) -> tuple[int, int]:
+    """The FFT method's transform shape: fast sizes no smaller than the padded image."""
+    from scipy.fft import next_fast_len  # lazy: heavy
+
+    return (
+        next_fast_len(hw[0] + m - 1, real=True),
+        next_fast_len(hw[1] + n - 1, real=True),
+    )
+
+
+def _symmetry(weights: np.ndarray) -> int:
+    """ndimage's classification of 1-D weights: 1 symmetric, -1 antisymmetric, 0 neither."""
+    size = weights.size
+    if size % 2 == 0:
+        return 0
+    half = size // 2
+    left, right = weights[:half][::-1], weights[half + 1 :]
+    if np.all(np.abs(right - left) <= _EPS):
+        return 1
+    if np.all(np.abs(right + left) <= _EPS):
+        return -1
+    return 0
+
+
+def _direct_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
+    size = hw[0] * hw[1]
+    return _Counts(size * m * n, size * (m * n - 1), 2, True)
+
+
+def _separable_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
+    size = hw[0] * hw[1]
+    return _Counts(size * rank * (m + n), size * (rank * (m - 1 + n - 1) + rank - 1),
+                   5 * rank - 1, True)
+
+
+def _fft_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
+    ph, pw = _fast_size(hw, m, n)
+    p = ph * pw
+    spectrum = ph * (pw // 2 + 1)
+    log_p = math.log2(p) if p > 1 else 0.0
+    mults = (
+        FFT_TRANSFORMS * FFT_MULTIPLICATIONS_PER_POINT_LOG2 * p * log_p
+        + spectrum * COMPLEX_MULTIPLY_MULTIPLICATIONS
+        + 2 * spectrum
+    )
+    adds = FFT_TRANSFORMS * FFT_ADDITIONS_PER_POINT_LOG2 * p * log_p + (
+        spectrum * COMPLEX_MULTIPLY_ADDITIONS
+    )
+    return _Counts(float(mults), float(adds), FFT_PASSES, False)
+
+
+@dataclass(frozen=True)
+class FilterProblem:
+    """What the timing model needs to know about one filtering call.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The image shape (any number of dimensions).
+    axes : (int, int)
+        The image axes the kernel's axes run along.
+    weights : ndarray
+        The 2-D weights as applied (zero weights are skipped by ``direct``).
+    terms : list of (column, row) or None
+        The rank-1 terms ``separable`` would apply (None: not computed).
+    scaled : bool
+        The kernel runs scaled by a power of two (one more pass).
+    """
+
+    shape: tuple[int, ...]
+    axes: tuple[int, int]
+    weights: np.ndarray
+    terms: Terms | None = None
+    scaled: bool = False
+
+    @property
+    def outputs(self) -> float:
+        return float(math.prod(self.shape))
+
+    @property
+    def plane(self) -> tuple[int, int]:
+        return (self.shape[self.axes[0]], self.shape[self.axes[1]])
+
+    @property
+    def batch(self) -> int:
+        return math.prod(self.shape) // (self.plane[0] * self.plane[1])
+
+
+def _direct_features(p: FilterProblem) -> dict[str, float] | None:
+    nnz = int(np.count_nonzero(np.abs(p.weights) > _EPS))
+    return {"direct_tap": p.outputs * nnz, "direct_px": p.outputs}
+
+
+def _separable_features(p: FilterProblem) -> dict[str, float] | None:
+    if p.terms is None:
+        return None
+    last = len(p.shape) - 1
+    taps = pairs = inner = outer = 0.0
+    for pair in p.terms:
+        for k in (0, 1):
+            w = pair[k]
+            if w.size == 1:
+                continue  # folded into the other pass
+            if _symmetry(w):
+                pairs += (w.size + 1) // 2
+            else:
+                taps += w.size
+            if p.axes[k] == last:
+                inner += 1
+            else:
+                outer += 1
+    extra = max(len(p.terms) - 1, 0) + (1 if p.scaled else 0)
+    total = p.outputs
+    return {
+        "sep_tap": total * taps,
+        "sep_pair": total * pairs,
+        "sep_inner": total * inner,
+        "sep_outer": total * outer,
+        "acc_px": total * extra,
+    }
+
+
+def _fft_features(p: FilterProblem) -> dict[str, float] | None:
+    m, n = p.weights.shape
+    size = float(math.prod(_fast_size(p.plane, m, n)))
+    return {
+        "fft_nlogn": (2 * p.batch + 1) * size * math.log2(max(size, 2.0)),
+        "fft_px": p.batch * size,
+    }
+
+
+@dataclass(frozen=True)
+class MethodCost:
+    """The cost of one filter method.
+
+    Attributes
+    ----------
+    counts : callable
+        ``(hw, m, n, rank) -> (multiplications, additions, passes, exact)``
+        for an ``(H, W)`` image and an ``m x n`` kernel (:func:`filter_cost`).
+    constants : mapping
+        The timing model's default seconds per count, by name (see the module
+        docstring).
+    features : callable
+        :class:`FilterProblem` -> the counts the constants multiply (None:
+        the method cannot be priced, e.g. separable without its terms).
+    ranked : bool
+        The method applies rank-1 terms (its counts depend on the rank).
+    """
+
+    counts: Callable[[tuple[int, int], int, int, int], _Counts]
+    constants: Mapping[str, float]
+    features: Callable[[FilterProblem], dict[str, float] | None]
+    ranked: bool = False
+
+
+#: The one table of filter methods' costs: method -> its formulas.  Seconds per
+#: count: a calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy
+#: 1.17.1); the fit put the FFT's per-pixel overhead at zero (absorbed by the
+#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.
+METHOD_COSTS: Mapping[str, MethodCost] = MappingProxyType({
+    "direct": MethodCost(
+        _direct_counts, {"direct_px": 3.4e-9, "direct_tap": 0.95e-9}, _direct_features
+    ),
+    "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.95e-9, "fft_px": 0.0}, _fft_features),
+    "separable": MethodCost(
+        _separable_counts,
+        {"acc_px": 1.3e-9, "sep_inner": 3.3e-9, "sep_outer": 18.9e-9, "sep_pair": 0.9e-9,
+         "sep_tap": 0.785e-9},
+        _separable_features,
+        ranked=True,
+    ),
+})  # fmt: skip
+
+#: Image-filter methods, sorted.
+FILTER_METHODS: tuple[str, ...] = tuple(sorted(METHOD_COSTS))
+
+#: Seconds per count, used until :func:`kernelfactor.calibrate` has run on this
+#: machine (all rows of :data:`METHOD_COSTS`, by name).
+DEFAULT_CONSTANTS: dict[str, float] = dict(
+    sorted(item for cost in METHOD_COSTS.values() for item in cost.constants.items())
+)
+
+
+def features(problem: FilterProblem) -> dict[str, dict[str, float]]:
+    """The timing model's counts per method that can be priced."""
+    out = {}
+    for method, cost in METHOD_COSTS.items():
+        f = cost.features(problem)
+        if f is not None:
+            out[method] = f
+    return out
+
+
+def predict(problem: FilterProblem) -> dict[str, float]:
+    """Predicted seconds per method (one thread), with :func:`load_constants`."""
+    const = load_constants()
+    return {
+        method: float(sum(const.get(name, 0.0) * value for name, value in f.items()))
+        for method, f in features(problem).items()
+    }
+
+
+def multiplications(problem: FilterProblem, rank: int | None) -> dict[str, float]:
+    """Counted multiplications per method for the whole image (ranked ones need `rank`)."""
+    kshape = (int(problem.weights.shape[0]), int(problem.weights.shape[1]))
+    return {
+        method: float(
+            filter_cost(problem.plane, kshape, method=method, rank=rank or 1).multiplications
+            * problem.batch
+        )
+        for method, cost in METHOD_COSTS.items()
+        if rank or not cost.ranked
+    }
+
+
+# ---------------------------------------------------------------------------
+# The constants of this machine: the calibration cache
+# ---------------------------------------------------------------------------
+
+#: Environment variable overriding the cache directory.
+CACHE_ENV = "KERNELFACTOR_CACHE_DIR"
+_FILE = "calibration.json"
+_VERSION = 1
+_LOADED: dict[str, dict[str, float]] = {}
+
+
+def cache_dir() -> Path:
+    """The directory holding the calibration cache (not created here).
+
+    ``$KERNELFACTOR_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/kernelfactor``,
+    else ``~/.cache/kernelfactor``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"KERNELFACTOR_CACHE_DIR": "/tmp/kf-cache-example"}):
+    ...     str(cache_dir())
+    '/tmp/kf-cache-example'
+    """
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "kernelfactor"
+
+
+def load_constants() -> dict[str, float]:
+    """The cost-model constants: this machine's calibration if cached, else the defaults.
+
+    A missing, unreadable or outdated cache file gives the defaults.
+
+    Examples
+    --------
+    >>> sorted(load_constants()) == sorted(DEFAULT_CONSTANTS)
+    True
+    """
+    path = cache_dir() / _FILE
+    key = str(path)
+    if key not in _LOADED:
+        constants = dict(DEFAULT_CONSTANTS)
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") == _VERSION:
+                for name in DEFAULT_CONSTANTS:
+                    value = float(data["constants"][name])
+                    if np.isfinite(value) and value >= 0:
+                        constants[name] = value
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            constants = dict(DEFAULT_CONSTANTS)
+        _LOADED[key] = constants
+    return dict(_LOADED[key])
+
+
+def save_constants(constants: Mapping[str, float], image_size: int) -> Path:
+    """Write `constants` to the cache (atomically) for :func:`load_constants`; its path."""
+    directory = cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / _FILE
+    payload = {
+        "version": _VERSION,
+        "constants": dict(constants),
+        "image_size": image_size,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": platform.machine(),
+        "numpy": np.__version__,
+    }
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    os.replace(tmp, target)
+    _LOADED.pop(str(target), None)
+    return target
+
+
+# ---------------------------------------------------------------------------
 # Image filters
 # ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class FilterCost:
+class FilterCost(Result):
     """Operation and memory-pass counts of filtering one image with one kernel.
 
     Attributes
@@ -211,13 +572,6 @@ class FilterCost:
     def operations(self) -> float:
         """Multiplications plus additions."""
         return self.multiplications + self.additions
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python."""
-        d = asdict(self)
-        d["image_shape"] = list(self.image_shape)
-        d["kernel_shape"] = list(self.kernel_shape)
-        return d
 
     def __repr__(self) -> str:
         rank = f", rank={self.rank}" if self.rank is not None else ""
@@ -277,36 +631,9 @@ def filter_cost(
     m, n = _check_shape(kernel_shape, "kernel_shape", 2)
     method = _check_choice(method, FILTER_METHODS, "method")
     size = hw[0] * hw[1]
-    if method == "direct":
-        mults_out, adds_out = m * n, m * n - 1
-        mults: float = size * mults_out
-        adds: float = size * adds_out
-        passes, used_rank, exact = 2, None, True
-    elif method == "separable":
-        k = _check_positive_int(rank, "rank")
-        mults_out = k * (m + n)
-        adds_out = k * (m - 1 + n - 1) + (k - 1)
-        mults, adds = size * mults_out, size * adds_out
-        passes, used_rank, exact = 5 * k - 1, k, True
-    else:
-        from scipy.fft import next_fast_len
-
-        ph = next_fast_len(hw[0] + m - 1, real=True)
-        pw = next_fast_len(hw[1] + n - 1, real=True)
-        p = ph * pw
-        spectrum = ph * (pw // 2 + 1)
-        log_p = math.log2(p) if p > 1 else 0.0
-        mults = (
-            FFT_TRANSFORMS * FFT_MULTIPLICATIONS_PER_POINT_LOG2 * p * log_p
-            + spectrum * COMPLEX_MULTIPLY_MULTIPLICATIONS
-            + 2 * spectrum
-        )
-        adds = (
-            FFT_TRANSFORMS * FFT_ADDITIONS_PER_POINT_LOG2 * p * log_p
-            + spectrum * COMPLEX_MULTIPLY_ADDITIONS
-        )
-        mults, adds = float(mults), float(adds)
-        passes, used_rank, exact = FFT_PASSES, None, False
+    cost = METHOD_COSTS[method]
+    used_rank = _check_positive_int(rank, "rank") if cost.ranked else None
+    mults, adds, passes, exact = cost.counts((hw[0], hw[1]), m, n, used_rank or 1)
     return FilterCost(
         method=method,
         image_shape=hw,
@@ -552,7 +879,7 @@ def _conv_output_shape(
 
 
 @dataclass(frozen=True)
-class ConvCost:
+class ConvCost(Result):
     """Counts of one convolution layer, or of a factorised layer's stages.
 
     Attributes
@@ -601,22 +928,9 @@ class ConvCost:
         return self.multiplications / self.outputs
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python (stages nested)."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            "kernel": list(self.kernel),
-            "stride": list(self.stride),
-            "dilation": list(self.dilation),
-            "padding": self.padding,
-            "groups": self.groups,
-            "multiplications": self.multiplications,
-            "additions": self.additions,
-            "parameters": self.parameters,
-            "stages": [s.to_dict() for s in self.stages],
-        }
+        """JSON-ready plain Python (stages nested; the description second)."""
+        d = super().to_dict()
+        return {"name": d.pop("name"), "description": d.pop("description"), **d}
 
     def __repr__(self) -> str:
         shape = "x".join(str(v) for v in self.input_shape)
@@ -955,7 +1269,7 @@ _METRIC_FIELDS = ("multiplications", "additions", "parameters")
 
 
 @dataclass(frozen=True)
-class LayerCosts:
+class LayerCosts(Result):
     """The seed's comparison table: a standard layer and its factorised versions.
 
     Attributes
@@ -994,7 +1308,7 @@ class LayerCosts:
         return self.multiplier * (1 / self.standard.output_shape[2] + 1 / (kh * kw))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain Python, with the ratios."""
+        """JSON-ready plain Python, with the ratios (the layers keyed by name)."""
         return {
             "layers": {layer.name: layer.to_dict() for layer in self.layers},
             "ratios": self.ratios,

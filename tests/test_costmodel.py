@@ -1,4 +1,4 @@
-"""Tests of kernelfactor._cost: image-filter and CNN-layer operation counts."""
+"""Tests of kernelfactor._costmodel: operation counts, the timing model and its cache."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.fft import next_fast_len
 
-from kernelfactor import _cost
-from kernelfactor._cost import (
+from kernelfactor import _costmodel
+from kernelfactor._costmodel import (
     FFT_PASSES,
     conv_cost,
     conv_output_shape,
@@ -60,7 +60,7 @@ def test_seed_example_matches_layer_costs_defaults() -> None:
 
 def test_seed_slips_documented() -> None:
     doc = seed_example.__doc__ or ""
-    module_doc = _cost.__doc__ or ""
+    module_doc = _costmodel.__doc__ or ""
     for text in (doc, module_doc):
         assert "49512" in text and "49,152" in text
         assert "245" in text and "256" in text

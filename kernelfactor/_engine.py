@@ -1,0 +1,823 @@
+r"""The in-memory filter engine: separable, direct and FFT correlation on NumPy arrays.
+
+Everything here works on checked arguments: a prepared kernel
+(:class:`_Kernel`: flipped for convolve, scaled by a power of two), image axes,
+a boundary mode name and ``cval``.  :mod:`kernelfactor._apply` checks the
+arguments of the public functions; :mod:`kernelfactor._large` runs
+:func:`filter_into` on every dask chunk.
+
+The methods are one table, :data:`METHODS` (method -> its engine function,
+whether it runs on strips over threads, its floating-point error bound); their
+costs are :data:`kernelfactor._costmodel.METHOD_COSTS`.  See
+:mod:`kernelfactor._apply` for what each method computes and how ndimage's
+traps are handled.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ._costmodel import (
+    _EPS,
+    METHOD_COSTS,
+    FilterProblem,
+    MethodCost,
+    Terms,
+    _fast_size,
+    predict,
+)
+from ._svd import analyze
+from ._validation import BOUNDARY_MODES
+
+__all__ = ["METHODS", "MIN_SPLIT_ELEMENTS", "MIN_STRIP_LENGTH", "Method", "Outcome", "filter_into"]
+
+#: Images with fewer elements are filtered in one call (threads do not pay).
+MIN_SPLIT_ELEMENTS: int = 1 << 17
+
+#: Every strip gets at least this many rows along the split axis (and at
+#: least four times the kernel's extent there, so that halos stay small).
+MIN_STRIP_LENGTH: int = 64
+
+_SCALE_FLOOR = 2.0**-8  # rescale kernels whose largest weight is below this
+
+
+def _ndimage_dtype(dt: np.dtype) -> bool:
+    """True if scipy.ndimage's C loops read and write this dtype."""
+    return dt.kind in "biu" or (dt.kind == "f" and dt.itemsize in (4, 8))
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """A kernel ready for correlation: flipped for convolve, scaled by ``2**exponent``.
+
+    Complex weights are stored as ndimage applies them: conjugated for
+    correlate (as ``np.correlate``), not for convolve.
+    """
+
+    weights: np.ndarray
+    origin: tuple[int, int]
+    exponent: int
+    source: Any  # what to take separable terms from (None: analyse `weights`)
+    flip: bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.weights.shape[0]), int(self.weights.shape[1]))
+
+    @property
+    def is_complex(self) -> bool:
+        return self.weights.dtype.kind == "c"
+
+    def unscaled(self) -> np.ndarray:
+        return np.ldexp(self.weights, -self.exponent) if self.exponent else self.weights
+
+    def halo(self, k: int) -> tuple[int, int]:
+        """Input cells read before and after each output along kernel axis `k`.
+
+        ndimage's correlation reads inputs ``i - before .. i + after`` for
+        output ``i``, with ``before = size // 2 + origin`` (both >= 0 by its
+        origin rule; convolve's flip and origin are already applied here).
+
+        >>> _make_kernel(np.ones((5, 4)), (0, 1), None, False).halo(1)
+        (3, 0)
+        >>> _make_kernel(np.ones((5, 4)), (0, 0), None, True).halo(1)
+        (1, 2)
+        """
+        size = self.shape[k]
+        before = size // 2 + self.origin[k]
+        return before, size - 1 - before
+
+    def part(self, which: str) -> _Kernel:
+        """The real or imaginary part as a real kernel (its own scale)."""
+        w = self.unscaled()
+        w = np.ascontiguousarray(w.real if which == "real" else w.imag)
+        return _scaled_kernel(w, self.origin, None, False)
+
+
+def _scale_exponent(weights: np.ndarray) -> int:
+    """E such that the largest weight times 2**E lies in [1/2, 1), or 0 when not needed."""
+    top = float(np.max(np.abs(weights)))
+    if top == 0.0 or top >= _SCALE_FLOOR:
+        return 0
+    return -int(np.frexp(top)[1])
+
+
+def _scaled_kernel(weights: np.ndarray, origins: tuple[int, int], source: Any,
+                   flip: bool) -> _Kernel:
+    exponent = _scale_exponent(weights)
+    if exponent:
+        weights = np.ldexp(weights, exponent)
+    return _Kernel(np.ascontiguousarray(weights), origins, exponent, source, flip)
+
+
+def _make_kernel(weights: np.ndarray, origins: tuple[int, int], source: Any,
+                 convolve: bool) -> _Kernel:
+    if convolve:
+        # ndimage: reverse the weights, negate the origin, one less for even sizes.
+        weights = weights[::-1, ::-1]
+        origins = (
+            -origins[0] - (1 - weights.shape[0] % 2),
+            -origins[1] - (1 - weights.shape[1] % 2),
+        )
+    elif weights.dtype.kind == "c":
+        weights = weights.conj()  # ndimage (as np.correlate) conjugates for correlate
+    return _scaled_kernel(weights, origins, source, convolve)
+
+
+@functools.lru_cache(maxsize=64)
+def _analysed_factors(
+    shape: tuple[int, int], data: bytes
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """:func:`kernelfactor.analyze`'s factors of a float64 kernel, cached.
+
+    Filtering many images (or dask chunks) with one kernel analyses it once.
+    """
+    weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    out = []
+    for c, r in analyze(weights).factors:
+        c, r = np.array(c, dtype=np.float64), np.array(r, dtype=np.float64)
+        c.flags.writeable = r.flags.writeable = False
+        out.append((c, r))
+    return tuple(out)
+
+
+def _terms(kern: _Kernel) -> Terms:
+    """Rank-1 terms (column, row) of the scaled correlation kernel.
+
+    Each column is scaled by a power of two into [1/2, 1) and its row carries
+    the rest, so every 1-D weight vector is well above ndimage's absolute
+    thresholds and exact symmetry is kept.
+    """
+    if kern.is_complex:
+        return _complex_terms(kern.weights)
+    flip = kern.flip
+    if kern.source is not None and hasattr(kern.source, "factors"):
+        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.factors]
+        scale = kern.exponent
+    elif kern.source is not None:
+        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.terms]
+        scale = kern.exponent
+    else:
+        # The weights are already reversed (convolve) and scaled.
+        w = kern.weights
+        raw = list(_analysed_factors(w.shape, w.tobytes()))
+        scale, flip = 0, False
+    out = []
+    for c, r in raw:
+        if flip:
+            c, r = c[::-1], r[::-1]
+        top = float(np.max(np.abs(c)))
+        if top == 0.0 or not np.any(r):
+            continue
+        j = -int(np.frexp(top)[1])
+        out.append((_snap_symmetry(np.ldexp(c, j)), _snap_symmetry(np.ldexp(r, scale - j))))
+    return out
+
+
+def _snap_symmetry(v: np.ndarray) -> np.ndarray:
+    """Make an odd-length vector exactly even or odd when it is so up to rounding.
+
+    ndimage's 1-D passes run with half the multiplications on exactly
+    (anti)symmetric weights.  A kernel symmetric up to rounding (a Gaussian
+    sampled with ``np.linspace``) has factors that are not exactly so; moving
+    each weight by at most ``4 * len(v) * eps * max|v|`` (rounding level, the
+    size of the SVD's own errors) gives the fast path.
+    """
+    n = v.size
+    if n < 3 or n % 2 == 0:
+        return v
+    tol = 4 * n * _EPS * float(np.max(np.abs(v)))
+    flipped = v[::-1]
+    half = n // 2
+    if np.max(np.abs(v - flipped)) <= tol:
+        out = 0.5 * (v + flipped)
+        out[n - half :] = out[:half][::-1]
+        return out
+    if np.max(np.abs(v + flipped)) <= tol:
+        out = 0.5 * (v - flipped)
+        out[n - half :] = -out[:half][::-1]
+        out[half] = 0.0
+        return out
+    return v
+
+
+
+# ---------------------------------------------------------------------------
+# The methods (on numpy arrays, already in the result dtype)
+# ---------------------------------------------------------------------------
+
+#: Where a strip's own outputs lie in what a method computed: (axis, slice);
+#: None when the method filtered exactly the outputs' cells.
+Keep = tuple[int, slice] | None
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One real filtering job: what a method's engine function needs besides the arrays."""
+
+    kern: _Kernel
+    axes: tuple[int, int]
+    mode: str
+    cval: float
+    terms: Terms | None = None  # the separable method's rank-1 terms
+    workers: int = 1  # threads of a method that runs its own (FFT)
+
+
+def _pass_order(axes: tuple[int, int]) -> tuple[int, int]:
+    """Which kernel axis (0 or 1) runs first: the outer image axis."""
+    return (0, 1) if axes[0] < axes[1] else (1, 0)
+
+
+def _along(a: np.ndarray, axis: int, sl: slice) -> np.ndarray:
+    """The view ``a[..., sl, ...]`` with `sl` at `axis`."""
+    index = [slice(None)] * a.ndim
+    index[axis] = sl
+    return a[tuple(index)]
+
+
+def _kept(a: np.ndarray, keep: Keep) -> np.ndarray:
+    return a if keep is None else _along(a, *keep)
+
+
+def _direct(x: np.ndarray, out: np.ndarray, task: _Task, keep: Keep) -> None:
+    """``scipy.ndimage.correlate`` with the 2-D weights."""
+    from scipy import ndimage  # lazy: heavy
+
+    weights, origin, axes = task.kern.weights, task.kern.origin, task.axes
+    if axes[0] > axes[1]:
+        # ndimage lays the weights' axes along the image axes in increasing order.
+        weights, origin, axes = weights.T, origin[::-1], axes[::-1]
+    kw = {"mode": task.mode, "cval": task.cval, "origin": origin, "axes": axes}
+    if keep is None:
+        ndimage.correlate(x, weights, output=out, **kw)
+        return
+    out[...] = _kept(ndimage.correlate(x, weights, output=out.dtype, **kw), keep)
+
+
+def _separable(x: np.ndarray, out: np.ndarray, task: _Task, keep: Keep) -> None:
+    """``scipy.ndimage.correlate1d`` passes, one per axis per rank-1 term, summed."""
+    from scipy import ndimage  # lazy: heavy
+
+    kern, axes, mode, cval, terms = task.kern, task.axes, task.mode, task.cval, task.terms
+    assert terms is not None
+    first, second = _pass_order(axes)
+    if not terms:
+        out[...] = 0
+        return
+    constant = BOUNDARY_MODES[mode].constant
+    tmp: np.ndarray | None = None
+    acc = np.empty(out.shape, dtype=out.dtype) if len(terms) > 1 else None
+
+    def corr1d(src: np.ndarray, w: np.ndarray, k: int, dst: np.ndarray, c: float) -> None:
+        ndimage.correlate1d(src, w, axis=axes[k], output=dst, mode=mode, cval=c,
+                            origin=kern.origin[k])
+
+    for t, pair in enumerate(terms):
+        w1, w2 = pair[first], pair[second]
+        dst = out if t == 0 or acc is None else acc
+        if w1.size == 1:
+            # A one-tap pass is a product: fold it into the other pass.
+            corr1d(_kept(x, keep), w2 * w1[0], second, dst, cval)
+        elif w2.size == 1 and keep is None:
+            corr1d(x, w1 * w2[0], first, dst, cval)
+        else:
+            if tmp is None:
+                tmp = np.empty(x.shape, dtype=out.dtype)
+            corr1d(x, w1 * w2[0] if w2.size == 1 else w1, first, tmp, cval)
+            if w2.size == 1:
+                dst[...] = _kept(tmp, keep)
+            else:
+                # Outside the image the first pass left cval * sum(w1), not cval.
+                cval2 = cval * float(np.sum(w1)) if constant else cval
+                corr1d(_kept(tmp, keep), w2, second, dst, cval2)
+        if t > 0:
+            np.add(out, dst, out=out)
+
+
+def _fft(x: np.ndarray, out: np.ndarray, task: _Task, keep: Keep) -> None:
+    """Extend as ndimage does (:func:`numpy.pad`), correlate circularly by real FFTs.
+
+    The transform size (a fast size no smaller than the padded image) makes
+    the kept part exact.  Faster here than ``scipy.signal.fftconvolve`` /
+    ``oaconvolve`` on the padded image, whose linear convolution needs the
+    larger size ``H + 2 (m - 1)`` (``benchmarks/bench_fft.py``).
+    """
+    from scipy import fft as sfft  # lazy: heavy
+
+    assert keep is None  # the FFT runs its own threads, never on strips
+    kern, axes = task.kern, task.axes
+    m, n = kern.shape
+    pad = [(0, 0)] * x.ndim
+    for k in (0, 1):
+        pad[axes[k]] = kern.halo(k)
+    extension = BOUNDARY_MODES[task.mode]
+    if extension.constant:
+        xp = np.pad(x, pad, mode="constant", constant_values=task.cval)
+    else:
+        xp = np.pad(x, pad, mode=extension.pad)  # type: ignore[call-overload]
+    # Correlation = convolution with the reversed kernel; reversed weights
+    # shifted by (m - 1, n - 1) put the valid part at [m - 1 :, n - 1 :].
+    wshape = [1] * x.ndim
+    wshape[axes[0]], wshape[axes[1]] = m, n
+    w = kern.weights if axes[0] < axes[1] else kern.weights.T
+    w = np.ascontiguousarray(w[::-1, ::-1])
+    w = w.reshape(wshape).astype(out.dtype, copy=False)
+    sorted_axes = tuple(sorted(axes))
+    fshape = [sfft.next_fast_len(xp.shape[a], real=True) for a in sorted_axes]
+    spec_x = sfft.rfftn(xp, s=fshape, axes=sorted_axes, workers=task.workers)
+    spec_x *= sfft.rfftn(w, s=fshape, axes=sorted_axes, workers=task.workers)
+    full = sfft.irfftn(spec_x, s=fshape, axes=sorted_axes, workers=task.workers)
+    for a, size in zip(axes, (m, n), strict=True):
+        full = _along(full, a, slice(size - 1, size - 1 + x.shape[a]))
+    out[...] = full
+
+
+# ---------------------------------------------------------------------------
+# Strips over a thread pool
+# ---------------------------------------------------------------------------
+
+Split = tuple[int, int, tuple[int, int]]  # (axis, strips, (halo before, after))
+
+
+def _plan_strips(
+    shape: tuple[int, ...], axes: tuple[int, int], kern: _Kernel, workers: int, method: str
+) -> Split:
+    """(split axis, number of strips, halo) for a thread-parallel run; 1 strip: no split."""
+    total = math.prod(shape)
+    if workers < 2 or not METHODS[method].strips or total < MIN_SPLIT_ELEMENTS:
+        return -1, 1, (0, 0)
+    first = _pass_order(axes)[0]
+    outer_kernel_axis = axes[first]
+    # A batch / channel axis outside the kernel axes splits without halos.
+    for a in range(outer_kernel_axis):
+        if a not in axes and shape[a] >= workers:
+            return a, workers, (0, 0)
+    before, after = kern.halo(first)
+    length = shape[outer_kernel_axis]
+    min_rows = max(MIN_STRIP_LENGTH, 4 * (before + after), before + after + 1)
+    strips = min(workers, length // min_rows)
+    if strips < 2:
+        return -1, 1, (0, 0)
+    return outer_kernel_axis, strips, (before, after)
+
+
+def _run_split(
+    x: np.ndarray,
+    out: np.ndarray,
+    split: Split,
+    wraps: bool,
+    body: Callable[[np.ndarray, np.ndarray, Keep], None],
+) -> None:
+    axis, strips, (before, after) = split
+    length = x.shape[axis]
+    bounds = np.linspace(0, length, strips + 1).round().astype(int)
+
+    def job(i: int) -> None:
+        a, b = int(bounds[i]), int(bounds[i + 1])
+        dst = _along(out, axis, slice(a, b))
+        if before == 0 and after == 0:
+            body(_along(x, axis, slice(a, b)), dst, None)
+            return
+        lo, hi = a - before, b + after
+        if wraps and (lo < 0 or hi > length):
+            # The halo wraps to the far side of the image: gather it.
+            src = np.take(x, np.arange(lo, hi) % length, axis=axis)
+            body(src, dst, (axis, slice(before, before + b - a)))
+            return
+        # Elsewhere the strip's own border is the image's border, and the
+        # extension ndimage builds there reads only cells inside the strip.
+        clo, chi = max(lo, 0), min(hi, length)
+        body(_along(x, axis, slice(clo, chi)), dst, (axis, slice(a - clo, b - clo)))
+
+    with ThreadPoolExecutor(max_workers=strips) as pool:
+        for f in [pool.submit(job, i) for i in range(strips)]:
+            f.result()
+
+
+# ---------------------------------------------------------------------------
+# Dispatch: exact integers, non-finite images, complex numbers, casting
+# ---------------------------------------------------------------------------
+
+def _exact_scale(img: np.ndarray, kern: _Kernel, mode: str, cval: float) -> float | None:
+    """M = max |extended image| when ndimage's result is exact integers, else None.
+
+    ndimage sums in double precision: with integer image values (of any real
+    dtype), integer weights and (constant modes) an integer `cval`, every
+    partial sum is an integer of magnitude at most :math:`M \\sum |w|`, exact
+    below :math:`2^{53}`.
+    """
+    if img.dtype.kind not in "biuf" or kern.is_complex or img.size == 0:
+        return None
+    w = kern.unscaled()
+    if not np.array_equal(w, np.round(w)):
+        return None
+    constant = BOUNDARY_MODES[mode].constant
+    if constant and not float(cval).is_integer():
+        return None
+    if img.dtype.kind == "f":
+        # a float image holding integers (a sample first: real data leave here cheaply)
+        flat = img.reshape(-1)[:64] if img.flags.c_contiguous else img[(0,) * (img.ndim - 1)]
+        if not np.array_equal(flat, np.rint(flat)) or not np.array_equal(img, np.rint(img)):
+            return None
+        top = float(np.max(np.abs(img)))
+    elif img.dtype.kind == "b":
+        top = 1.0
+    else:
+        top = float(max(abs(int(img.max())), abs(int(img.min()))))
+    if constant:
+        top = max(top, abs(float(cval)))
+    if not top * float(np.sum(np.abs(w))) < 2.0**53:
+        return None
+    return top
+
+
+def _separable_bound(
+    kern: _Kernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, int], top: float
+) -> float:
+    """An upper bound on the floating-point error of ``separable`` in one output (float64).
+
+    Every output is :math:`\\sum_t \\sum_i c_{ti} \\sum_j r_{tj} x`, a sum of
+    at most :math:`m + n + r` rounded operations per product path, so the
+    error is at most :math:`\\gamma_{m+n+2r} M \\sum_t \\|c_t\\|_1 \\|r_t\\|_1`
+    plus the factorisation's own residual :math:`M \\sum |W - \\sum_t c_t r_t^T|`,
+    with a safety factor of 4 (:math:`M`: the largest image value, `top`).
+    """
+    assert terms is not None
+    scale = 2.0**-kern.exponent
+    recon = np.zeros(kern.shape)
+    mass = 0.0
+    for c, r in terms:
+        recon += np.outer(c, r) * scale
+        mass += float(np.sum(np.abs(c)) * np.sum(np.abs(r))) * scale
+    m, n = kern.shape
+    gamma = (m + n + 2 * len(terms) + 4) * _EPS
+    return 4.0 * top * (gamma * mass + float(np.sum(np.abs(kern.unscaled() - recon))))
+
+
+def _fft_bound(
+    kern: _Kernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, int], top: float
+) -> float:
+    """An upper bound on the floating-point error of ``fft`` in one output (float64).
+
+    Higham (Accuracy and Stability, 2nd ed., 24.1): three transforms of
+    :math:`P` points and one product err by at most
+    :math:`(3\\log_2 P + 2)\\,\\eta\\,\\|\\tilde x\\|_2 \\|w\\|_1` in 2-norm
+    (:math:`\\eta \\approx 5u`), with :math:`\\|\\tilde x\\|_2 \\le \\sqrt P M`;
+    taken with a safety factor of 4.
+    """
+    p = float(math.prod(_fast_size((shape[axes[0]], shape[axes[1]]), *kern.shape)))
+    eta = 5.0 * _EPS
+    return 4.0 * (3.0 * math.log2(max(p, 2.0)) + 2.0) * eta * math.sqrt(p) * top * float(
+        np.sum(np.abs(kern.unscaled()))
+    )
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    if x.dtype.kind not in "fc":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(x)):  # one cheap pass; NaN and Inf reach the sum
+            return True
+    return bool(np.isfinite(x).all())  # the sum may have overflowed
+
+
+def _cast_into(out: np.ndarray, src: np.ndarray) -> None:
+    """Write float results into `out` with ndimage's casting (C casts, as its loops do)."""
+    if out.dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.copyto(out, src, casting="unsafe")
+        return
+    from scipy import ndimage  # lazy: heavy
+
+    # A one-tap identity pass: ndimage's own double -> integer conversion.
+    ndimage.correlate1d(src, np.ones(1), axis=-1, output=out, mode="constant")
+
+
+def _work_dtype(img: np.ndarray, out_dtype: np.dtype) -> np.dtype:
+    """float32 where both ends are float32 (kernelfactor's float32 path), else float64."""
+    if img.dtype.kind == "f" and img.dtype.itemsize <= 4 and out_dtype == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _run_real(
+    img: np.ndarray,
+    out: np.ndarray,
+    task: _Task,
+    method: str,
+    exact_top: float | None,
+) -> tuple[str, int, int, str | None]:
+    """Filter a real image with a real kernel into `out`: (method run, workers, strips, note)."""
+    note = None
+    round_result = False
+    if method != "direct" and exact_top is not None:
+        if _provably_exact(method, task.kern, task.terms, img.shape, task.axes, exact_top):
+            round_result = True
+        else:
+            method = "direct"
+            note = "integer data too large to round the float result exactly"
+    kern = task.kern
+    if (
+        method == "direct"
+        and kern.exponent == 0
+        and _ndimage_dtype(img.dtype)
+        and _ndimage_dtype(out.dtype)
+    ):
+        # ndimage itself reads the input and writes the output: its numbers, bit for bit.
+        x = img
+        target = out
+        if np.may_share_memory(out, img):
+            target = np.empty(out.shape, out.dtype)
+    else:
+        work = np.dtype(np.float64) if round_result else _work_dtype(img, out.dtype)
+        x = img if img.dtype == work else img.astype(work)
+        target = out
+        if out.dtype != work or np.may_share_memory(out, img):
+            target = np.empty(out.shape, work)
+    split = _plan_strips(img.shape, task.axes, kern, task.workers, method)
+    run = METHODS[method].run
+
+    def body(src: np.ndarray, dst: np.ndarray, keep: Keep) -> None:
+        run(src, dst, task, keep)
+
+    if split[1] > 1:
+        _run_split(x, target, split, BOUNDARY_MODES[task.mode].wraps, body)
+    else:
+        body(x, target, None)
+    if kern.exponent:
+        np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
+    if round_result:
+        np.rint(target, out=target)
+    if target is not out:
+        _cast_into(out, target)
+    used_workers = split[1] if METHODS[method].strips else task.workers
+    return method, used_workers, split[1], note
+
+
+def _complex_terms(weights: np.ndarray) -> Terms:
+    """Rank-1 terms (column, row) of complex weights by the complex SVD.
+
+    Terms with singular values at or below ``max(m, n) * eps * s_max`` are
+    rounding noise and dropped; each column is scaled by a power of two into
+    modulus [1/2, 1) and its row carries the rest.
+    """
+    u, s, vh = np.linalg.svd(weights)
+    if s.size == 0 or s[0] == 0.0:
+        return []
+    tol = max(weights.shape) * _EPS * float(s[0])
+    out = []
+    for t in range(int(np.sum(s > tol))):
+        c, r = u[:, t] * s[t], vh[t]
+        j = -int(np.frexp(float(np.max(np.abs(c))))[1])
+        out.append((np.ldexp(c.real, j) + 1j * np.ldexp(c.imag, j),
+                    np.ldexp(r.real, -j) + 1j * np.ldexp(r.imag, -j)))
+    return out
+
+
+def _pass_complex(
+    x: np.ndarray, w: np.ndarray, axis: int, mode: str, cval: complex, origin: int
+) -> np.ndarray:
+    """One complex 1-D correlation (no conjugation) from real ndimage passes."""
+    from scipy import ndimage  # lazy: heavy
+
+    def corr(a: np.ndarray, v: np.ndarray, c: float) -> np.ndarray | None:
+        if not np.any(v):
+            return None
+        return ndimage.correlate1d(a, v, axis=axis, mode=mode, cval=c, origin=origin,
+                                   output=np.float64)
+
+    xr = np.ascontiguousarray(x.real, dtype=np.float64)
+    xi = np.ascontiguousarray(x.imag, dtype=np.float64) if x.dtype.kind == "c" else None
+    wr, wi = np.ascontiguousarray(w.real), np.ascontiguousarray(w.imag)
+    out = np.zeros(x.shape, np.complex128)
+    parts: list[tuple[np.ndarray, float, complex, complex]] = [(xr, cval.real, 1.0, 1j)]
+    if xi is not None:
+        parts.append((xi, cval.imag, 1j, -1.0))
+    for a, c, unit_r, unit_i in parts:
+        y = corr(a, wr, c)
+        if y is not None:
+            out += unit_r * y
+        y = corr(a, wi, c)
+        if y is not None:
+            out += unit_i * y
+    return out
+
+
+def _separable_complex(
+    x: np.ndarray,
+    out: np.ndarray,
+    terms: Terms,
+    kern: _Kernel,
+    ax: tuple[int, int],
+    mode: str,
+    cval: complex,
+) -> None:
+    acc = np.zeros(x.shape, np.complex128)
+    constant = BOUNDARY_MODES[mode].constant
+    for c, r in terms:
+        t1 = _pass_complex(x, c, ax[0], mode, cval, kern.origin[0])
+        cval2 = cval * complex(np.sum(c)) if constant else cval
+        acc += _pass_complex(t1, r, ax[1], mode, cval2, kern.origin[1])
+    if kern.exponent:
+        acc *= 2.0**-kern.exponent
+    np.copyto(out, acc, casting="unsafe")
+
+
+def _run_complex(
+    img: np.ndarray,
+    out: np.ndarray,
+    kern: _Kernel,
+    ax: tuple[int, int],
+    mode: str,
+    cval: complex,
+    method: str,
+    n_workers: int,
+    terms: Terms | None,
+) -> tuple[str, int, int, str | None]:
+    """Complex image and/or weights: the complex SVD for separable, else real parts as ndimage.
+
+    As ``ndimage``'s ``_complex_via_real_components``: for a complex image the
+    real part is filtered with ``cval.real``, the imaginary part with ``cval.imag``.
+    """
+    if method == "separable" and kern.is_complex:
+        exact = img.dtype.kind in "biu" and all(
+            _exact_scale(img, kern.part(p), mode, cval.real) is not None
+            for p in ("real", "imag")
+        )
+        if not exact:  # integer cases go through the real parts, rounded exactly
+            if terms is None or not any(np.iscomplexobj(c) for c, _ in terms):
+                terms = _complex_terms(kern.weights)
+            _separable_complex(img, out, terms, kern, ax, mode, cval)
+            return method, 1, 1, None
+    if img.dtype.kind == "c":
+        img_parts = [(img.real, cval.real, 1.0), (img.imag, cval.imag, 1j)]
+    else:
+        img_parts = [(img, cval.real, 1.0)]
+    if kern.is_complex:
+        kern_parts = [(kern.part("real"), 1.0), (kern.part("imag"), 1j)]
+    else:
+        kern_parts = [(kern, 1.0)]
+    part_dtype = np.empty(0, out.dtype).real.dtype
+    tmp = np.empty(out.shape, part_dtype)
+    acc = np.zeros(out.shape, np.complex128)
+    ran = method
+    strips = used = 1
+    note = None
+    for xpart, c, unit_x in img_parts:
+        for kpart, unit_k in kern_parts:
+            if not np.any(kpart.weights):
+                continue
+            top = _exact_scale(xpart, kpart, mode, c)
+            task = _task(kpart, ax, mode, c, method, n_workers)
+            ran, used, strips, note = _run_real(xpart, tmp, task, method, top)
+            acc += (unit_x * unit_k) * tmp
+    np.copyto(out, acc, casting="unsafe")
+    return ran, used, strips, note
+
+
+# ---------------------------------------------------------------------------
+# The one table of methods, and the engine's entry point
+# ---------------------------------------------------------------------------
+
+#: An upper bound on a method's floating-point error in one output, for data
+#: whose exact result is an integer: (kernel, terms, image shape, axes, M).
+RoundingBound = Callable[[_Kernel, "Terms | None", tuple[int, ...], tuple[int, int], float], float]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One filter method of the engine (a row of :data:`METHODS`).
+
+    Attributes
+    ----------
+    run : callable
+        The engine function ``(x, out, task, keep)``: filter `x` into `out`.
+    cost : MethodCost
+        Its row of the cost model (:data:`kernelfactor._costmodel.METHOD_COSTS`).
+    strips : bool
+        Runs on strips of the image over a thread pool (False: it runs
+        threads of its own, ``workers`` of them).
+    bound : callable or None
+        Its rounding error bound (:data:`RoundingBound`); None for a method
+        whose sums are ndimage's own.
+    finite_only : bool
+        Refuses images holding NaN or Inf (it would spread them everywhere).
+    """
+
+    run: Callable[[np.ndarray, np.ndarray, _Task, Keep], None]
+    cost: MethodCost
+    strips: bool = True
+    bound: RoundingBound | None = None
+    finite_only: bool = False
+
+
+#: The filter methods: name -> :class:`Method`.  Adding a method is a row here
+#: and a row in :data:`kernelfactor._costmodel.METHOD_COSTS`.
+METHODS: Mapping[str, Method] = MappingProxyType({
+    "direct": Method(_direct, METHOD_COSTS["direct"]),
+    "fft": Method(_fft, METHOD_COSTS["fft"], strips=False, bound=_fft_bound, finite_only=True),
+    "separable": Method(_separable, METHOD_COSTS["separable"], bound=_separable_bound),
+})  # fmt: skip
+if set(METHODS) != set(METHOD_COSTS):  # pragma: no cover - a development error
+    raise ImportError("every filter method needs a row in METHODS and in METHOD_COSTS")
+
+
+def _task(
+    kern: _Kernel, axes: tuple[int, int], mode: str, cval: float, method: str, workers: int,
+    terms: Terms | None = None,
+) -> _Task:
+    if terms is None and METHODS[method].cost.ranked:
+        terms = _terms(kern)
+    return _Task(kern, axes, mode, cval, terms, workers)
+
+
+def _provably_exact(
+    method: str, kern: _Kernel, terms: Terms | None, shape: tuple[int, ...],
+    axes: tuple[int, int], top: float,
+) -> bool:
+    """True if `method`'s float result rounds to ndimage's exact integers."""
+    bound = METHODS[method].bound
+    return bound is None or bound(kern, terms, shape, axes, top) < 0.5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`filter_into` did."""
+
+    method: str
+    workers: int = 1
+    strips: int = 1
+    rank: int | None = None
+    predicted: dict[str, float] = field(default_factory=dict)
+    note: str | None = None
+
+
+def filter_into(
+    img: np.ndarray,
+    out: np.ndarray,
+    kern: _Kernel,
+    axes: tuple[int, int],
+    mode: str,
+    cval: float | complex,
+    method: str,
+    workers: int,
+    *,
+    price: bool = False,
+) -> Outcome:
+    """Correlate `img` with `kern` into `out` (arguments checked): the engine's entry point.
+
+    `method` is a row of :data:`METHODS` or ``"auto"`` (the cheapest by the
+    cost model among those that give ndimage's numbers); with `price` the
+    predicted seconds of every method are returned as well.
+    """
+    if img.size == 0:
+        out[...] = 0
+        return Outcome("direct", note="empty image")
+    complex_out = img.dtype.kind == "c" or kern.is_complex
+    exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cval.real))
+    terms: Terms | None = None
+    if method == "auto" or price or METHODS[method].cost.ranked:
+        terms = _complex_terms(kern.weights) if kern.is_complex else _terms(kern)
+    predicted: dict[str, float] = {}
+    if method == "auto" or price:
+        problem = FilterProblem(img.shape, axes, kern.weights, terms, bool(kern.exponent))
+        predicted = predict(problem)
+    note = None
+    chosen = method
+    if method == "auto":
+        candidates = sorted(predicted)
+        if exact_top is not None:
+            # integers: only methods whose rounded result is provably ndimage's
+            candidates = [
+                m for m in candidates
+                if _provably_exact(m, kern, terms, img.shape, axes, exact_top)
+            ]
+        elif out.dtype.kind in "biu":
+            candidates = ["direct"]  # truncation to integers: ndimage's sums, bit for bit
+            note = "integer output: direct gives ndimage's truncation bit for bit"
+        chosen = min(candidates, key=predicted.__getitem__)
+        if chosen != "direct" and not _all_finite(img):
+            chosen = "direct"
+            note = "the image holds NaN or Inf: direct gives ndimage's footprint"
+    elif METHODS[method].finite_only and not _all_finite(img):
+        raise ValueError(
+            f"`method={method!r}` would spread the image's NaN or Inf over the whole output; "
+            "use method='direct' (ndimage's NaN propagation) or clean the image."
+        )
+    if complex_out:
+        ran, used, strips, why = _run_complex(
+            img, out, kern, axes, mode, complex(cval), chosen, workers, terms
+        )
+    else:
+        task = _task(kern, axes, mode, float(cval.real), chosen, workers, terms)
+        ran, used, strips, why = _run_real(img, out, task, chosen, exact_top)
+    rank = len(terms) if terms is not None else None
+    return Outcome(ran, used, strips, rank, predicted, why or note)
