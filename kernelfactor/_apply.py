@@ -93,6 +93,11 @@ from typing import Any
 
 import numpy as np
 
+from ._coerce import (
+    _as_filter_input,
+    _as_kernel,
+    _image_dtype,
+)
 from ._costmodel import FilterProblem, multiplications
 from ._docstrings import docfiller
 from ._engine import METHODS, _Kernel, _make_kernel, filter_into
@@ -103,13 +108,10 @@ from ._validation import (
     NdimageRuntimeError,
     NdimageTypeError,
     NdimageValueError,
-    _as_filter_input,
-    _as_kernel,
     _check_choice,
     _check_filter_axes,
     _check_mode,
     _describe,
-    _image_dtype,
 )
 
 __all__ = [

@@ -35,6 +35,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._coerce import (
+    _as_image,
+    _as_kernel,
+)
 from ._costmodel import (
     ConvCost,
     _conv_output_shape,
@@ -47,8 +51,6 @@ from ._noise import NOISE_TEXT, rounding_level, shown_above, shown_where, signif
 from ._results import Result
 from ._svd import _fix_signs
 from ._validation import (
-    _as_image,
-    _as_kernel,
     _check_choice,
     _check_nonnegative,
     _check_positive_int,

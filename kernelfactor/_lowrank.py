@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._coerce import _as_kernel
 from ._noise import NOISE_TEXT, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
-from ._validation import _as_kernel, _check_choice, _check_nonnegative, _check_rank, _describe
+from ._validation import _check_choice, _check_nonnegative, _check_rank, _describe
 
 __all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
 

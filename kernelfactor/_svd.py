@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._coerce import _as_kernel
 from ._noise import (
     NOISE_TEXT,
     format_value,
@@ -26,7 +27,7 @@ from ._noise import (
     significant,
     vector_floor,
 )
-from ._validation import _as_kernel, _check_choice, _check_nonnegative
+from ._validation import _check_choice, _check_nonnegative
 
 __all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
 

@@ -26,9 +26,6 @@ __all__ = [
     "NdimageRuntimeError",
     "NdimageTypeError",
     "NdimageValueError",
-    "_as_filter_input",
-    "_as_image",
-    "_as_kernel",
     "_check_choice",
     "_check_filter_axes",
     "_check_mode",
@@ -38,7 +35,6 @@ __all__ = [
     "_check_rank",
     "_close_matches",
     "_describe",
-    "_image_dtype",
 ]
 
 @dataclass(frozen=True)
@@ -200,163 +196,6 @@ def _check_nonnegative(value: Any, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"`{name}` must be finite and >= 0; got {value!r}.")
     return value
-
-
-def _refuse_dtype(arr: np.ndarray, name: str) -> None:
-    kind = arr.dtype.kind
-    if kind == "c":
-        raise TypeError(
-            f"`{name}` is complex ({_describe(arr)}); kernelfactor works on real kernels: "
-            f"{_FIX_COMPLEX}."
-        )
-    if kind == "b":
-        raise TypeError(
-            f"`{name}` has dtype bool ({_describe(arr)}); pass numeric weights, "
-            f"e.g. `{name}.astype(float)`."
-        )
-    raise TypeError(
-        f"`{name}` must hold real numbers; got {_describe(arr)}. "
-        "Convert it with `np.asarray(..., dtype=float)`."
-    )
-
-
-def _as_kernel(kernel: Any, *, name: str = "kernel", batch: bool = False) -> np.ndarray:
-    """Coerce a kernel given as a name, an array-like or a result to float64.
-
-    Parameters
-    ----------
-    kernel : str, array_like or result
-        A catalogue name (see :func:`kernelfactor.list_kernels`), an array of
-        real numbers, or any object with a ``to_array()`` method (an analysis
-        or low-rank result).
-    name : str
-        The parameter name used in error messages.
-    batch : bool
-        If True, accept stacks of shape ``(..., m, n)``; otherwise exactly 2-D.
-
-    Returns
-    -------
-    ndarray
-        A float64 array (a copy when a conversion was needed), finite.
-
-    Notes
-    -----
-    1-D input is refused: a 1-D filter is either a row or a column, and
-    guessing would silently transpose results.  Use ``k[np.newaxis, :]`` for
-    a row (1 x n) or ``k[:, np.newaxis]`` for a column (m x 1).
-    """
-    if isinstance(kernel, str):
-        # Names are resolved by the catalogue (imported here to keep this module
-        # at the bottom of the layer diagram at import time).
-        from ._catalogue import get_kernel
-
-        return get_kernel(kernel)
-    if hasattr(kernel, "to_array") and not isinstance(kernel, np.ndarray):
-        kernel = kernel.to_array()
-    if isinstance(kernel, np.ndarray):
-        arr = kernel
-    else:
-        try:
-            arr = np.asarray(kernel)
-        except (ValueError, TypeError) as exc:  # ragged nested lists
-            raise ValueError(
-                f"`{name}` must be a rectangular array of real numbers; got {_describe(kernel)} "
-                f"({exc})."
-            ) from None
-    kind = arr.dtype.kind
-    if kind == "O":
-        # sympy / Fraction matrices land here: point to the exact functions.
-        flat = arr.ravel()
-        if flat.size and any(type(v).__module__.startswith("sympy") for v in flat[:64]):
-            raise TypeError(
-                f"`{name}` holds sympy objects; numeric analysis needs floats. Use "
-                "`kernelfactor.exact_rank` / `exact_factor` / `separability_conditions` "
-                "for exact or symbolic kernels, or convert with `np.array(K, dtype=float)`."
-            )
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            _refuse_dtype(arr, name)
-        kind = "f"
-    policy = DTYPE_POLICY.get(kind, {"kernel": None})
-    if policy["kernel"] is None:
-        _refuse_dtype(arr, name)
-    if arr.ndim < 2 or (not batch and arr.ndim != 2):
-        expected = "(..., m, n)" if batch else "(m, n)"
-        hint = ""
-        if arr.ndim == 1:
-            hint = (
-                " A 1-D filter is ambiguous: pass `k[np.newaxis, :]` for a row (1 x n) "
-                "or `k[:, np.newaxis]` for a column (m x 1)."
-            )
-        elif arr.ndim > 2:
-            hint = " Pass one kernel at a time, or use a function that accepts stacks."
-        raise ValueError(f"`{name}` must have shape {expected}; got shape {arr.shape}.{hint}")
-    if arr.shape[-1] == 0 or arr.shape[-2] == 0:
-        raise ValueError(f"`{name}` is empty (shape {arr.shape}); a kernel needs m, n >= 1.")
-    out = np.asarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(out)):
-        bad = np.argwhere(~np.isfinite(out))[0]
-        raise ValueError(
-            f"`{name}` contains NaN or Inf (first at index {tuple(int(i) for i in bad)}); "
-            "a separability verdict needs finite weights."
-        )
-    return out
-
-
-def _image_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype a filtered image gets, by :data:`DTYPE_POLICY`."""
-    policy = DTYPE_POLICY.get(dtype.kind, {"image": None})["image"]
-    if policy is None:
-        raise TypeError(f"images of dtype {dtype} are not supported")
-    if policy == "same":
-        if dtype.kind == "f" and dtype.itemsize < 4:
-            return np.dtype(np.float32)  # float16: scipy.ndimage has no float16 loops
-        return np.dtype(dtype.name)  # native byte order, as ndimage
-    return np.dtype(policy)
-
-
-def _as_image(image: Any, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
-    """Coerce an image to an ndarray with a supported real dtype (not converted yet)."""
-    arr = image if isinstance(image, np.ndarray) else np.asarray(image)
-    if arr.dtype.kind == "c":
-        raise TypeError(f"`{name}` is complex ({_describe(arr)}); {_FIX_COMPLEX}.")
-    if DTYPE_POLICY.get(arr.dtype.kind, {"image": None})["image"] is None:
-        raise TypeError(f"`{name}` must hold real numbers; got {_describe(arr)}.")
-    if arr.ndim < min_ndim:
-        raise ValueError(f"`{name}` must have at least {min_ndim} dimensions; got {arr.shape}.")
-    if arr.size == 0:
-        raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
-    return arr
-
-
-#: Image dtypes the filters accept: scipy.ndimage's (bool, integers, float32,
-#: float64, complex64, complex128, either byte order) and float16 (as float32).
-_FILTER_KINDS = "biufc"
-
-
-def _as_filter_input(image: Any, *, name: str = "input") -> np.ndarray:
-    """An image for :func:`kernelfactor.correlate`: any dtype scipy.ndimage accepts, any size.
-
-    Raises :class:`NdimageTypeError` (a ``TypeError`` and a ``RuntimeError``,
-    ndimage's class) for the dtypes ndimage refuses, and
-    :class:`NdimageRuntimeError` for fewer than 2 dimensions.
-    """
-    arr = image if isinstance(image, np.ndarray) else np.asarray(image)
-    dt = arr.dtype
-    if dt.kind not in _FILTER_KINDS or dt.itemsize > (16 if dt.kind == "c" else 8):
-        raise NdimageTypeError(
-            f"`{name}` must hold real numbers (or complex ones); got dtype {dt}, which "
-            "scipy.ndimage does not support (array type not supported). Convert it, e.g. "
-            "with `np.asarray(x, dtype=np.float64)`."
-        )
-    if arr.ndim < 2:
-        raise NdimageRuntimeError(
-            f"`{name}` must have at least 2 dimensions for a 2-D kernel; got shape {arr.shape} "
-            "(scipy.ndimage: weights.ndim must match len(axes)). Add an axis, e.g. "
-            f"`{name}[np.newaxis, :]`."
-        )
-    return arr
 
 
 def _check_filter_axes(

@@ -504,7 +504,7 @@ def _load_kernel_file(spec: str, key: str | None) -> _Kernel:
         raise _UsageError("--key applies to .npz and .json files only")
     if arr.size == 0:
         raise _InputError(f"{spec} holds an empty array (shape {arr.shape})")
-    from ._validation import _as_kernel
+    from ._coerce import _as_kernel
 
     try:
         array = _as_kernel(arr, name="kernel")

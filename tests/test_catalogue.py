@@ -18,7 +18,7 @@ from scipy import integrate, ndimage
 import kernelfactor
 from kernelfactor import catalogue_params, get_kernel, kernel_info, list_kernels
 from kernelfactor._catalogue import EXACT_MAX_ENTRIES, MAX_TAPS
-from kernelfactor._validation import _as_kernel
+from kernelfactor._coerce import _as_kernel
 
 REQUIRED = {
     "sobel_x", "sobel_y", "scharr_x", "scharr_y", "prewitt_x", "prewitt_y", "roberts_x",

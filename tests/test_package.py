@@ -19,7 +19,7 @@ PRIVATE_MODULES = sorted(
 # or sideways within a layer, except lazy imports inside functions.
 LAYERS = {
     "_validation": 0, "_noise": 0, "_results": 0,
-    "_catalogue": 1, "_svd": 1, "_bounds": 1, "_costmodel": 1,
+    "_catalogue": 1, "_coerce": 1, "_svd": 1, "_bounds": 1, "_costmodel": 1,
     "_lowrank": 2, "_exact": 2, "_engine": 2, "_large": 2,
     "_apply": 3, "_depthwise": 3, "_calibrate": 3,
     "_docstrings": 0,

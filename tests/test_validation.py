@@ -3,14 +3,13 @@ import fractions
 import numpy as np
 import pytest
 
+from kernelfactor._coerce import _as_kernel, _image_dtype
 from kernelfactor._validation import (
     DTYPE_POLICY,
     MODES,
-    _as_kernel,
     _check_mode,
     _check_origin,
     _check_rank,
-    _image_dtype,
 )
 
 from .conftest import IMAGE_DTYPES

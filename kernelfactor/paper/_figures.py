@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._coerce import format_kernel_spec
 from .._validation import _check_choice, _describe
 
 __all__ = [
@@ -255,13 +256,6 @@ FIGURES: dict[str, FigureSpec] = {
 FIGURE_NAMES: tuple[str, ...] = tuple(FIGURES)
 
 
-def _cli_spec(name: str, params: dict[str, Any]) -> str:
-    """``("gaussian", {"sigma": 2.0})`` -> ``gaussian:sigma=2.0`` (the CLI's kernel syntax)."""
-    if not params:
-        return name
-    return name + ":" + ",".join(f"{k}={params[k]}" for k in sorted(params))
-
-
 def _readme(files: dict[str, list[str]], command: str) -> str:
     lines = [
         "# Figures and tables",
@@ -399,7 +393,7 @@ def regenerate_figures(
     if only is None:
         command = _COMMAND
         if kernels is not None:
-            command += " --kernels " + " ".join(_cli_spec(n, p) for n, p in specs)
+            command += " --kernels " + " ".join(format_kernel_spec(n, p) for n, p in specs)
         if tuple(fmts) != FIGURE_FORMATS:
             command += " --format " + " ".join(fmts)
         readme = out / "README.md"

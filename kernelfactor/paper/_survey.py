@@ -32,12 +32,13 @@ import numpy as np
 
 from .._bounds import l1_norm
 from .._catalogue import kernel_info, list_kernels
+from .._coerce import as_kernel_spec
 from .._costmodel import conv_cost, depthwise_separable_cost, filter_cost, seed_example
 from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result
 from .._svd import analyze
-from .._validation import _check_nonnegative, _check_positive_int, _describe
+from .._validation import _check_nonnegative, _check_positive_int
 
 __all__ = [
     "DepthwiseCostGrid",
@@ -55,24 +56,7 @@ __all__ = [
     "tradeoff",
 ]
 
-KernelSpec = Any  # a name, or (name, params)
-
-
-def _spec(item: KernelSpec, name: str = "kernels") -> tuple[str, dict[str, Any]]:
-    """``"sobel_x"`` or ``("gaussian", {"sigma": 2})`` -> ``(name, params)``."""
-    if isinstance(item, str):
-        return item, {}
-    if (
-        isinstance(item, tuple)
-        and len(item) == 2
-        and isinstance(item[0], str)
-        and isinstance(item[1], Mapping)
-    ):
-        return item[0], dict(item[1])
-    raise TypeError(
-        f"`{name}` must hold catalogue names or (name, params) pairs, e.g. "
-        f"`[\"sobel_x\", (\"gaussian\", {{\"sigma\": 2.0}})]`; got {_describe(item)}."
-    )
+KernelSpec = Any  # a name, a spec string "gaussian:sigma=2", or (name, params)
 
 
 def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, Any]]]:
@@ -83,7 +67,7 @@ def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, An
             f"`kernels` must be a list of names or (name, params) pairs; got the string "
             f"{kernels!r}. Wrap it in a list: `[{kernels!r}]`."
         )
-    out = [_spec(item) for item in kernels]
+    out = [as_kernel_spec(item) for item in kernels]
     if not out:
         raise ValueError("`kernels` is empty; pass at least one catalogue name, or None for all.")
     return out
@@ -530,7 +514,7 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
     >>> c.ranks[:3], c.fro_rel[0], c.fro_rel[-1]
     ((0, 1, 2), 1.0, 0.0)
     """
-    name, params = _spec(kernel, "kernel")
+    name, params = as_kernel_spec(kernel, "kernel")
     arr = kernel_info(name, **params).array
     m, n = arr.shape
     ranks = tuple(range(min(m, n) + 1))
@@ -639,7 +623,7 @@ def residual_comparison(
     """
     from .._apply import correlate
 
-    name, params = _spec(kernel, "kernel")
+    name, params = as_kernel_spec(kernel, "kernel")
     arr = kernel_info(name, **params).array
     x = np.asarray(image, dtype=np.float64)
     if x.ndim != 2:
