@@ -65,12 +65,14 @@ from ._depthwise import (
 )
 from ._exact import (
     ExactFactorization,
+    ExactRank,
     FactorTerm,
     FunctionRank,
     SeparabilityConditions,
     exact_factor,
     exact_rank,
     function_rank,
+    parse_expression,
     separability_conditions,
 )
 from ._figures import (
@@ -125,6 +127,7 @@ __all__ = [
     "DepthwiseFactorization",
     "ErrorCurve",
     "ExactFactorization",
+    "ExactRank",
     "FactorError",
     "FactorTerm",
     "FilterCost",
@@ -168,6 +171,7 @@ __all__ = [
     "low_rank_channel_cost",
     "lowrank",
     "measure_crossover",
+    "parse_expression",
     "rank_crossover",
     "rank_for_error",
     "regenerate_figures",
