@@ -380,7 +380,8 @@ class FunctionRank:
             verdict = f"rank={self.rank}"
         else:
             verdict = f"undecided, rank >= {self.lower_bound}"
-        return f"FunctionRank({verdict}, f={self.expression}, x={self.x}, y={self.y})"
+        expr = self.expression if len(self.expression) <= 200 else self.expression[:197] + "..."
+        return f"FunctionRank({verdict}, f={expr}, x={self.x}, y={self.y})"
 
     def __str__(self) -> str:
         lines = [repr(self), f"  {self.reason}"]
@@ -400,7 +401,7 @@ MAX_EXPRESSION_NODES = 20_000
 #: Deepest expression accepted (nesting of operations).
 MAX_EXPRESSION_DEPTH = 200
 #: Largest derivative, in operations (``sympy.count_ops``), :func:`function_rank` builds.
-MAX_DERIVATIVE_OPS = 4_000
+MAX_DERIVATIVE_OPS = 20_000
 
 
 class _LimitReached(BaseException):
@@ -557,7 +558,7 @@ EXPRESSION_FUNCTIONS = (
 EXPRESSION_CONSTANTS = ("E", "pi")
 _EXPR_OPERATORS = ("(", ")", "*", "**", "+", ",", "-", "/")
 #: Longest text :func:`parse_expression` accepts, in characters.
-MAX_EXPRESSION_LENGTH = 1000
+MAX_EXPRESSION_LENGTH = 10_000
 #: Largest numeric exponent :func:`parse_expression` accepts.
 MAX_EXPRESSION_EXPONENT = 1000
 #: Largest number, in bits, that may appear while building a parsed expression.
@@ -629,6 +630,7 @@ def parse_expression(
             raise TypeError(
                 f"`variables` must hold names (str) or sympy Symbols; got {_describe(v)}."
             )
+    shown = text if len(text) <= 60 else text[:57] + "..."
     if not text.strip():
         raise ValueError(f"{name} is empty; give an expression in x and y such as x*y + 1")
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -643,7 +645,7 @@ def parse_expression(
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError) as exc:
-        raise ValueError(f"{name} {text!r} is not a valid expression ({exc})") from None
+        raise ValueError(f"{name} {shown!r} is not a valid expression ({exc})") from None
     for tok in tokens:
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
             continue
@@ -669,10 +671,10 @@ def parse_expression(
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         msg = getattr(exc, "msg", None) or str(exc) or "syntax"
-        raise ValueError(f"{name} {text!r} is not a valid expression ({msg})") from None
+        raise ValueError(f"{name} {shown!r} is not a valid expression ({msg})") from None
     expr = _build_expression(tree.body, text.strip(), symbols, name)
     if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise ValueError(f"{name} {text!r} does not define a finite function of x and y")
+        raise ValueError(f"{name} {shown!r} does not define a finite function of x and y")
     return expr
 
 
@@ -793,7 +795,7 @@ def _build_expression(root: Any, text: str, symbols: dict[str, Any], name: str) 
             values.append(make(node, args))
         except ZeroDivisionError:
             raise ValueError(
-                f"{name} {text!r} does not define a finite function of x and y"
+                f"{name} {text[:60]!r} does not define a finite function of x and y"
             ) from None
     return values[0]
 
