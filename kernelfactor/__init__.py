@@ -64,6 +64,7 @@ from ._depthwise import (
     spatial_rank_for_error,
 )
 from ._exact import (
+    DEFAULT_TIME_LIMIT,
     ExactFactorization,
     ExactRank,
     FactorTerm,
@@ -113,6 +114,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "DTYPE_POLICY",
     "MODES",
     "NORMS",

@@ -253,8 +253,8 @@ class Analysis:
         ``rank`` pairs ``(column, row)`` with :math:`K \\approx \\sum c_i r_i^T`,
         each scaled by :math:`\\sqrt{\\sigma_i}`, signs fixed deterministically.
     exact_rank : int or None
-        With ``verify="exact"``: the rank over the rationals of the float
-        kernel taken exactly.
+        With ``verify="exact"``: the rank over the rationals of the kernel as
+        given (see :func:`analyze`); None when its time limit was reached.
     note : str or None
         With ``verify="exact"``: what the two answers mean when they differ.
     """
