@@ -1358,7 +1358,10 @@ def _certify_nonzero_det(block: Any, rng: random.Random, tries: int = 3) -> bool
                 x = iv.mpf(str(v)) if v else iv.mpf(0)
                 rad = abs(x) * iv.mpf(10) ** (5 - _DPS)
                 a[idx // r, idx % r] = x + rad * iv.mpf([-1, 1])
-            d = iv.mpf(iv.det(a))  # 0 (an int) when a pivot interval holds 0
+            try:
+                d = iv.mpf(iv.det(a))  # 0 (an int) when a pivot interval holds 0
+            except (TypeError, ZeroDivisionError, ValueError):  # mpmath: no usable pivot
+                continue
         finally:
             iv.prec = saved
         if d.a > 0 or d.b < 0:
