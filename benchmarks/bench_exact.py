@@ -1,6 +1,8 @@
 """Exact rank: kernelfactor against sympy's Matrix.rank and DomainMatrix (issue 3, section 5).
 
-Run ``python benchmarks/bench_exact.py`` (about 1-2 minutes) or with ``--quick``.
+Run ``python benchmarks/bench_exact.py`` (about 1-2 minutes) or with ``--quick``;
+``--hard-only`` times only the hard cases of issue 11, each of which must return
+within its ``time_limit`` (10 s, 3 s with ``--quick``), right or undecided.
 
 Columns, all on the same integer matrices (entries in [-5, 5]), best of N,
 conversion from a numpy array included:
@@ -23,10 +25,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import numpy as np
 import sympy as sp
-from _timing import best_of
+from _timing import best_of, load
 from sympy import ZZ
 from sympy.polys.matrices import DomainMatrix
 
@@ -140,18 +143,83 @@ def polynomial(args: argparse.Namespace) -> None:
           f"kernelfactor {fmt(t_kf).strip()} (target < 0.1 s), Matrix.rank {mr}")
 
 
+def hard_cases(args: argparse.Namespace) -> None:
+    """Issue 11: each hard case returns within its limit, right or honestly undecided."""
+    import time
+
+    from kernelfactor import (
+        DEFAULT_TIME_LIMIT,
+        exact_factor,
+        function_rank,
+        parse_expression,
+        separability_conditions,
+    )
+
+    x, y = sp.symbols("x y", real=True)
+    limit = 3.0 if args.quick else DEFAULT_TIME_LIMIT
+
+    def refused(text: str) -> Any:
+        try:
+            return parse_expression(text)
+        except ValueError as exc:
+            return f"refused: {str(exc)[:70]}"
+
+    def capped() -> Any:
+        try:
+            return function_rank(sp.exp(x * y), x, y, max_rank=10**6)
+        except ValueError as exc:
+            return f"refused: {str(exc)[:70]}"
+
+    generic7 = sp.Matrix(7, 7, lambda i, j: sp.Symbol(f"a{i}{j}"))
+    cases: list[tuple[str, Any]] = [
+        ("exact_factor [[sqrt(pi), pi], [1, sqrt(pi)]]",
+         lambda: exact_factor(sp.Matrix([[sp.sqrt(sp.pi), sp.pi], [1, sp.sqrt(sp.pi)]]),
+                              time_limit=limit)),
+        ("function_rank exp(x*y), max_rank=10**6", capped),
+        ("function_rank Abs(x - y)", lambda: function_rank(sp.Abs(x - y), x, y,
+                                                             time_limit=limit)),
+        ("function_rank sign(x - y)", lambda: function_rank(sp.sign(x - y), x, y,
+                                                              time_limit=limit)),
+        ("function_rank exp(exp(exp(x*y)))",
+         lambda: function_rank(sp.exp(sp.exp(sp.exp(x * y))), x, y, time_limit=limit)),
+        ("function_rank atan((x + y)/(1 - x*y))",
+         lambda: function_rank(sp.atan((x + y) / (1 - x * y)), x, y, time_limit=limit)),
+        ("separability_conditions generic 7x7",
+         lambda: separability_conditions(generic7, time_limit=limit)),
+        ("parse (((9**999)**999)**999)**999", lambda: refused("(((9**999)**999)**999)**999")),
+        ("parse 500 chained + terms", lambda: refused(" + ".join(["x*y"] * 500))),
+    ]
+    print(f"\nhard cases of issue 11 (time_limit={limit:g} s each; {load()}):")
+    worst = 0.0
+    for name, fn in cases:
+        t0 = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t0
+        worst = max(worst, dt)
+        verdict = " ".join(str(out if not hasattr(out, "decided") else repr(out)).split())
+        ok = "within" if dt <= limit + 1.0 else "OVER"
+        print(f"  {name:<45} {dt:6.2f} s  {ok} limit  {verdict[:90]}")
+    print(f"  slowest: {worst:.2f} s (limit {limit:g} s + 1 s of clean-up allowance)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 64, short timeouts")
     parser.add_argument("--timeout", type=float, default=None, help="Matrix.rank cap (s)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hard-only", action="store_true",
+                        help="only the hard cases of issue 11 (each within its time limit)")
     args = parser.parse_args()
+    if args.hard_only:
+        hard_cases(args)
+        return
     if args.timeout is None:
         args.timeout = 5.0 if args.quick else 20.0
     exact_rank([[1, 2], [2, 4]], backend="sympy")  # import sympy before timing
     table(args)
     without_flint(args)
     polynomial(args)
+    hard_cases(args)
 
 
 if __name__ == "__main__":

@@ -65,13 +65,16 @@ from ._depthwise import (
     spatial_rank_for_error,
 )
 from ._exact import (
+    DEFAULT_TIME_LIMIT,
     ExactFactorization,
+    ExactRank,
     FactorTerm,
     FunctionRank,
     SeparabilityConditions,
     exact_factor,
     exact_rank,
     function_rank,
+    parse_expression,
     separability_conditions,
 )
 from ._lowrank import (
@@ -97,6 +100,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "DTYPE_POLICY",
     "MODES",
     "NORMS",
@@ -109,6 +113,7 @@ __all__ = [
     "Crossover",
     "DepthwiseFactorization",
     "ExactFactorization",
+    "ExactRank",
     "FactorAccuracy",
     "FactorTerm",
     "FilterCost",
@@ -149,6 +154,7 @@ __all__ = [
     "low_rank_channel_cost",
     "lowrank",
     "measure_crossover",
+    "parse_expression",
     "rank_crossover",
     "rank_for_error",
     "seed_example",

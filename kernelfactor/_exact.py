@@ -39,9 +39,15 @@ How answers are obtained (``method`` fields of the results):
 
 from __future__ import annotations
 
+import ast
+import difflib
+import io
 import math
 import numbers
 import random
+import threading
+import time
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,13 +60,18 @@ import numpy as np
 from ._validation import _check_choice, _check_positive_int, _check_rank, _describe
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "EXPRESSION_CONSTANTS",
+    "EXPRESSION_FUNCTIONS",
     "ExactFactorization",
+    "ExactRank",
     "FactorTerm",
     "FunctionRank",
     "SeparabilityConditions",
     "exact_factor",
     "exact_rank",
     "function_rank",
+    "parse_expression",
     "separability_conditions",
 ]
 
@@ -80,6 +91,43 @@ class FactorTerm(NamedTuple):
     scale: Any
     column: tuple[Any, ...]
     row: tuple[Any, ...]
+
+
+class ExactRank(int):
+    """The result of :func:`exact_rank`: an ``int`` that knows whether it is generic.
+
+    For a kernel without parameters it is a plain exact rank (``repr`` as an
+    int).  For a kernel with parameters (free symbols) it is the *generic*
+    rank, the rank for all parameter values except those on a proper
+    algebraic subset, where it can be lower: ``generic`` is True,
+    ``parameters`` names them and the ``repr`` says so and points to
+    :func:`kernelfactor.separability_conditions`, which gives those values.
+
+    Attributes
+    ----------
+    generic : bool
+    parameters : tuple of str
+    """
+
+    generic: bool
+    parameters: tuple[str, ...]
+
+    def __new__(cls, value: int, parameters: tuple[str, ...] = ()) -> ExactRank:
+        obj = super().__new__(cls, value)
+        obj.parameters = tuple(parameters)
+        obj.generic = bool(parameters)
+        return obj
+
+    def __repr__(self) -> str:
+        if not self.generic:
+            return int.__repr__(self)
+        return (
+            f"ExactRank({int(self)}, generic in {', '.join(self.parameters)}: special values "
+            "can lower it, see kernelfactor.separability_conditions)"
+        )
+
+    def __reduce__(self) -> Any:
+        return (ExactRank, (int(self), self.parameters))
 
 
 def _s(value: Any) -> Any:
@@ -116,6 +164,12 @@ class ExactFactorization:
         How the rank was proven.
     substitutions : tuple of (str, str)
         New symbols introduced for transcendental entries and what they stand for.
+    parameters : tuple of str
+        The free symbols of the kernel.  When there are any, the rank is the
+        *generic* rank (see :attr:`generic`).
+    limit : str
+        Empty, or which work limit cut the computation off (then ``decided``
+        is False) and how to raise it.
     """
 
     terms: tuple[FactorTerm, ...]
@@ -125,6 +179,17 @@ class ExactFactorization:
     domain: str
     method: str
     substitutions: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[str, ...] = ()
+    limit: str = ""
+
+    @property
+    def generic(self) -> bool:
+        """True when the kernel has parameters: the rank is then their *generic* rank.
+
+        Special parameter values can have a lower rank; see
+        :func:`kernelfactor.separability_conditions`.
+        """
+        return bool(self.parameters)
 
     @property
     def rank(self) -> int | None:
@@ -149,6 +214,9 @@ class ExactFactorization:
             "domain": self.domain,
             "method": self.method,
             "substitutions": [list(p) for p in self.substitutions],
+            "generic": self.generic,
+            "parameters": list(self.parameters),
+            "limit": self.limit or None,
             "terms": [
                 {
                     "scale": _s(t.scale),
@@ -161,9 +229,15 @@ class ExactFactorization:
 
     def __repr__(self) -> str:
         rank = self.rank if self.decided else f"undecided in {list(self.rank_bounds)}"
+        generic = ""
+        if self.generic:
+            generic = (
+                f", generic in {', '.join(self.parameters)} (special values can lower it: "
+                "see separability_conditions)"
+            )
         return (
-            f"ExactFactorization(rank={rank}, shape={self.shape}, domain={self.domain!r}, "
-            f"method={self.method!r})"
+            f"ExactFactorization(rank={rank}{generic}, shape={self.shape}, "
+            f"domain={self.domain!r}, method={self.method!r})"
         )
 
     def __str__(self) -> str:
@@ -261,7 +335,10 @@ class FunctionRank:
     expression, x, y : str
         What was analysed.
     reason : str
-        How the answer was obtained.
+        How the answer was obtained, or why it is undecided.
+    limit : str
+        Empty, or which work limit stopped the computation (then ``decided``
+        is False) and how to raise it.
     """
 
     rank: int | None
@@ -273,6 +350,7 @@ class FunctionRank:
     x: str
     y: str
     reason: str
+    limit: str = ""
 
     @property
     def exceeds_max_rank(self) -> bool:
@@ -292,6 +370,7 @@ class FunctionRank:
             "x": self.x,
             "y": self.y,
             "reason": self.reason,
+            "limit": self.limit or None,
         }
 
     def __repr__(self) -> str:
@@ -301,13 +380,424 @@ class FunctionRank:
             verdict = f"rank={self.rank}"
         else:
             verdict = f"undecided, rank >= {self.lower_bound}"
-        return f"FunctionRank({verdict}, f={self.expression}, x={self.x}, y={self.y})"
+        expr = self.expression if len(self.expression) <= 200 else self.expression[:197] + "..."
+        return f"FunctionRank({verdict}, f={expr}, x={self.x}, y={self.y})"
 
     def __str__(self) -> str:
         lines = [repr(self), f"  {self.reason}"]
         for g, h in self.factors or ():
             lines.append(f"  ({g}) * ({h})")
         return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- work limits
+
+#: Default wall-clock limit, in seconds, of one call of an exact entry point.
+DEFAULT_TIME_LIMIT = 10.0
+#: Largest ``max_rank`` of :func:`function_rank` (W_r needs derivatives of order 2r).
+MAX_FUNCTION_RANK = 12
+#: Largest expression accepted, in tree nodes (all entries of a matrix together).
+MAX_EXPRESSION_NODES = 20_000
+#: Deepest expression accepted (nesting of operations).
+MAX_EXPRESSION_DEPTH = 200
+#: Largest derivative, in operations (``sympy.count_ops``), :func:`function_rank` builds.
+MAX_DERIVATIVE_OPS = 20_000
+
+
+class _LimitReached(BaseException):
+    """Raised inside a computation whose work limit is reached.
+
+    A BaseException (as KeyboardInterrupt), so that sympy's ``except Exception``
+    clauses do not swallow it.
+    """
+
+
+_ACTIVE = threading.local()
+
+
+class _Deadline:
+    """A wall-clock limit on the calling thread's work.
+
+    Checked cooperatively (:func:`_check_deadline` between steps) and, on
+    CPython, enforced inside long sympy calls as well: a ``threading.Timer``
+    raises :class:`_LimitReached` in the calling thread when the time is up
+    (``PyThreadState_SetAsyncExc``, as a KeyboardInterrupt arrives).  No
+    signals are used, so it works off the main thread; the timer thread is
+    cancelled and joined on exit, and an exception it raised too late is
+    cleared.  Nested deadlines defer to the outermost one.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.end = math.inf if seconds is None else time.monotonic() + seconds
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self._done = False
+        self._fired = False
+        self._outer = False
+
+    def __enter__(self) -> _Deadline:
+        if getattr(_ACTIVE, "deadline", None) is not None:
+            return self
+        self._outer = True
+        _ACTIVE.deadline = self
+        if self.seconds is not None:
+            self._tid = threading.get_ident()
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._done:
+                self._fired = _set_async_exc(self._tid, _LimitReached)
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self._outer:
+            return
+        _ACTIVE.deadline = None
+        with self._lock:
+            self._done = True
+            if self._fired:
+                _set_async_exc(self._tid, None)  # clear it, if still pending
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+
+    def message(self) -> str:
+        return (
+            f"the time limit `time_limit={self.seconds:g}` s was reached; raise it "
+            "(command line: --time-limit SECONDS), or pass `time_limit=None` for no limit"
+        )
+
+
+_ASYNC: list[Any] = []
+
+
+def _set_async_exc(tid: int, exc: Any) -> bool:
+    """``PyThreadState_SetAsyncExc`` (CPython); False where it does not exist."""
+    if not _ASYNC:
+        try:
+            import ctypes
+
+            fn = ctypes.pythonapi.PyThreadState_SetAsyncExc
+            fn.restype = ctypes.c_int
+            _ASYNC.append((ctypes, fn))
+        except (ImportError, AttributeError):  # not CPython: cooperative checks only
+            _ASYNC.append(None)
+    if _ASYNC[0] is None:
+        return False
+    ctypes, fn = _ASYNC[0]
+    # None is passed as NULL: "clear the pending exception"
+    fn(ctypes.c_ulong(tid), ctypes.py_object(exc) if exc is not None else None)
+    return True
+
+
+def _check_deadline() -> None:
+    """Raise :class:`_LimitReached` when the calling thread's deadline has passed."""
+    dl = getattr(_ACTIVE, "deadline", None)
+    if dl is not None and time.monotonic() > dl.end:
+        raise _LimitReached
+
+
+def _check_time_limit(time_limit: Any) -> float | None:
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real):
+        raise TypeError(
+            f"`time_limit` must be a number of seconds or None; got {_describe(time_limit)}."
+        )
+    value = float(time_limit)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"`time_limit` must be a positive number of seconds (or None for no limit); "
+            f"got {time_limit!r}."
+        )
+    return value
+
+
+def _tree_size(exprs: Any) -> tuple[int, int]:
+    """Nodes and depth of sympy expressions, walked without recursion."""
+    nodes = depth = 0
+    stack = [(e, 1) for e in exprs]
+    while stack:
+        e, level = stack.pop()
+        nodes += 1
+        depth = max(depth, level)
+        if nodes > MAX_EXPRESSION_NODES or depth > MAX_EXPRESSION_DEPTH:
+            break
+        stack.extend((a, level + 1) for a in getattr(e, "args", ()))
+    return nodes, depth
+
+
+def _check_expression_size(exprs: Any, name: str) -> None:
+    """Refuse expressions too large or too deep to analyse in bounded time."""
+    nodes, depth = _tree_size(exprs)
+    if nodes > MAX_EXPRESSION_NODES:
+        raise ValueError(
+            f"`{name}` has more than {MAX_EXPRESSION_NODES} expression nodes; exact analysis "
+            "of expressions this large does not finish in bounded time. Simplify it first "
+            "(e.g. `sympy.cancel`), or use the numeric `kernelfactor.analyze` on samples."
+        )
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise ValueError(
+            f"`{name}` is nested more than {MAX_EXPRESSION_DEPTH} levels deep; exact analysis "
+            "of such expressions does not finish in bounded time. Simplify it first."
+        )
+
+
+# --------------------------------------------------------------------------- safe parser
+
+#: Function names :func:`parse_expression` accepts, and the sympy function each means.
+EXPRESSION_FUNCTIONS = (
+    *("Abs", "Heaviside", "Max", "Min", "abs", "acos", "asin", "atan", "atan2", "cos"),
+    *("cosh", "erf", "exp", "log", "sign", "sin", "sinc", "sinh", "sqrt", "tan", "tanh"),
+)
+#: Constant names :func:`parse_expression` accepts.
+EXPRESSION_CONSTANTS = ("E", "pi")
+_EXPR_OPERATORS = ("(", ")", "*", "**", "+", ",", "-", "/")
+#: Longest text :func:`parse_expression` accepts, in characters.
+MAX_EXPRESSION_LENGTH = 10_000
+#: Largest numeric exponent :func:`parse_expression` accepts.
+MAX_EXPRESSION_EXPONENT = 1000
+#: Largest number, in bits, that may appear while building a parsed expression.
+_MAX_NUMBER_BITS = 20_000
+
+
+def parse_expression(
+    text: str, variables: Sequence[Any] = ("x", "y"), *, name: str = "text"
+) -> Any:
+    """Parse a formula safely into a sympy expression: nothing is ever evaluated.
+
+    ``text`` is tokenised and checked against a whitelist (numbers, the
+    ``variables``, the constants ``E`` and ``pi``, the functions in
+    :data:`EXPRESSION_FUNCTIONS`, ``+ - * / **``, parentheses and commas),
+    then parsed by Python's :mod:`ast` *parser* (which runs no code) and
+    built node by node, without recursion, from sympy constructors.  Unlike
+    ``sympy.sympify`` (which calls :func:`eval`), no attribute access, call
+    of an unlisted function, string or keyword can get through.  Limits,
+    checked before any heavy arithmetic: :data:`MAX_EXPRESSION_LENGTH`
+    characters, numeric exponents up to :data:`MAX_EXPRESSION_EXPONENT` in
+    absolute value, intermediate numbers below 2**20000 (so towers such as
+    ``(((9**999)**999)**999)**999`` are refused at once), and the size limits
+    of the exact entry points.  Decimal literals are exact: ``0.1`` is ``1/10``.
+
+    Parameters
+    ----------
+    text : str
+        The formula, Python syntax (``**`` for powers), e.g. ``"exp(-x**2) * y"``.
+    variables : sequence of str or sympy Symbol
+        The names the formula may use besides the constants and functions.  A
+        name given as a string becomes a real ``Symbol``; a Symbol is used as
+        it is (with its assumptions).
+    name : str
+        How error messages call ``text`` (the command line passes ``--expr``).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        Text that is not such a formula, too long, with a too large exponent,
+        or not a finite expression (``1/0``).
+    TypeError
+        ``text`` not a string, or a variable neither a string nor a Symbol.
+
+    Examples
+    --------
+    >>> import kernelfactor as kf
+    >>> kf.parse_expression("exp(-(x**2 + y**2)/2) * 0.5")
+    exp(-x**2/2 - y**2/2)/2
+    >>> kf.parse_expression("__import__('os').system('echo no')")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: text uses the unknown name '__import__'; allowed are the variables x, y, ...
+    """
+    import sympy as sp
+
+    if not isinstance(text, str):
+        raise TypeError(f"`{name}` must be a string; got {_describe(text)}.")
+    symbols: dict[str, Any] = {}
+    for v in variables:
+        if isinstance(v, str) and v.isidentifier():
+            symbols[v] = sp.Symbol(v, real=True)
+        elif isinstance(v, sp.Symbol):
+            symbols[v.name] = v
+        else:
+            raise TypeError(
+                f"`variables` must hold names (str) or sympy Symbols; got {_describe(v)}."
+            )
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    if not text.strip():
+        raise ValueError(f"{name} is empty; give an expression in x and y such as x*y + 1")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ValueError(
+            f"{name} is {len(text)} characters long; the limit is {MAX_EXPRESSION_LENGTH}"
+        )
+    reserved = {*EXPRESSION_FUNCTIONS, *EXPRESSION_CONSTANTS}
+    clash = sorted(set(symbols) & reserved)
+    if clash:
+        raise ValueError(f"`variables` may not use the reserved name {clash[0]!r}.")
+    allowed = {*symbols, *reserved}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ValueError(f"{name} {shown!r} is not a valid expression ({exc})") from None
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+            continue
+        if tok.type == tokenize.NUMBER:
+            if tok.string.lower().endswith("j"):
+                raise ValueError(f"{name}: complex numbers ({tok.string!r}) are not supported")
+            continue
+        if tok.type == tokenize.NAME:
+            if tok.string not in allowed:
+                close = difflib.get_close_matches(tok.string, sorted(allowed), n=3)
+                hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise ValueError(
+                    f"{name} uses the unknown name {tok.string!r}; allowed are the variables "
+                    f"{', '.join(symbols)}, the constants {', '.join(EXPRESSION_CONSTANTS)} "
+                    f"and the functions {', '.join(sorted(EXPRESSION_FUNCTIONS))}.{hint}"
+                )
+            continue
+        if tok.type == tokenize.OP and tok.string in _EXPR_OPERATORS:
+            continue
+        hint = " (write powers as **)" if tok.string == "^" else ""
+        raise ValueError(f"{name}: {tok.string!r} is not allowed in an expression{hint}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        msg = getattr(exc, "msg", None) or str(exc) or "syntax"
+        raise ValueError(f"{name} {shown!r} is not a valid expression ({msg})") from None
+    expr = _build_expression(tree.body, text.strip(), symbols, name)
+    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ValueError(f"{name} {shown!r} does not define a finite function of x and y")
+    return expr
+
+
+def _number_bits(e: Any) -> float:
+    """``|log2 |e||`` of an (evaluated, bounded) number; inf when it cannot be bounded."""
+    if e.is_Rational:
+        return float(max(abs(int(e.p)).bit_length(), int(e.q).bit_length()))
+    try:
+        v = abs(complex(e.evalf(15)))
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+    if not math.isfinite(v):
+        return math.inf
+    return abs(math.log2(v)) if v > 0 else 0.0
+
+
+def _build_expression(root: Any, text: str, symbols: dict[str, Any], name: str) -> Any:
+    """Build the sympy expression of a whitelisted :mod:`ast` tree, iteratively."""
+    import sympy as sp
+
+    consts = {"E": sp.E, "pi": sp.pi}
+    funcs = {f: getattr(sp, f) for f in EXPRESSION_FUNCTIONS if f != "abs"}
+    funcs["abs"] = sp.Abs
+    binops: dict[type, Any] = {
+        ast.Add: lambda a, b: a + b,
+        ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b,
+        ast.Div: lambda a, b: a / b,
+    }
+
+    def bad(node: Any, what: str) -> ValueError:
+        return ValueError(f"{name}: {what} is not allowed in an expression")
+
+    def children(node: Any) -> list[Any]:
+        if isinstance(node, ast.BinOp):
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp):
+            return [node.operand]
+        if isinstance(node, ast.Call):
+            return list(node.args)
+        return []
+
+    def power(base: Any, exp: Any) -> Any:
+        if not exp.free_symbols:
+            size = abs(complex(exp.evalf(15))) if _number_bits(exp) <= 64 else math.inf
+            if size > MAX_EXPRESSION_EXPONENT:
+                raise ValueError(
+                    f"{name}: the exponent {exp} is too large (limit "
+                    f"{MAX_EXPRESSION_EXPONENT}); kernels are smooth functions, not towers "
+                    "of powers"
+                )
+            if base.is_number and _number_bits(base) * size > _MAX_NUMBER_BITS:
+                raise ValueError(
+                    f"{name}: the power ({str(base)[:30]})**({exp}) is too large (more than "
+                    f"2**{_MAX_NUMBER_BITS}); kernels are smooth functions, not towers of powers"
+                )
+        return base**exp
+
+    def make(node: Any, args: list[Any]) -> Any:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad(node, repr(value))
+            if isinstance(value, int):
+                return sp.Integer(value)
+            literal = (ast.get_source_segment(text, node) or repr(value)).replace("_", "")
+            try:
+                frac = Fraction(literal)
+            except ValueError:
+                frac = Fraction(value)
+            return sp.Rational(frac.numerator, frac.denominator)
+        if isinstance(node, ast.Name):
+            if node.id in symbols:
+                return symbols[node.id]
+            if node.id in consts:
+                return consts[node.id]
+            raise bad(node, f"the name {node.id!r} used as a value")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return -args[0] if isinstance(node.op, ast.USub) else args[0]
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                return power(args[0], args[1])
+            op = binops.get(type(node.op))
+            if op is None:
+                raise bad(node, type(node.op).__name__)
+            return op(args[0], args[1])
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in funcs or node.keywords:
+                raise bad(node, "this call")
+            try:
+                return funcs[node.func.id](*args)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{name}: {node.func.id}(...) with {len(args)} argument(s) is not valid "
+                    f"({exc})"
+                ) from None
+        what = {ast.Attribute: "'.'", ast.Subscript: "'['"}.get(type(node), type(node).__name__)
+        raise bad(node, what)
+
+    # post-order without recursion: (node, children built?)
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    values: list[Any] = []
+    nodes = 0
+    while stack:
+        node, ready = stack.pop()
+        if not ready:
+            nodes += 1
+            if nodes > MAX_EXPRESSION_NODES:
+                raise ValueError(f"{name} has more than {MAX_EXPRESSION_NODES} operations")
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children(node)))
+            continue
+        n = len(children(node))
+        args = values[len(values) - n :] if n else []
+        if n:
+            del values[len(values) - n :]
+        try:
+            values.append(make(node, args))
+        except ZeroDivisionError:
+            raise ValueError(
+                f"{name} {text[:60]!r} does not define a finite function of x and y"
+            ) from None
+    return values[0]
 
 
 # --------------------------------------------------------------------------- coercion
@@ -322,8 +812,9 @@ class _Rational:
     is_integer: bool
 
 
-def _float_to_fraction(v: float, floats: str, limit: int | None, name: str) -> Fraction:
-    if not math.isfinite(v):
+def _float_to_fraction(v: Any, floats: str, limit: int | None, name: str) -> Fraction:
+    """The exact value of a binary float of any width (float16 ... longdouble)."""
+    if not np.isfinite(v):
         raise ValueError(f"`{name}` contains {v!r}; an exact rank needs finite entries.")
     if floats == "error":
         raise TypeError(
@@ -331,7 +822,11 @@ def _float_to_fraction(v: float, floats: str, limit: int | None, name: str) -> F
             "integers, fractions.Fraction or sympy Rational entries, or use "
             "`floats='exact'` (the float's exact binary value) or `limit_denominator=N`."
         )
-    frac = Fraction(v)
+    if isinstance(v, np.floating):
+        # float(v) would round a longdouble; as_integer_ratio is exact for every width
+        frac = Fraction(*v.as_integer_ratio())
+    else:
+        frac = Fraction(v)
     return frac.limit_denominator(limit) if limit is not None else frac
 
 
@@ -345,6 +840,8 @@ def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
         return v
     if isinstance(v, Decimal):
         return Fraction(v)
+    if isinstance(v, np.floating):
+        return _float_to_fraction(v, floats, limit, name)
     if isinstance(v, numbers.Real) and not type(v).__module__.startswith("sympy"):
         return _float_to_fraction(float(v), floats, limit, name)
     mod = type(v).__module__
@@ -438,10 +935,9 @@ def _as_exact_matrix(
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             raise ValueError(f"`{name}` contains NaN or Inf (first at index {bad}).")
         if floats == "exact" and limit is None and np.all(arr == np.round(arr)):
-            if np.all(np.abs(arr) < 2.0**62):
+            if arr.dtype.itemsize <= 2 or np.all(np.abs(arr) < 2.0**62):  # float16 < 2**16
                 return _Rational(arr.astype(np.int64), [1] * arr.shape[0], True)
-        arr = arr.astype(object)
-        flat = [_float_to_fraction(float(v), floats, limit, name) for v in arr.ravel()]
+        flat = [_float_to_fraction(v, floats, limit, name) for v in arr.ravel()]
     elif kind == "O":
         flat = [_scalar(v, floats, limit, name) for v in arr.ravel()]
     else:
@@ -616,16 +1112,34 @@ _TRIG_NAMES = (
 
 
 def _reduce(matrix: Any) -> _Reduced:
+    """Rewrite `matrix` as rational functions of *symbols* (plus algebraic numbers).
+
+    Every rewrite is an identity, so a minor that vanishes as a rational
+    function of the new symbols vanishes for the original entries (upper
+    bounds are proven).  Known dependencies are made explicit first, so that
+    they are seen: ``exp(c*m)`` become powers of one ``q = exp(m/L)``
+    (``E`` is ``exp(1)``); rational powers ``b**(p/q)`` of one base become
+    powers of one ``q = b**(1/L)``, and ``b`` itself ``q**L``; ``log`` of a
+    positive rational becomes a sum of logs of primes.  Any other
+    non-rational, non-algebraic part (``pi``, ``log(2)``, ``erf(x)``, ...)
+    becomes a new symbol.  sympy's own domains (``ZZ[pi, sqrt(pi)]``) are
+    never used: their generators may be algebraically dependent.  Lower
+    bounds are then certified on the original entries by the caller.
+    """
     import sympy as sp
 
     trig = tuple(getattr(sp, n) for n in _TRIG_NAMES)
-    entries = [sp.sympify(e) for e in matrix]
+    entries = [sp.sympify(e, strict=True) for e in matrix]
     entries = [e.rewrite(sp.exp) if e.has(*trig) else e for e in entries]
     entries = [sp.powsimp(e) if e.has(sp.exp) else e for e in entries]
-    # exp(sum c_k m_k) -> prod q_k ** (integer), one new symbol per "m_k".
+    _check_deadline()
+    # exp(sum c_k m_k) -> prod q_k ** (integer), one new symbol per "m_k"; E = exp(1).
     atoms: set[Any] = set().union(*(e.atoms(sp.exp) for e in entries))
     split: dict[Any, list[tuple[Any, Any]]] = {}
     coeffs: dict[Any, list[Any]] = {}
+    if any(e.has(sp.E) for e in entries):
+        split[sp.E] = [(sp.S.One, sp.S.One)]
+        coeffs.setdefault(sp.S.One, []).append(sp.S.One)
     for a in atoms:
         terms = []
         for t in sp.Add.make_args(sp.expand(a.args[0])):
@@ -646,21 +1160,67 @@ def _reduce(matrix: Any) -> _Reduced:
         back[q] = sp.exp(rest * sp.Rational(sign, den))
     amap = {a: sp.Mul(*(base[r][0] ** int(c * base[r][1]) for r, c in t)) for a, t in split.items()}
     entries = [e.xreplace(amap) if amap else e for e in entries]
+    _check_deadline()
+    # rational powers of one base -> integer powers of one new symbol
+    pows: dict[Any, list[Any]] = {}
+    for e in entries:
+        for p in e.atoms(sp.Pow):
+            if p.exp.is_Rational and not p.exp.is_Integer and not p.base.is_Rational:
+                pows.setdefault(p.base, []).append(p)
+    pmap: dict[Any, Any] = {}
+    for i, (b, exps) in enumerate(sorted(pows.items(), key=lambda kv: sp.default_sort_key(kv[0]))):
+        den = math.lcm(*(int(p.exp.q) for p in exps))
+        q = sp.Dummy(f"r{i}")
+        back[q] = b ** sp.Rational(1, den)
+        for p in exps:
+            pmap[p] = q ** int(p.exp * den)
+        if not (b.is_Add or b.is_Mul or b.is_Pow):
+            pmap[b] = q**den  # b = (b**(1/den))**den for the principal root
+    entries = [e.xreplace(pmap) if pmap else e for e in entries]
+    # log(positive rational) -> sum of logs of primes
+    lmap: dict[Any, Any] = {}
+    for e in entries:
+        for lg in e.atoms(sp.log):
+            arg = lg.args[0]
+            if arg.is_Rational and arg.is_positive and arg != 1:
+                lmap[lg] = _log_of_rational(arg)
+    entries = [e.xreplace(lmap) if lmap else e for e in entries]
+    _check_deadline()
+    gmap: dict[Any, Any] = {}
+    entries = [_generalise(e, gmap) for e in entries]
+    for atom, z in gmap.items():
+        back[z] = atom
     m, n = matrix.shape
     reduced = sp.Matrix(m, n, entries)
     dm = _to_dm(reduced)
-    if dm is None:  # algebraic numbers next to symbols, or other functions
-        gmap: dict[Any, Any] = {}
-        entries = [_generalise(e, gmap) for e in entries]
-        for atom, z in gmap.items():
-            back[z] = atom
-        reduced = sp.Matrix(m, n, entries)
-        dm = _to_dm(reduced)
-    return _Reduced(reduced, back, not back, dm)
+    exact = not back
+    if dm is not None and not all(getattr(g, "is_Symbol", False) for g in _domain_gens(dm)):
+        exact = False  # a generator sympy made of a non-symbol: never trusted
+    return _Reduced(reduced, back, exact, dm)
+
+
+def _domain_gens(dm: Any) -> tuple[Any, ...]:
+    dom = dm.domain
+    gens = getattr(dom, "symbols", None) or getattr(dom, "gens", None) or ()
+    return tuple(gens)
+
+
+def _log_of_rational(r: Any) -> Any:
+    """``log(r)`` for a positive rational as a sum of logs of primes (an identity)."""
+    import sympy as sp
+
+    out = sp.S.Zero
+    for n, sign in ((int(r.p), 1), (int(r.q), -1)):
+        if n == 1:
+            continue
+        facs = sp.factorint(n, limit=10**5)
+        for pr, e in facs.items():
+            out += sign * e * sp.log(sp.Integer(pr), evaluate=False)
+    return out
 
 
 def _generalise(e: Any, gmap: dict[Any, Any]) -> Any:
-    """Replace every non-rational sub-expression of `e` by a new symbol."""
+    """Replace every non-rational, non-algebraic sub-expression of `e` by a new symbol."""
     import sympy as sp
 
     if e.is_Symbol or e.is_Rational or e is sp.I:
@@ -669,6 +1229,8 @@ def _generalise(e: Any, gmap: dict[Any, Any]) -> Any:
         return e.func(*(_generalise(a, gmap) for a in e.args))
     if e.is_Pow and e.exp.is_Integer:
         return _generalise(e.base, gmap) ** e.exp
+    if e.is_Pow and e.base.is_Rational and e.exp.is_Rational:
+        return e  # an algebraic number: sympy's algebraic fields handle it exactly
     if e not in gmap:
         gmap[e] = sp.Dummy(f"z{len(gmap)}")
     return gmap[e]
@@ -775,6 +1337,7 @@ def _certify_nonzero_det(block: Any, rng: random.Random, tries: int = 3) -> bool
         return True
     symbols = block.free_symbols
     for _ in range(tries):
+        _check_deadline()
         vals = block.subs(_random_point(symbols, rng)) if symbols else block
         if any(v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) for v in vals):
             continue
@@ -795,7 +1358,10 @@ def _certify_nonzero_det(block: Any, rng: random.Random, tries: int = 3) -> bool
                 x = iv.mpf(str(v)) if v else iv.mpf(0)
                 rad = abs(x) * iv.mpf(10) ** (5 - _DPS)
                 a[idx // r, idx % r] = x + rad * iv.mpf([-1, 1])
-            d = iv.mpf(iv.det(a))  # 0 (an int) when a pivot interval holds 0
+            try:
+                d = iv.mpf(iv.det(a))  # 0 (an int) when a pivot interval holds 0
+            except (TypeError, ZeroDivisionError, ValueError):  # mpmath: no usable pivot
+                continue
         finally:
             iv.prec = saved
         if d.a > 0 or d.b < 0:
@@ -827,10 +1393,21 @@ def _symbolic_rank(matrix: Any) -> _SymbolicRank:
         return _SymbolicRank(rows, cols, red, True, (r, r), method)
     block = matrix.extract(rows, cols)
     if _certify_nonzero_det(block, rng):
-        method += "; transcendental entries replaced by symbols, lower bound by interval arithmetic"
+        method += (
+            "; non-rational entries replaced by symbols (upper bound), lower bound by "
+            "interval arithmetic on the pivot minor"
+        )
         return _SymbolicRank(rows, cols, red, True, (r, r), method)
-    method += "; the pivot minor could not be certified non-zero"
-    return _SymbolicRank(rows, cols, red, False, (0, r), method)
+    lower = 0
+    for k in range(r - 1, 0, -1):  # a smaller certified minor still bounds the rank below
+        if _certify_nonzero_det(matrix.extract(rows[:k], cols[:k]), rng):
+            lower = k
+            break
+    method += (
+        "; the pivot minor could not be certified non-zero (its entries may satisfy an "
+        "identity not recognised), so the rank is undecided"
+    )
+    return _SymbolicRank(rows, cols, red, False, (lower, r), method)
 
 
 # --------------------------------------------------------------------------- factors
@@ -950,14 +1527,23 @@ def _symbolic_factor(matrix: Any) -> ExactFactorization:
                 )
             )
     subs = tuple(sorted((str(k), str(v)) for k, v in red.back.items()))
+    decided, bounds, method = res.decided, res.bounds, res.method
+    bad = sp.S.Zero, sp.nan, sp.zoo, sp.oo, -sp.oo
+    if any(t.scale in bad or any(v.has(*bad[1:]) for v in (t.scale, *t.column, *t.row))
+           for t in terms):
+        # never report degenerate terms (scale 0, NaN entries) as a decided answer
+        decided, bounds = False, (0, max(bounds[1], len(terms)))
+        method += "; the factors came out degenerate (a zero scale or NaN), so undecided"
+    params = tuple(sorted(str(v) for v in matrix.free_symbols))
     return ExactFactorization(
         tuple(terms),
         (m, n),
-        res.decided,
-        res.bounds,
+        decided,
+        bounds,
         _domain_str(red.dm) if red.dm is not None else "EX",
-        res.method,
+        method,
         subs,
+        params,
     )
 
 
@@ -979,6 +1565,12 @@ _EXACT_PARAMS_DOC = """
         ``"flint"`` uses python-flint's ``fmpz_mat`` (the ``exact`` extra),
         ``"sympy"`` the modular certificate / ``DomainMatrix``; ``"auto"``
         picks flint when installed.  Only used for rational kernels.
+    time_limit : float or None
+        Wall-clock limit in seconds (default :data:`DEFAULT_TIME_LIMIT`, 10 s);
+        None for no limit.  When it is reached the answer is undecided and
+        says so (see Returns / Raises).  Symbolic kernels larger than
+        :data:`MAX_EXPRESSION_NODES` nodes (or deeper than
+        :data:`MAX_EXPRESSION_DEPTH`) are refused up front with a ValueError.
 """
 
 
@@ -988,6 +1580,7 @@ def exact_rank(
     floats: str = "exact",
     limit_denominator: int | None = None,
     backend: str = "auto",
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> int:
     """The exact rank of a rational or symbolic kernel, never with a float tolerance.
 
@@ -997,18 +1590,30 @@ def exact_rank(
 
     Returns
     -------
-    int
-        The rank over the rationals; for a kernel with symbols, the *generic*
-        rank: the rank over the field of rational functions of the
-        parameters (special parameter values can lower it, see
-        :func:`separability_conditions`).
+    ExactRank
+        An ``int``: the rank over the rationals, proven.  For a kernel with
+        symbols it is the *generic* rank, the rank over the field of rational
+        functions of the parameters; then ``.generic`` is True and its
+        ``repr`` says so: special parameter values can lower it, see
+        :func:`separability_conditions`.
 
     Raises
     ------
     ValueError
-        When a transcendental kernel's rank cannot be proven; call
+        When the rank cannot be proven (a transcendental kernel whose pivot
+        minor cannot be certified, or the time limit); call
         :func:`exact_factor`, whose result reports ``decided=False`` and
         proven ``rank_bounds`` instead of failing.
+
+    Notes
+    -----
+    *Decided means proven.*  Rational kernels: exact integer arithmetic.
+    Symbols and constants: every non-rational part is rewritten, by
+    identities only, as a new symbol (dependencies such as ``pi`` and
+    ``sqrt(pi)``, ``exp(x)`` and ``exp(2*x)``, ``log(6)`` and ``log(2)``
+    are made explicit first), which proves the upper bound; the lower bound
+    comes from a pivot minor certified non-zero, exactly or by interval
+    arithmetic at a random point.  No floating-point tolerance is used.
 
     Examples
     --------
@@ -1022,19 +1627,33 @@ def exact_rank(
     >>> import sympy as sp
     >>> a, b, c, d = sp.symbols("a b c d")
     >>> kf.exact_rank(sp.Matrix([[a, b], [c, d]]))
-    2
+    ExactRank(2, generic in a, b, c, d: special values can lower it, see ...)
+    >>> kf.exact_rank(sp.Matrix([[sp.sqrt(sp.pi), sp.pi], [1, sp.sqrt(sp.pi)]]))
+    1
     """
+    limit = _check_time_limit(time_limit)
     mat = _as_exact_matrix(kernel, floats=floats, limit_denominator=limit_denominator)
-    if isinstance(mat, _Rational):
-        return _rational_rank(mat, backend)[0]
-    res = _symbolic_rank(mat)
+    deadline = _Deadline(limit)
+    try:
+        with deadline:
+            if isinstance(mat, _Rational):
+                return ExactRank(_rational_rank(mat, backend)[0])
+            _check_choice(backend, _BACKENDS, "backend")
+            _check_expression_size(list(mat), "kernel")
+            res = _symbolic_rank(mat)
+    except _LimitReached:
+        raise ValueError(
+            f"the rank of this `kernel` was not decided: {deadline.message()}. "
+            "`kernelfactor.exact_factor(kernel)` returns `decided=False` with the proven "
+            "`rank_bounds` instead of failing."
+        ) from None
     if not res.decided:
         raise ValueError(
             f"the rank of this `kernel` could not be proven: it lies in {list(res.bounds)} "
             f"({res.method}). Call `kernelfactor.exact_factor(kernel)`, whose result "
             "carries `decided=False` and the proven `rank_bounds`."
         )
-    return len(res.rows)
+    return ExactRank(len(res.rows), tuple(sorted(str(v) for v in mat.free_symbols)))
 
 
 def exact_factor(
@@ -1043,6 +1662,7 @@ def exact_factor(
     floats: str = "exact",
     limit_denominator: int | None = None,
     backend: str = "auto",
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> ExactFactorization:
     """An exact rank decomposition ``K = sum_i s_i c_i r_i^T``.
 
@@ -1061,6 +1681,9 @@ def exact_factor(
     Returns
     -------
     ExactFactorization
+        ``decided=True`` only when ``len(terms)`` is proven to be the rank (see
+        :func:`exact_rank`, Notes); otherwise ``rank_bounds`` are proven
+        bounds, and ``limit`` says when a work limit cut the work off.
 
     Examples
     --------
@@ -1073,11 +1696,25 @@ def exact_factor(
     >>> f.to_matrix().tolist()
     [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
     """
+    limit = _check_time_limit(time_limit)
     mat = _as_exact_matrix(kernel, floats=floats, limit_denominator=limit_denominator)
-    if isinstance(mat, _Rational):
-        return _rational_factor(mat, backend)
-    _check_choice(backend, _BACKENDS, "backend")
-    return _symbolic_factor(mat)
+    deadline = _Deadline(limit)
+    try:
+        with deadline:
+            if isinstance(mat, _Rational):
+                return _rational_factor(mat, backend)
+            _check_choice(backend, _BACKENDS, "backend")
+            _check_expression_size(list(mat), "kernel")
+            return _symbolic_factor(mat)
+    except _LimitReached:
+        m, n = mat.kint.shape if isinstance(mat, _Rational) else mat.shape
+        params = () if isinstance(mat, _Rational) else tuple(
+            sorted(str(v) for v in mat.free_symbols)
+        )
+        msg = deadline.message()
+        return ExactFactorization(
+            (), (m, n), False, (0, min(m, n)), "?", f"undecided: {msg}", (), params, msg
+        )
 
 
 exact_rank.__doc__ = (exact_rank.__doc__ or "").format(params=_EXACT_PARAMS_DOC.strip())
@@ -1096,7 +1733,11 @@ def _sqf(expr: Any, gens: list[Any]) -> Any:
 
 
 def separability_conditions(
-    kernel: Any, rank: int = 1, *, max_minors: int = 2000
+    kernel: Any,
+    rank: int = 1,
+    *,
+    max_minors: int = 2000,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> SeparabilityConditions:
     """When does a parametric kernel have rank ``<= rank``?
 
@@ -1113,6 +1754,13 @@ def separability_conditions(
     equations.  Values where an entry is undefined (a vanishing denominator)
     are outside the statement.
 
+    Constants such as ``pi`` or ``log(2)`` are not parameters: an equation
+    left without parameters is a number, which is certified non-zero by
+    interval arithmetic (then ``never``) or the answer is undecided; an
+    equation involving such constants is certified not to vanish
+    identically, or the answer is undecided.  ``decided=True`` means every
+    statement of the result is proven.
+
     Parameters
     ----------
     kernel : array_like or sympy Matrix
@@ -1121,6 +1769,9 @@ def separability_conditions(
         The rank bound ``r``, ``0 <= r <= min(m, n)``.
     max_minors : int
         Give up (``decided=False``) rather than compute more minors than this.
+    time_limit : float or None
+        Wall-clock limit in seconds (default :data:`DEFAULT_TIME_LIMIT`); when
+        reached the result is undecided and ``reason`` says so.  None: no limit.
 
     Returns
     -------
@@ -1140,44 +1791,58 @@ def separability_conditions(
     >>> kf.separability_conditions(sp.Matrix([[1, t], [0, 1]])).never
     True
     """
-    import sympy as sp
 
+    limit = _check_time_limit(time_limit)
     mat = _as_exact_matrix(kernel)
     if isinstance(mat, _Rational):
         m, n = mat.kint.shape
         r = _check_rank(rank, min(m, n))
+    else:
+        m, n = mat.shape
+        r = _check_rank(rank, min(m, n))
+        _check_expression_size(list(mat), "kernel")
+    max_minors = _check_positive_int(max_minors, "max_minors")
+    params = () if isinstance(mat, _Rational) else tuple(
+        sorted(str(s) for s in mat.free_symbols)
+    )
+    deadline = _Deadline(limit)
+    try:
+        with deadline:
+            return _conditions(mat, r, max_minors, params)
+    except _LimitReached:
+        return SeparabilityConditions(r, (), False, False, False, params, deadline.message())
+
+
+def _conditions(mat: Any, r: int, max_minors: int, params: tuple[str, ...]) -> Any:
+    import sympy as sp
+
+    if isinstance(mat, _Rational):
         true_rank = _rational_rank(mat, "auto")[0]
         ok = true_rank <= r
         return SeparabilityConditions(
             r, (), ok, not ok, True, (), f"no parameters; the exact rank is {true_rank}"
         )
     m, n = mat.shape
-    r = _check_rank(rank, min(m, n))
-    max_minors = _check_positive_int(max_minors, "max_minors")
-    params = tuple(sorted(str(s) for s in mat.free_symbols))
+
+    def undecided(why: str) -> SeparabilityConditions:
+        return SeparabilityConditions(r, (), False, False, False, params, why)
+
     if r == min(m, n):
         return SeparabilityConditions(r, (), True, False, True, params, "rank <= min(m, n)")
     count = math.comb(m, r + 1) * math.comb(n, r + 1)
     if count > max_minors:
-        return SeparabilityConditions(
-            r,
-            (),
-            False,
-            False,
-            False,
-            params,
+        return undecided(
             f"{count} minors of size {r + 1} exceed `max_minors={max_minors}`; raise it "
-            "to try anyway",
+            "to try anyway"
         )
     red = _reduce(mat)
     if red.dm is None:
-        return SeparabilityConditions(
-            r, (), False, False, False, params, "no exact domain found for these entries"
-        )
+        return undecided("no exact domain found for these entries")
     dom = red.dm.domain
     nums = []
     for rows in combinations(range(m), r + 1):
         for cols in combinations(range(n), r + 1):
+            _check_deadline()
             det = red.dm.extract(list(rows), list(cols)).det()
             if det:
                 nums.append(sp.fraction(sp.cancel(dom.to_sympy(det)))[0])
@@ -1192,6 +1857,7 @@ def separability_conditions(
     polys = sorted(sqf, key=sp.default_sort_key)
     how = f"{len(nums)} non-zero minors, factorised"
     if len(polys) > 1:
+        _check_deadline()
         basis = sp.groebner(polys, *gens, order="grevlex")
         if list(basis.exprs) == [1]:
             how += "; Groebner basis [1]"
@@ -1199,14 +1865,38 @@ def separability_conditions(
         polys = sorted({_sqf(g, gens) for g in basis.exprs}, key=sp.default_sort_key)
         how += "; reduced Groebner basis"
     eqs = tuple(sp.powsimp(p.xreplace(red.back)) if red.back else p for p in polys)
+    constants = [z for z, v in red.back.items() if not v.free_symbols]
+    if constants:
+        # the new symbols of constants (pi, log 2, ...) are not parameters: check
+        # that no equation is a number that might be 0, or vanishes identically
+        rng = random.Random(20240611)
+        for p, e in zip(polys, eqs, strict=True):
+            if not p.has(*constants):
+                continue
+            if not _certify_nonzero_det(sp.Matrix([[e]]), rng):
+                return undecided(
+                    f"the condition {e} = 0 involves constants and could not be certified "
+                    "not to vanish identically"
+                )
+            if not e.free_symbols:
+                how += f"; the condition {e} = 0 is false (certified by interval arithmetic)"
+                return SeparabilityConditions(r, (), False, True, True, params, how)
     return SeparabilityConditions(r, eqs, False, False, True, params, how)
 
 
-def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
-    """The separable rank of an expression ``f(x, y)``.
+def function_rank(
+    f: Any,
+    x: Any,
+    y: Any,
+    max_rank: int = 4,
+    *,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+) -> FunctionRank:
+    """The separable rank of an expression ``f(x, y)`` on the real plane.
 
-    The least ``r`` with ``f(x, y) = sum_{i=1}^r g_i(x) h_i(y)``, decided with
-    the mixed-derivative Wronskian criterion: with
+    The least ``r`` with ``f(x, y) = sum_{i=1}^r g_i(x) h_i(y)`` for all real
+    ``x, y``.  For an ``f`` proven real-analytic on the whole plane it is
+    decided with the mixed-derivative Wronskian criterion: with
 
     .. math:: W_r(f) = \\det\\left[\\frac{\\partial^{i+j} f}
               {\\partial x^i \\partial y^j}\\right]_{i, j = 0}^{r},
@@ -1217,8 +1907,8 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
     ``W_r(f) \\equiv 0`` and ``W_{r-1}(f)`` vanishes nowhere on it, then ``f``
     is a sum of ``r`` products there.  The rank returned is the least ``r``
     with ``W_r \\equiv 0``; ``W_{r-1}`` is then non-zero at some point, so the
-    decomposition holds near it, and for analytic ``f`` on a connected domain
-    everywhere by analytic continuation.
+    decomposition holds near it, and, ``f`` being analytic on the (connected)
+    plane, everywhere by analytic continuation.
 
     ``W_r \\not\\equiv 0`` is proven by evaluation at a random point (exact
     rationals, or 50-digit interval arithmetic); ``W_r \\equiv 0`` by algebra
@@ -1226,22 +1916,45 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
     neither succeeds the result is undecided.  Other free symbols of ``f``
     are parameters; the rank is the generic one.
 
+    *Analyticity is checked, not assumed*: ``f`` must be built from
+    polynomials, ``exp``, ``sin``, ``cos``, ``sinh``, ``cosh``, ``tanh``,
+    ``atan``, ``asinh``, ``erf``, ``sinc``, powers and logs of expressions
+    sympy proves positive for real ``x, y`` (e.g. ``1 + x**2``), and negative
+    powers of ones it proves non-zero.  Otherwise (``Abs``, ``sign``,
+    ``Heaviside``, ``Piecewise``, ``Min``/``Max``, ``floor``, ``sqrt((x -
+    y)**2)``, ``1/(x - y)``, ...) the Wronskian is not used: a lower bound is
+    proven from a non-singular matrix of sampled values ``[f(x_k, y_l)]``
+    (no hypothesis needed), an upper bound only from the shape of ``f`` (a
+    sum of products of one-variable factors); the answer is decided only
+    when they meet, or when the lower bound exceeds ``max_rank``.
+
     Parameters
     ----------
-    f : sympy expression
-        The kernel function.  An ``f`` without ``x`` (or ``y``) is a single
-        product: rank 1, or 0 when ``f`` is zero.
+    f : sympy expression or str
+        The kernel function.  A string is read by :func:`parse_expression`
+        with the names of ``x`` and ``y`` (never by ``sympify``/``eval``).
+        An ``f`` without ``x`` (or ``y``) is a single product: rank 1, or 0
+        when ``f`` is zero.
     x, y : sympy Symbol
-        The two variables, distinct.
+        The two variables, distinct.  ``f`` must use these very symbols: a
+        symbol of ``f`` with the same name but other assumptions
+        (``Symbol('x', real=True)`` vs ``Symbol('x')``) is refused.
     max_rank : int
-        Largest rank tried (the determinants grow fast).
+        Largest rank tried, at most :data:`MAX_FUNCTION_RANK` (the
+        determinants grow fast).
+    time_limit : float or None
+        Wall-clock limit in seconds (default :data:`DEFAULT_TIME_LIMIT`); when
+        reached the result is undecided, with the lower bound proven so far,
+        and ``reason`` says so.  None: no limit.  Derivatives larger than
+        :data:`MAX_DERIVATIVE_OPS` nodes also stop the work (undecided).
 
     Returns
     -------
     FunctionRank
-        ``.factors`` lists ``(g(x), h(y))`` with ``f = sum g * h``, built from
-        ``g_l(x) = f(x, y_l)`` and ``h_l(y) = sum_k (F^{-1})_{lk} f(x_k, y)``
-        where ``F = [f(x_k, y_l)]`` is non-singular at chosen points.
+        ``decided=True`` means proven, for all real ``x, y``.  ``.factors``
+        lists ``(g(x), h(y))`` with ``f = sum g * h``, built from ``g_l(x) =
+        f(x, y_l)`` and ``h_l(y) = sum_k (F^{-1})_{lk} f(x_k, y)`` where ``F =
+        [f(x_k, y_l)]`` is non-singular at chosen points.
 
     Examples
     --------
@@ -1255,6 +1968,8 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
     2
     >>> kf.function_rank(sp.exp(x * y), x, y, max_rank=3)
     FunctionRank(rank > 3, f=exp(x*y), x=x, y=y)
+    >>> kf.function_rank("Abs(x - y)", x, y)  # not analytic: sampled values prove it
+    FunctionRank(rank > 4, f=Abs(x - y), x=x, y=y)
     """
     import sympy as sp
 
@@ -1263,10 +1978,6 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
             f"`f` must be a scalar expression f(x, y); got {_describe(f)}. For a matrix "
             "use `kernelfactor.exact_rank` / `separability_conditions`."
         )
-    try:
-        f = sp.sympify(f)
-    except (sp.SympifyError, TypeError):
-        raise TypeError(f"`f` must be a sympy expression; got {_describe(f)}.") from None
     for name, v in (("x", x), ("y", y)):
         if not isinstance(v, sp.Symbol):
             raise TypeError(
@@ -1276,24 +1987,134 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
     if x == y:
         raise ValueError(f"`x` and `y` must be different symbols; both are {x}.")
     max_rank = _check_positive_int(max_rank, "max_rank", allow_zero=True)
+    if max_rank > MAX_FUNCTION_RANK:
+        raise ValueError(
+            f"`max_rank` must be at most {MAX_FUNCTION_RANK} (W_r needs derivatives of order "
+            f"2r and an (r+1)x(r+1) symbolic determinant); got {max_rank}. A rank above "
+            f"{MAX_FUNCTION_RANK} is reported as 'rank > {MAX_FUNCTION_RANK}'."
+        )
+    limit = _check_time_limit(time_limit)
+    if isinstance(f, str):
+        f = parse_expression(f, (x, y), name="`f`")
+    else:
+        try:
+            f = sp.sympify(f, strict=True)  # strict: never parses strings
+        except (sp.SympifyError, TypeError):
+            raise TypeError(f"`f` must be a sympy expression; got {_describe(f)}.") from None
+        if not isinstance(f, sp.Expr):
+            raise TypeError(f"`f` must be a sympy expression; got {_describe(f)}.")
+    _check_expression_size([f], "f")
+    for name, v in (("x", x), ("y", y)):
+        twins = sorted(
+            (s for s in f.free_symbols if s.name == v.name and s != v), key=sp.default_sort_key
+        )
+        if twins:
+            raise ValueError(
+                f"`f` uses a symbol named {v.name!r} that is not the `{name}` passed: f's has "
+                f"the assumptions {_assumptions(twins[0])}, `{name}` has "
+                f"{_assumptions(v)}, so f would be constant in `{name}`. Build f from the "
+                f"same Symbol you pass (or pass f's own {v.name!r})."
+            )
+    if f.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"`f` = {f} is not a finite function.")
+
+    state = {"lower": 0}
+
+    def result(rank: int | None, decided: bool, lower: int, reason: str, fac: Any,
+               limit_msg: str = "") -> FunctionRank:
+        return FunctionRank(rank, decided, max_rank, lower, fac, str(f), str(x), str(y),
+                            reason, limit_msg)
+
+    deadline = _Deadline(limit)
+    try:
+        with deadline:
+            why = _not_analytic(f, x, y)
+            if why is None:
+                return _wronskian_rank(f, x, y, max_rank, state, result)
+            return _sampled_rank(f, x, y, max_rank, state, result, why)
+    except _LimitReached:
+        msg = deadline.message()
+        return result(None, False, state["lower"], f"undecided: {msg}", None, msg)
+
+
+def _assumptions(s: Any) -> str:
+    items = {k: v for k, v in s.assumptions0.items() if k in ("real", "positive", "integer",
+                                                               "negative", "complex")}
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(items.items())) + "}" if items else (
+        "{} (a plain Symbol)"
+    )
+
+
+def _not_analytic(f: Any, x: Any, y: Any) -> str | None:
+    """None when `f` is proven real-analytic on the whole real (x, y) plane, else why not."""
+    import sympy as sp
+
+    xr, yr = sp.Dummy("x", real=True), sp.Dummy("y", real=True)
+    g = f.xreplace({x: xr, y: yr})
+    entire = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.tanh, sp.atan, sp.asinh, sp.erf,
+              sp.sinc)
+    stack = [g]
+    while stack:
+        e = stack.pop()
+        if not e.has(xr, yr) or e.is_Symbol:
+            continue
+        if e.is_Add or e.is_Mul or isinstance(e, entire):
+            stack.extend(e.args)
+            continue
+        if e.is_Pow:
+            b, p = e.args
+            if p.has(xr, yr):
+                ok = bool(b.is_positive)
+            elif p.is_Integer:
+                ok = bool(p >= 0 or b.is_nonzero)
+            else:
+                ok = bool(b.is_positive)
+            if ok:
+                stack.extend((b, p))
+                continue
+        if isinstance(e, sp.log) and e.args[0].is_positive:
+            stack.append(e.args[0])
+            continue
+        shown = e.xreplace({xr: x, yr: y})
+        return (
+            f"f contains {shown}, not proven analytic on the whole real plane (the Wronskian "
+            "criterion needs analyticity)"
+        )
+    return None
+
+
+def _wronskian_rank(f: Any, x: Any, y: Any, max_rank: int, state: dict[str, int],
+                    result: Any) -> FunctionRank:
+    import sympy as sp
+
     rng = random.Random(7)
     derivs: dict[tuple[int, int], Any] = {(0, 0): f}
 
     def d(i: int, j: int) -> Any:
         if (i, j) not in derivs:
+            _check_deadline()
             derivs[(i, j)] = sp.diff(d(i - 1, j), x) if i else sp.diff(d(i, j - 1), y)
         return derivs[(i, j)]
 
-    def result(rank: int | None, decided: bool, lower: int, reason: str, fac: Any) -> FunctionRank:
-        return FunctionRank(rank, decided, max_rank, lower, fac, str(f), str(x), str(y), reason)
-
     for r in range(max_rank + 1):
+        _check_deadline()
         w = sp.Matrix(r + 1, r + 1, lambda i, j: d(i, j))
+        nodes = _tree_size([d(r, j) for j in range(r + 1)] + [d(i, r) for i in range(r)])[0]
+        if nodes > MAX_DERIVATIVE_OPS:
+            return result(
+                None, False, r,
+                f"undecided: the derivatives of order {2 * r} exceed {MAX_DERIVATIVE_OPS} "
+                "expression nodes (kernelfactor._exact.MAX_DERIVATIVE_OPS); rank >= "
+                f"{r} is proven", None,
+                f"derivative size limit MAX_DERIVATIVE_OPS={MAX_DERIVATIVE_OPS}",
+            )
         if _certify_nonzero_det(w, rng):
+            state["lower"] = r + 1
             continue
         if _wronskian_vanishes(w):
             fac = _function_factors(f, x, y, r, rng)
             how = f"W_{r} vanishes identically" + (f", W_{r - 1} does not" if r else "")
+            how += "; f is real-analytic on the whole plane"
             return result(r, True, r, how, fac)
         return result(
             None, False, r, f"W_{r} could neither be proven zero nor non-zero", None
@@ -1305,6 +2126,67 @@ def function_rank(f: Any, x: Any, y: Any, max_rank: int = 4) -> FunctionRank:
         f"W_0 .. W_{max_rank} are all non-zero: rank > {max_rank}",
         None,
     )
+
+
+def _separable_terms(f: Any, x: Any, y: Any) -> list[tuple[Any, Any]] | None:
+    """``f = sum g(x) h(y)`` read off the shape of `f` (no hypothesis), or None."""
+    import sympy as sp
+
+    out: dict[Any, Any] = {}
+    for term in sp.Add.make_args(f):
+        g, h = sp.S.One, sp.S.One
+        for fac in sp.Mul.make_args(term):
+            has_x, has_y = fac.has(x), fac.has(y)
+            if has_x and has_y:
+                return None
+            if has_y:
+                h *= fac
+            else:
+                g *= fac
+        out[h] = out.get(h, sp.S.Zero) + g
+    return [(g, h) for h, g in out.items() if g != 0]
+
+
+def _sampled_rank(f: Any, x: Any, y: Any, max_rank: int, state: dict[str, int], result: Any,
+                  why: str) -> FunctionRank:
+    """Bounds without analyticity: sampled minors (lower), the shape of f (upper)."""
+    import sympy as sp
+
+    rng = random.Random(11)
+    params = f.free_symbols - {x, y}
+    terms = _separable_terms(f, x, y)
+    upper = len(terms) if terms is not None else None
+    if params:
+        return result(None, False, 0, f"undecided: {why}, and it has parameters", None)
+    target = max_rank + 1 if upper is None else min(upper, max_rank + 1)
+    for k in range(1, target + 1):
+        found = False
+        for attempt in range(4):
+            _check_deadline()
+            if attempt == 0:  # interleaved y_0 < x_0 < y_1 < ...: triangular kernels
+                xs = [sp.Rational(4 * i + 3, 7) for i in range(k)]
+                ys = [sp.Rational(4 * j + 1, 7) for j in range(k)]
+            else:
+                xs = [sp.Rational(rng.randint(-60, 60), rng.randint(11, 29)) for _ in range(k)]
+                ys = [sp.Rational(rng.randint(-60, 60), rng.randint(11, 29)) for _ in range(k)]
+            fmat = sp.Matrix([[f.subs({x: xv, y: yv}) for yv in ys] for xv in xs])
+            if _certify_nonzero_det(fmat, rng, tries=1):
+                found = True
+                break
+        if not found:
+            break
+        state["lower"] = k
+    lower = state["lower"]
+    how = f"{why}; a non-singular {lower}x{lower} matrix of sampled values f(x_k, y_l) proves "
+    how += f"rank >= {lower}"
+    if upper is not None and lower == upper:
+        return result(upper, True, lower, how + f", f is a sum of {upper} products",
+                      tuple(terms) if terms else ())
+    if lower > max_rank:
+        return result(None, True, lower, how + f": rank > {max_rank}", None)
+    if upper is not None:
+        how += f"; f is a sum of {upper} products, so rank <= {upper}"
+    return result(None, False, lower, "undecided: " + how, None)
 
 
 def _wronskian_vanishes(w: Any) -> bool:
@@ -1351,13 +2233,22 @@ def _function_factors(f: Any, x: Any, y: Any, r: int, rng: random.Random) -> Any
     return None
 
 
-def _verify_numeric(kernel_array: np.ndarray, numeric_rank: int, tol: float) -> dict[str, Any]:
-    """Cross-check a numeric rank against the exact rank of the same float array.
+def _verify_numeric(
+    kernel: Any, numeric_rank: int, tol: float, *, time_limit: float | None = DEFAULT_TIME_LIMIT
+) -> dict[str, Any]:
+    """Cross-check a numeric rank against the exact rank of the kernel *as given*.
 
-    Each float is taken at its exact binary value.  Returns ``{"exact_rank":
-    int, "agrees": bool, "explanation": str}``.
+    `kernel` is the caller's data, not a float64 copy: integers of any width
+    (and object arrays of Python ints), ``Fraction``, ``Decimal`` and every
+    float type (each float at its exact binary value, longdouble included)
+    are used exactly.  Returns ``{"exact_rank": int | None, "agrees": bool,
+    "explanation": str}``; ``exact_rank`` is None when the time limit was reached.
     """
-    r = exact_rank(np.asarray(kernel_array))
+    try:
+        r = exact_rank(kernel, time_limit=time_limit)
+    except ValueError as exc:
+        return {"exact_rank": None, "agrees": False, "explanation": f"exact rank undecided: {exc}"}
+    r = int(r)
     agrees = r == int(numeric_rank)
     if agrees:
         text = f"the exact rank {r} of the matrix as given agrees with the numeric rank."

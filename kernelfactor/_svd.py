@@ -390,8 +390,8 @@ class Analysis:
         ``rank`` pairs ``(column, row)`` with :math:`K \\approx \\sum c_i r_i^T`,
         each scaled by :math:`\\sqrt{\\sigma_i}`, signs fixed deterministically.
     exact_rank : int or None
-        With ``verify="exact"``: the rank over the rationals of the float
-        kernel taken exactly.
+        With ``verify="exact"``: the rank over the rationals of the kernel as
+        given (see :func:`analyze`); None when its time limit was reached.
     note : str or None
         With ``verify="exact"``: what the two answers mean when they differ.
 
@@ -632,9 +632,12 @@ def analyze(
     rtol, atol : float, optional
         Override the default tolerance; see :func:`tolerance` for the policy.
     verify : {None, 'exact'}
-        ``'exact'`` also computes the rank over the rationals of the float
-        kernel taken exactly (every float is a dyadic rational) and explains a
-        disagreement in ``note``.  Single kernels only.
+        ``'exact'`` also computes the rank over the rationals of the kernel
+        *as given* (integers of any width, ``Fraction``, ``Decimal``; every
+        float, longdouble included, at its exact binary value; not the
+        float64 copy the SVD uses) and explains a disagreement in ``note``.
+        Single kernels only; ``exact_rank`` is None when the exact check
+        reached its time limit (see :func:`exact_rank`).
 
     Returns
     -------
@@ -695,8 +698,11 @@ def analyze(
     if verify == "exact":
         from ._exact import _verify_numeric
 
-        check = _verify_numeric(arr, rank, tol)
-        exact_rank, note = int(check["exact_rank"]), check["explanation"]
+        # the data as given (int64 beyond 2**53, Fraction, Decimal, longdouble ...),
+        # not the float64 copy the SVD used
+        given = arr if isinstance(kernel, str) or hasattr(kernel, "to_array") else kernel
+        check = _verify_numeric(given, rank, tol)
+        exact_rank, note = check["exact_rank"], check["explanation"]
     return Analysis(
         shape=(m, n),
         singular_values=s,

@@ -133,7 +133,6 @@ import math
 import os
 import sys
 import time
-import tokenize
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -158,15 +157,8 @@ MAX_EXACT_SIDE = 512
 _KERNEL_SUFFIXES = (".csv", ".json", ".npy", ".npz", ".txt")
 _TIFF_SUFFIXES = (".tif", ".tiff")
 
-# Names an --expr may use, and what they stand for in sympy.
-_EXPR_FUNCTIONS = (
-    "Abs", "Heaviside", "Max", "Min", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh",
-    "erf", "exp", "log", "sign", "sin", "sinc", "sinh", "sqrt", "tan", "tanh",
-)  # fmt: skip
-_EXPR_CONSTANTS = ("E", "pi")
-_EXPR_OPERATORS = ("(", ")", "*", "**", "+", ",", "-", "/")
-_EXPR_MAX_LENGTH = 1000
-_EXPR_MAX_EXPONENT = 1000
+#: Default --time-limit, seconds (the exact entry points' own default).
+DEFAULT_TIME_LIMIT = 10.0
 
 
 class _UsageError(Exception):
@@ -326,6 +318,7 @@ class _Kernel:
     params: dict[str, Any] | None = None
     key: str | None = None
     exact: Any = None  # the catalogue's exact rational form, when known
+    given: Any = None  # the file's data as written (ints exact), for --exact
     extra: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -441,10 +434,22 @@ def _load_text(path: Path) -> np.ndarray:
                 "every row of a kernel needs the same number of values"
             )
     try:
-        return np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2,
-                          dtype=np.float64)
+        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2,
+                         dtype=np.float64)
     except ValueError as exc:
         raise _InputError(f"{path}: {_one_line(str(exc))} (expected numbers only)") from None
+    # integers as written (exact beyond 2**53, for --exact); other numbers as floats
+    given = np.empty(arr.shape, dtype=object)
+    given[:, :] = [[_text_number(v) for v in ln.split(delimiter)] for ln in lines]
+    return given
+
+
+def _text_number(token: str) -> int | float:
+    token = token.strip()
+    try:
+        return int(token)
+    except ValueError:
+        return float(token)
 
 
 def _load_json(path: Path, key: str | None) -> tuple[np.ndarray, str | None]:
@@ -476,7 +481,9 @@ def _load_json(path: Path, key: str | None) -> tuple[np.ndarray, str | None]:
                 raise _InputError(
                     f"{path}: entry [{i}][{j}] is {json.dumps(v)}, not a number"
                 )
-    return np.asarray(data, dtype=np.float64), used
+    given = np.empty((len(data), len(data[0])), dtype=object)
+    given[:, :] = data  # Python ints stay exact (beyond 2**53)
+    return given, used
 
 
 def _load_kernel_file(spec: str, key: str | None) -> _Kernel:
@@ -511,7 +518,7 @@ def _load_kernel_file(spec: str, key: str | None) -> _Kernel:
     except (ValueError, TypeError) as exc:
         raise _InputError(f"{spec}: {_one_line(str(exc))}") from None
     _too_large(array.shape, spec)
-    return _Kernel(array, "file", spec, key=used)
+    return _Kernel(array, "file", spec, key=used, given=arr)
 
 
 def _load_kernel(spec: str, key: str | None = None) -> _Kernel:
@@ -544,81 +551,16 @@ def _load_kernel(spec: str, key: str | None = None) -> _Kernel:
 
 
 def _parse_expression(text: str) -> tuple[Any, Any, Any]:
-    """Parse ``f(x, y)`` safely: a whitelist of tokens, then sympy's ``parse_expr``.
-
-    Only numbers, ``x``, ``y``, the names in ``_EXPR_FUNCTIONS`` /
-    ``_EXPR_CONSTANTS`` and the arithmetic operators are accepted, so nothing
-    but sympy arithmetic is ever evaluated.  Numeric exponents above
-    ``_EXPR_MAX_EXPONENT`` are refused (``9**9**9`` would never finish).
-    """
-    if not text.strip():
-        raise _InputError("--expr is empty; give an expression in x and y such as x*y + 1")
-    if len(text) > _EXPR_MAX_LENGTH:
-        raise _InputError(f"--expr is {len(text)} characters long; the limit is {_EXPR_MAX_LENGTH}")
-    allowed_names = {"x", "y", *_EXPR_FUNCTIONS, *_EXPR_CONSTANTS}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError) as exc:
-        raise _InputError(f"--expr {text!r} is not a valid expression ({exc})") from None
-    for tok in tokens:
-        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
-            continue
-        if tok.type == tokenize.NUMBER:
-            if tok.string.lower().endswith("j"):
-                raise _InputError(f"--expr: complex numbers ({tok.string!r}) are not supported")
-            continue
-        if tok.type == tokenize.NAME:
-            if tok.string not in allowed_names:
-                close = difflib.get_close_matches(tok.string, sorted(allowed_names), n=3)
-                hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-                raise _InputError(
-                    f"--expr uses the unknown name {tok.string!r}; allowed are the variables "
-                    f"x, y, the constants {', '.join(_EXPR_CONSTANTS)} and the functions "
-                    f"{', '.join(sorted(_EXPR_FUNCTIONS))}.{hint}"
-                )
-            continue
-        if tok.type == tokenize.OP and tok.string in _EXPR_OPERATORS:
-            continue
-        hint = " (write powers as **)" if tok.string == "^" else ""
-        raise _InputError(f"--expr: {tok.string!r} is not allowed in an expression{hint}")
-
+    """Parse ``f(x, y)`` with :func:`kernelfactor.parse_expression` (nothing is eval'ed)."""
     import sympy as sp
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    from ._exact import parse_expression
 
     x, y = sp.symbols("x y", real=True)
-    local = {name: getattr(sp, name) for name in _EXPR_FUNCTIONS if name != "abs"}
-    local.update({"abs": sp.Abs, "E": sp.E, "pi": sp.pi, "x": x, "y": y})
-    # The code parse_expr generates calls sympy constructors (Integer, Mul, ...);
-    # the expression's own names were whitelisted above.  No builtins.
-    glob: dict[str, Any] = {name: getattr(sp, name) for name in sp.__all__}
-    glob["__builtins__"] = {}
-
-    def parse(evaluate: bool) -> Any:
-        try:
-            return parse_expr(
-                text, local_dict=dict(local), global_dict=dict(glob),
-                transformations=standard_transformations, evaluate=evaluate,
-            )
-        except (SyntaxError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
-            raise _InputError(
-                f"--expr {text!r} is not a valid expression ({_one_line(str(exc)) or 'syntax'})"
-            ) from None
-
-    raw = parse(False)
-    for node in sp.preorder_traversal(raw):
-        if isinstance(node, sp.Pow) and not node.exp.free_symbols:
-            try:
-                big = abs(complex(node.exp.evalf(15))) > _EXPR_MAX_EXPONENT
-            except (TypeError, ValueError, OverflowError):
-                big = True
-            if big:
-                raise _InputError(
-                    f"--expr: the exponent {node.exp} is too large (limit "
-                    f"{_EXPR_MAX_EXPONENT}); kernels are smooth functions, not towers of powers"
-                )
-    expr = parse(True)
-    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise _InputError(f"--expr {text!r} does not define a finite function of x and y")
+    try:
+        expr = parse_expression(text, (x, y), name="--expr")
+    except ValueError as exc:
+        raise _InputError(_one_line(str(exc))) from None
     return expr, x, y
 
 
@@ -698,19 +640,33 @@ def _exact_block(kernel: _Kernel, analysis: Any, args: argparse.Namespace) -> di
         raise _InputError(
             f"--exact works on kernels up to {MAX_EXACT_SIDE} per side; this one is {m}x{n}"
         )
-    exact_input = kernel.exact if kernel.exact is not None else kernel.array
-    fac = exact_factor(exact_input, limit_denominator=args.limit_denominator)
+    exact_input = kernel.exact if kernel.exact is not None else _given(kernel)
+    fac = exact_factor(exact_input, limit_denominator=args.limit_denominator,
+                       time_limit=_time_limit(args))
     out = fac.to_dict()
     rank = out["rank"]
     out["agrees"] = rank == analysis.rank
     out["note"] = analysis.note
     out["input"] = (
         "the catalogue's exact rational form" if kernel.exact is not None
-        else "each float at its exact binary value"
+        else "the data as given: integers exactly, each float at its exact binary value"
         if args.limit_denominator is None
         else f"each float as the nearest fraction with denominator <= {args.limit_denominator}"
     )
     return out
+
+
+def _time_limit(args: argparse.Namespace) -> float | None:
+    """--time-limit: the default when absent, None (no limit) for 0."""
+    if args.time_limit is None:
+        return DEFAULT_TIME_LIMIT
+    if not (args.time_limit >= 0 and math.isfinite(args.time_limit)):
+        raise _UsageError(f"--time-limit must be a number of seconds >= 0; got {args.time_limit}")
+    return None if args.time_limit == 0 else float(args.time_limit)
+
+
+def _given(kernel: _Kernel) -> Any:
+    return kernel.given if kernel.given is not None else kernel.array
 
 
 def _analysis_document(kernel: _Kernel, analysis: Any, schema: str) -> dict[str, Any]:
@@ -858,7 +814,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
     from . import function_rank
 
     expr, x, y = _parse_expression(args.expr)
-    res = function_rank(expr, x, y, max_rank=args.max_rank)
+    res = function_rank(expr, x, y, max_rank=args.max_rank, time_limit=_time_limit(args))
     d = res.to_dict()
     doc = {
         "schema": "kernelfactor.analyze/1",
@@ -882,6 +838,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
             "max_rank": d["max_rank"],
             "lower_bound": d["lower_bound"],
             "reason": d["reason"],
+            "limit": d["limit"],
         },
         "raw": None,
     }
@@ -915,8 +872,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.limit_denominator is not None and not args.exact:
         raise _UsageError("--limit-denominator qualifies --exact; give --exact too")
     kernel = _load_kernel(args.kernel, args.key)
-    analysis = kf.analyze(kernel.array, rtol=args.rtol, atol=args.atol,
-                          verify="exact" if args.exact else None)
+    if args.time_limit is not None and not args.exact:
+        raise _UsageError("--time-limit qualifies --exact or --expr; give one of them")
+    analysis = kf.analyze(_given(kernel) if args.exact else kernel.array, rtol=args.rtol,
+                          atol=args.atol, verify="exact" if args.exact else None)
     doc = _analysis_document(kernel, analysis, "kernelfactor.analyze/1")
     exact = None
     if args.exact:
@@ -1352,7 +1311,10 @@ def _build_parser() -> _Parser:
     p.add_argument("--expr", metavar="F",
                    help='analytic kernel f(x, y), e.g. "exp(-(x**2 + y**2)/2)"')
     p.add_argument("--max-rank", type=int, default=4,
-                   help="--expr: largest separable rank tried (default 4)")
+                   help="--expr: largest separable rank tried (default 4, at most 12)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
+                   help="--exact / --expr: give up (undecided) after this many seconds "
+                   f"(default {DEFAULT_TIME_LIMIT:g}; 0 for no limit)")
     _add_kernel_options(p)
     p.add_argument("--exact", action="store_true",
                    help="also the exact rank and rational factors")

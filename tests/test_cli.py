@@ -857,3 +857,53 @@ def test_entry_point_end_to_end(tmp_path: Path, rng: np.random.Generator) -> Non
     assert failed.returncode == 1 and failed.stdout == ""
     assert_one_line_error(failed.stderr)
     assert "Did you mean 'gaussian'" in failed.stderr
+
+
+# --------------------------------------------------------------------------- issue 11
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".json", ".csv"])
+def test_analyze_exact_uses_the_data_as_given(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+) -> None:
+    k = np.outer(np.array([2**53 + 1, 3, 1], dtype=np.int64), np.array([1, 515, 7], dtype=np.int64))
+    path = tmp_path / f"k{suffix}"
+    if suffix == ".npy":
+        np.save(path, k)
+    elif suffix == ".json":
+        path.write_text(json.dumps(k.tolist()))
+    else:
+        path.write_text("\n".join(",".join(str(v) for v in row) for row in k.tolist()))
+    doc = run_json(capsys, "analyze", str(path), "--exact", "--json")
+    assert doc["exact"]["rank"] == 1 and doc["exact"]["decided"] is True
+    assert doc["exact"]["generic"] is False
+    assert "the data as given" in doc["exact"]["input"]
+
+
+def test_analyze_expr_tower_and_long_sums(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "analyze", "--expr", "(((9**999)**999)**999)**999")
+    assert code == 1 and out == "" and "too large" in err
+    assert_one_line_error(err)
+    doc = run_json(capsys, "analyze", "--expr", " + ".join(["x*y"] * 500), "--json")
+    assert doc["rank"] == 1 and doc["expression"]["decided"] is True
+
+
+def test_analyze_expr_time_limit_and_max_rank_cap(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "analyze", "--expr", "exp(exp(exp(x*y)))", "--time-limit", "0.2",
+                   "--json")
+    assert doc["rank"] is None and doc["expression"]["decided"] is False
+    assert "time_limit=0.2" in doc["expression"]["limit"]
+    code, _, err = run(capsys, "analyze", "--expr", "exp(x*y)", "--max-rank", "1000000")
+    assert code == 1 and "`max_rank` must be at most" in err
+    code, _, err = run(capsys, "analyze", "sobel_x", "--time-limit", "3")
+    assert code == 2 and "--time-limit qualifies" in err
+    code, _, err = run(capsys, "analyze", "--expr", "x*y", "--time-limit", "-1")
+    assert code == 2 and "--time-limit must be" in err
+
+
+def test_analyze_expr_non_analytic_is_not_decided_wrong(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = run_json(capsys, "analyze", "--expr", "sqrt((x - y)**2)", "--json")
+    assert doc["rank"] != 2
+    assert doc["expression"]["decided"] is False or doc["rank"] is None
