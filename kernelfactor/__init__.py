@@ -8,6 +8,21 @@ The public API is the explicit list below.  Two public submodules are
 imported on demand: ``kernelfactor.plotting`` (it imports pyplot only to
 draw) and ``kernelfactor.paper`` (surveys, tables, figure regeneration);
 importing ``kernelfactor`` itself imports neither pyplot nor sympy.
+
+Layers (one module per concept; an import, at module level or inside a
+function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
+
+    cli                                   the command line: arguments, printing
+    paper                                 surveys, tables, figure registry
+    _calibrate  plotting                  measured constants; drawing results
+    _apply  _depthwise                    public filtering; conv-layer factors
+    _large                                the dask backend
+    _engine                               in-memory filter engines, one table
+    _lowrank                              best rank-k approximations, bounds
+    _svd  _bounds  _costmodel             numeric verdicts; norms; what it costs
+    _coerce                               kernels/images as given -> arrays
+    _catalogue  _exact                    named kernels; exact/symbolic rank
+    _validation _noise _results _docstrings _io   checks, noise policy, results
 """
 
 from __future__ import annotations

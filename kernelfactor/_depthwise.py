@@ -47,6 +47,7 @@ from ._costmodel import (
     depthwise_separable_cost,
     spatially_separable_cost,
 )
+from ._exact import exact_rank
 from ._noise import NOISE_TEXT, rounding_level, shown_above, shown_where, significant
 from ._results import Result
 from ._svd import _fix_signs
@@ -271,16 +272,9 @@ def _numeric_ranks(s: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.
 
 
 def _exact_ranks_rational(blocks: np.ndarray) -> np.ndarray:
-    """Exact ranks of float blocks (every float is a dyadic rational) via ``_exact``."""
-    try:
-        from . import _exact
-    except ImportError:
-        raise ValueError(
-            "`method='rational'` needs kernelfactor._exact, which is not available in this "
-            "installation; use method='numeric'."
-        ) from None
+    """Exact ranks of float blocks (every float is a dyadic rational)."""
     flat = blocks.reshape(-1, *blocks.shape[-2:])
-    ranks = [int(_exact.exact_rank(b)) for b in flat]
+    ranks = [int(exact_rank(b)) for b in flat]
     return np.array(ranks, dtype=int).reshape(blocks.shape[:-2])
 
 

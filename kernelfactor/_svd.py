@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._coerce import _as_kernel
+from ._exact import _verify_numeric
 from ._noise import (
     NOISE_TEXT,
     format_value,
@@ -696,8 +697,6 @@ def analyze(
     cols, rows = _factor_terms(arr, u, s, vt, rank)
     exact_rank = note = None
     if verify == "exact":
-        from ._exact import _verify_numeric
-
         # the data as given (int64 beyond 2**53, Fraction, Decimal, longdouble ...),
         # not the float64 copy the SVD used
         given = arr if isinstance(kernel, str) or hasattr(kernel, "to_array") else kernel

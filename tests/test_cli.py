@@ -24,7 +24,8 @@ from PIL import Image
 from scipy import ndimage
 
 import kernelfactor as kf
-from kernelfactor import cli, paper
+import kernelfactor._io
+from kernelfactor import cli
 from kernelfactor._apply import correlate
 from kernelfactor._exact import exact_factor
 
@@ -457,7 +458,7 @@ def test_npy_and_npz_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path
 def test_text_file_size_limit(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "MAX_TEXT_BYTES", 8)
+    monkeypatch.setattr(kernelfactor._io, "MAX_TEXT_BYTES", 8)
     (tmp_path / "k.csv").write_text("1,2,1\n2,4,2\n1,2,1\n")
     code, _, err = run(capsys, "analyze", str(tmp_path / "k.csv"))
     assert code == 1 and "limited to 8 bytes" in err
@@ -808,7 +809,7 @@ def test_figures_prints_table_progress_and_time(
             progress(name, i, len(names), 0.25)
         return [Path(out_dir) / f"{n}.png" for n in names]
 
-    monkeypatch.setattr(paper, "regenerate_figures", fake)
+    monkeypatch.setattr(cli, "regenerate_figures", fake)
     code, out, err = run(capsys, "figures", "--out", str(tmp_path), "--format", "png",
                          "--kernels", "sobel_x", "gaussian:sigma=2")
     assert code == 0, err

@@ -15,19 +15,6 @@ PRIVATE_MODULES = sorted(
     p.stem for p in PACKAGE.glob("_*.py") if p.stem not in ("__init__", "__main__")
 )
 
-# Layers from ARCHITECTURE.md (higher number = higher layer); imports may only point down
-# or sideways within a layer, except lazy imports inside functions.
-LAYERS = {
-    "_validation": 0, "_noise": 0, "_results": 0,
-    "_catalogue": 1, "_coerce": 1, "_svd": 1, "_bounds": 1, "_costmodel": 1,
-    "_lowrank": 2, "_exact": 2, "_engine": 2, "_large": 2,
-    "_apply": 3, "_depthwise": 3, "_calibrate": 3,
-    "_docstrings": 0,
-    "plotting": 4, "paper": 4,
-    "cli": 5,
-}
-
-
 def test_all_names_exist_and_are_unique():
     assert len(kf.__all__) == len(set(kf.__all__))
     for name in kf.__all__:
@@ -63,25 +50,6 @@ def test_import_defers_scipy_ndimage():
     code = "import sys, kernelfactor; print('scipy.ndimage' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def _module_level_imports(path: pathlib.Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    found = set()
-    for node in tree.body:  # module level only: lazy imports inside functions are allowed
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            found.add(node.module.split(".")[0])
-    return found
-
-
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.stem)
-def test_imports_point_down_the_layers(path):
-    if path.stem in ("__init__", "__main__"):
-        return
-    own = LAYERS.get(path.stem)
-    assert own is not None, f"add {path.stem} to LAYERS (ARCHITECTURE.md)"
-    for target in _module_level_imports(path):
-        assert LAYERS[target] <= own, f"{path.stem} imports {target}, which is above it"
 
 
 def test_paper_names_moved_with_a_deprecation_warning():

@@ -29,7 +29,14 @@ from ._figures import (
     load_timings,
     regenerate_figures,
 )
-from ._report import SURVEY_COLUMNS, TABLE_FORMATS, Column, format_table, latex_escape
+from ._report import (
+    SURVEY_COLUMNS,
+    TABLE_FORMATS,
+    Column,
+    format_table,
+    latex_escape,
+    text_table,
+)
 from ._survey import (
     DepthwiseCostGrid,
     ErrorCurve,
@@ -71,6 +78,7 @@ __all__ = [
     "regenerate_figures",
     "residual_comparison",
     "survey",
+    "text_table",
     "timing_key",
     "tradeoff",
 ]

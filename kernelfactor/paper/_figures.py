@@ -27,8 +27,22 @@ from typing import Any
 
 import numpy as np
 
+from .. import plotting
+from .._catalogue import get_kernel
 from .._coerce import format_kernel_spec
+from .._lowrank import lowrank
+from .._svd import analyze
 from .._validation import _check_choice, _describe
+from ._report import format_table
+from ._survey import (
+    _specs,
+    depthwise_cost_grid,
+    error_curve,
+    kernel_label,
+    residual_comparison,
+    survey,
+    tradeoff,
+)
 
 __all__ = [
     "DEFAULT_TRADEOFF_KERNELS",
@@ -155,26 +169,15 @@ class FigureSpec:
 
 
 def _draw_spectra(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from .._catalogue import get_kernel
-    from .._svd import analyze
-    from ._survey import kernel_label
-
     analyses = {kernel_label(n, p): analyze(get_kernel(n, **p)) for n, p in inputs.kernels}
     plotting.plot_spectrum(analyses, ax=fig.add_subplot())
 
 
 def _draw_error_vs_rank(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from ._survey import error_curve
-
     plotting.plot_error_vs_rank(error_curve(_ERROR_KERNEL), ax=fig.add_subplot())
 
 
 def _draw_tradeoff(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from ._survey import tradeoff
-
     shape = tuple(inputs.timings.get("image_shape", (512, 512)))
     points = tradeoff(inputs.kernels, image_shape=shape, timings=inputs.timings["timings"])
     timed = any(p.seconds is not None for p in points)
@@ -184,27 +187,16 @@ def _draw_tradeoff(inputs: _Inputs, fig: Any) -> None:
 
 
 def _draw_factors(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from .._catalogue import get_kernel
-    from .._lowrank import lowrank
-    from ._survey import kernel_label
-
     n, p = _FACTORS_KERNEL
     plotting.plot_factors(lowrank(get_kernel(n, **p)), label=kernel_label(n, p), fig=fig)
 
 
 def _draw_residual(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from ._survey import residual_comparison
-
     plotting.plot_residual(residual_comparison(_photo(), _RESIDUAL_KERNEL, _RESIDUAL_RANK),
                            fig=fig)
 
 
 def _draw_depthwise_cost(inputs: _Inputs, fig: Any) -> None:
-    from .. import plotting
-    from ._survey import depthwise_cost_grid
-
     plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
 
 
@@ -343,8 +335,6 @@ def regenerate_figures(
     """
     import matplotlib
 
-    from ._report import format_table
-    from ._survey import _specs, survey
 
     fmts = list(dict.fromkeys(formats))
     if isinstance(formats, str) or not fmts:
@@ -368,7 +358,6 @@ def regenerate_figures(
     out.mkdir(parents=True, exist_ok=True)
     written: list[pathlib.Path] = []
     files: dict[str, list[str]] = {}
-    from .. import plotting
 
     rc: Any = {**plotting.STYLE, **_RC}
     with matplotlib.rc_context(rc):

@@ -19,10 +19,17 @@ from .._noise import NOISE_TEXT, significant
 from .._results import Result
 from .._validation import _check_choice, _describe
 
-__all__ = ["SURVEY_COLUMNS", "TABLE_FORMATS", "Column", "format_table", "latex_escape"]
+__all__ = [
+    "SURVEY_COLUMNS",
+    "TABLE_FORMATS",
+    "Column",
+    "format_table",
+    "latex_escape",
+    "text_table",
+]
 
 #: Values of ``fmt`` accepted by :func:`format_table`, sorted.
-TABLE_FORMATS: tuple[str, ...] = ("csv", "latex", "markdown")
+TABLE_FORMATS: tuple[str, ...] = ("csv", "latex", "markdown", "text")
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -165,6 +172,50 @@ def _csv_value(value: Any, kind: str, row: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _plain_number(value: Any, digits: int = 4) -> str:
+    """A compact number: ints with thousands separators, floats to `digits` figures."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+    """An aligned plain-text table for terminals; `align` holds one 'l' or 'r' per column.
+
+    Cells that are not strings are written by one rule: ints with thousands
+    separators, floats to 4 significant digits, None as ``-``, bools as yes/no.
+
+    Examples
+    --------
+    >>> print(text_table(["kernel", "rank"], [["sobel_x", 1], ["disk", 5]]))
+    kernel   rank
+    -------  ----
+    sobel_x     1
+    disk        5
+    """
+    cells = [[c if isinstance(c, str) else _plain_number(c) for c in row] for row in rows]
+    ncol = len(headers)
+    align = (align or "l" + "r" * (ncol - 1)).ljust(ncol, "r")
+    widths = [max([len(headers[i])] + [len(r[i]) for r in cells]) for i in range(ncol)]
+
+    def line(items: Sequence[str]) -> str:
+        parts = [
+            s.ljust(w) if a == "l" else s.rjust(w)
+            for s, w, a in zip(items, widths, align, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out)
+
+
 def _markdown_escape(text: str) -> str:
     return text.replace("|", r"\|")
 
@@ -182,10 +233,11 @@ def format_table(
     rows : sequence
         Results with a ``to_dict()`` (e.g. :class:`kernelfactor.paper.KernelSurvey`)
         or mappings, one per table row.
-    fmt : {"csv", "latex", "markdown"}
+    fmt : {"csv", "latex", "markdown", "text"}
         ``"markdown"``: a GitHub pipe table.  ``"latex"``: a ``tabular``
         with booktabs rules (``\\toprule``, ``\\midrule``, ``\\bottomrule``),
-        special characters escaped.  ``"csv"``: the column keys as header
+        special characters escaped.  ``"text"``: aligned plain text for a
+        terminal (:func:`text_table`).  ``"csv"``: the column keys as header
         and the values to 6 significant digits (via :mod:`csv`).  Rounding
         noise (at or below a row's ``rounding``) is ``0 (below tol)`` in
         every format.
@@ -250,6 +302,9 @@ def format_table(
     body = [[_cell(d[c.key], c.kind, d, fmt) for c in cols] for d in dicts]
     tol = dicts[0].get("max_rel_error") if dicts else None
     tol_text = "tol" if tol is None else f"{tol:g}"
+    if fmt == "text":
+        heads = [c.header.replace("{tol}", tol_text) for c in cols]
+        return text_table(heads, body, "".join(c.align for c in cols)) + "\n"
     if fmt == "markdown":
         heads = [_markdown_escape(c.header.replace("{tol}", tol_text)) for c in cols]
         lines = ["| " + " | ".join(heads) + " |"]

@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from .._apply import correlate
 from .._bounds import l1_norm
 from .._catalogue import kernel_info, list_kernels
 from .._coerce import as_kernel_spec
 from .._costmodel import conv_cost, depthwise_separable_cost, filter_cost, seed_example
+from .._exact import exact_rank
 from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result
@@ -197,8 +199,6 @@ class KernelSurvey(Result):
 def _exact_rank(exact: Any) -> int | None:
     if exact is None:
         return None
-    from .._exact import exact_rank
-
     return int(exact_rank([list(row) for row in exact]))
 
 
@@ -621,8 +621,6 @@ def residual_comparison(
     >>> bool(r.max_abs_difference <= r.bound)
     True
     """
-    from .._apply import correlate
-
     name, params = as_kernel_spec(kernel, "kernel")
     arr = kernel_info(name, **params).array
     x = np.asarray(image, dtype=np.float64)
