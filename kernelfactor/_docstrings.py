@@ -113,6 +113,29 @@ ValueError, TypeError
     ``RuntimeError`` (:class:`~kernelfactor.NdimageRuntimeError`,
     :class:`~kernelfactor.NdimageTypeError`)."""
 
+PARAMS["exact_params"] = """\
+kernel : array_like, sympy Matrix or nested lists
+    An ``(m, n)`` matrix of int, float, ``fractions.Fraction``,
+    ``decimal.Decimal`` or sympy numbers/expressions.  Floats are converted
+    **exactly**: every float is a dyadic rational, so ``0.1`` means
+    ``3602879701896397 / 36028797018963968``.
+floats : {"error", "exact"}
+    ``"exact"`` (default) converts each float to its exact binary value;
+    ``"error"`` refuses floats (a TypeError) when exactness was asked for.
+limit_denominator : int, optional
+    Convert each float ``v`` to ``Fraction(v).limit_denominator(N)``
+    instead, "the decimal I meant" (``0.1`` becomes ``1/10``).
+backend : {"auto", "flint", "sympy"}
+    ``"flint"`` uses python-flint's ``fmpz_mat`` (the ``exact`` extra),
+    ``"sympy"`` the modular certificate / ``DomainMatrix``; ``"auto"``
+    picks flint when installed.  Only used for rational kernels.
+time_limit : float or None
+    Wall-clock limit in seconds (default :data:`DEFAULT_TIME_LIMIT`, 10 s);
+    None for no limit.  When it is reached the answer is undecided and
+    says so (see Returns / Raises).  Symbolic kernels larger than
+    :data:`MAX_EXPRESSION_NODES` nodes (or deeper than
+    :data:`MAX_EXPRESSION_DEPTH`) are refused up front with a ValueError."""
+
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
 

@@ -57,6 +57,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._docstrings import docfiller
+from ._results import Result
 from ._validation import _check_choice, _check_positive_int, _check_rank, _describe
 
 __all__ = [
@@ -140,7 +142,7 @@ def _s(value: Any) -> Any:
 
 
 @dataclass(frozen=True, repr=False)
-class ExactFactorization:
+class ExactFactorization(Result):
     """An exact rank decomposition ``K = sum_i scale_i * column_i @ row_i.T``.
 
     Attributes
@@ -252,7 +254,7 @@ class ExactFactorization:
 
 
 @dataclass(frozen=True, repr=False)
-class SeparabilityConditions:
+class SeparabilityConditions(Result):
     """When does a parametric kernel have rank ``<= rank``?
 
     Attributes
@@ -314,7 +316,7 @@ class SeparabilityConditions:
 
 
 @dataclass(frozen=True, repr=False)
-class FunctionRank:
+class FunctionRank(Result):
     """The separable rank of an expression ``f(x, y)``.
 
     Attributes
@@ -1549,31 +1551,10 @@ def _symbolic_factor(matrix: Any) -> ExactFactorization:
 
 # --------------------------------------------------------------------------- public API
 
-_EXACT_PARAMS_DOC = """
-    kernel : array_like, sympy Matrix or nested lists
-        An ``(m, n)`` matrix of int, float, ``fractions.Fraction``,
-        ``decimal.Decimal`` or sympy numbers/expressions.  Floats are converted
-        **exactly**: every float is a dyadic rational, so ``0.1`` means
-        ``3602879701896397 / 36028797018963968``.
-    floats : {"error", "exact"}
-        ``"exact"`` (default) converts each float to its exact binary value;
-        ``"error"`` refuses floats (a TypeError) when exactness was asked for.
-    limit_denominator : int, optional
-        Convert each float ``v`` to ``Fraction(v).limit_denominator(N)``
-        instead, "the decimal I meant" (``0.1`` becomes ``1/10``).
-    backend : {"auto", "flint", "sympy"}
-        ``"flint"`` uses python-flint's ``fmpz_mat`` (the ``exact`` extra),
-        ``"sympy"`` the modular certificate / ``DomainMatrix``; ``"auto"``
-        picks flint when installed.  Only used for rational kernels.
-    time_limit : float or None
-        Wall-clock limit in seconds (default :data:`DEFAULT_TIME_LIMIT`, 10 s);
-        None for no limit.  When it is reached the answer is undecided and
-        says so (see Returns / Raises).  Symbolic kernels larger than
-        :data:`MAX_EXPRESSION_NODES` nodes (or deeper than
-        :data:`MAX_EXPRESSION_DEPTH`) are refused up front with a ValueError.
-"""
 
 
+
+@docfiller
 def exact_rank(
     kernel: Any,
     *,
@@ -1586,7 +1567,7 @@ def exact_rank(
 
     Parameters
     ----------
-    {params}
+    %(exact_params)s
 
     Returns
     -------
@@ -1656,6 +1637,7 @@ def exact_rank(
     return ExactRank(len(res.rows), tuple(sorted(str(v) for v in mat.free_symbols)))
 
 
+@docfiller
 def exact_factor(
     kernel: Any,
     *,
@@ -1676,7 +1658,7 @@ def exact_factor(
 
     Parameters
     ----------
-    {params}
+    %(exact_params)s
 
     Returns
     -------
@@ -1717,8 +1699,6 @@ def exact_factor(
         )
 
 
-exact_rank.__doc__ = (exact_rank.__doc__ or "").format(params=_EXACT_PARAMS_DOC.strip())
-exact_factor.__doc__ = (exact_factor.__doc__ or "").format(params=_EXACT_PARAMS_DOC.strip())
 
 
 def _sqf(expr: Any, gens: list[Any]) -> Any:

@@ -28,6 +28,7 @@ from ._noise import (
     significant,
     vector_floor,
 )
+from ._results import Result
 from ._validation import _check_choice, _check_nonnegative
 
 __all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
@@ -101,7 +102,7 @@ def _policy(rtol: float | None, atol: float | None) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class Margin:
+class Margin(Result):
     """How far a rank verdict is from changing.
 
     Attributes
@@ -368,7 +369,7 @@ def _format_values(
 
 
 @dataclass(frozen=True, repr=False)
-class Analysis:
+class Analysis(Result):
     """The numeric separability verdict for one kernel (see :func:`analyze`).
 
     Attributes
@@ -495,7 +496,7 @@ class Analysis:
 
 
 @dataclass(frozen=True, repr=False)
-class BatchAnalysis:
+class BatchAnalysis(Result):
     """Numeric verdicts for a stack of kernels ``(..., m, n)`` (see :func:`analyze`).
 
     Attributes hold one entry per kernel: ``rank`` (int array), ``tol``,
