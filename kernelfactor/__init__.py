@@ -23,6 +23,7 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
     _coerce                               kernels/images as given -> arrays
     _catalogue  _exact                    named kernels; exact/symbolic rank
     _validation _noise _results _docstrings _io   checks, noise policy, results
+    _typing                               type aliases (annotations only)
 """
 
 from __future__ import annotations

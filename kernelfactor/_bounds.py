@@ -22,9 +22,9 @@ enters :math:`\\|x\\|_\\infty`) and is attained by the sign image
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from ._typing import ArrayLike, Floats
 
 __all__ = [
     "eckart_young",
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def eckart_young(singular_values: Any, rank: int) -> tuple[Any, Any]:
+def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]:
     """Exact errors of the best rank-`rank` approximation.
 
     Parameters
@@ -66,7 +66,7 @@ def eckart_young(singular_values: Any, rank: int) -> tuple[Any, Any]:
     return fro, spectral
 
 
-def l1_norm(residual: Any) -> Any:
+def l1_norm(residual: ArrayLike) -> Floats:
     """The entrywise l1 norm :math:`\\sum_{ij} |R_{ij}|` over the last two axes.
 
     It is the exact operator norm of :math:`x \\mapsto R \\star x` on
@@ -82,7 +82,7 @@ def l1_norm(residual: Any) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
-def frequency_bound(residual: Any, *, oversample: int = 8) -> Any:
+def frequency_bound(residual: ArrayLike, *, oversample: int = 8) -> Floats:
     """A rigorous upper bound on :math:`\\max_\\omega |\\hat R(\\omega)|`.
 
     :math:`\\hat R(\\omega) = \\sum_{pq} R_{pq} e^{-i(\\omega_1 p + \\omega_2 q)}`
@@ -131,7 +131,7 @@ def frequency_bound(residual: Any, *, oversample: int = 8) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
-def worst_case_image(residual: Any) -> np.ndarray:
+def worst_case_image(residual: ArrayLike) -> np.ndarray:
     """The image that attains :math:`\\|R \\star x\\|_\\infty = \\|R\\|_1 \\|x\\|_\\infty`.
 
     For correlation (``scipy.ndimage.correlate`` with origin 0) the sign image

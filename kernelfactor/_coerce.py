@@ -11,11 +11,12 @@ through :func:`kernelfactor.get_kernel`) and below every numeric module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from ._catalogue import get_kernel
+from ._typing import ArrayLike, KernelLike, Params, SupportsToArray
 from ._validation import (
     _FIX_COMPLEX,
     DTYPE_POLICY,
@@ -99,7 +100,7 @@ def parse_kernel_spec(spec: str, *, name: str = "kernel") -> tuple[str, dict[str
     return head, params
 
 
-def format_kernel_spec(kernel_name: str, params: Mapping[str, Any] | None = None) -> str:
+def format_kernel_spec(kernel_name: str, params: Params | None = None) -> str:
     """The spec string of ``(name, params)``: the inverse of :func:`parse_kernel_spec`.
 
     Examples
@@ -112,7 +113,7 @@ def format_kernel_spec(kernel_name: str, params: Mapping[str, Any] | None = None
     if not params:
         return kernel_name
 
-    def text(value: Any) -> str:
+    def text(value: object) -> str:
         if isinstance(value, tuple):
             return "x".join(str(v) for v in value)
         if value is None or isinstance(value, bool):
@@ -122,7 +123,7 @@ def format_kernel_spec(kernel_name: str, params: Mapping[str, Any] | None = None
     return kernel_name + ":" + ",".join(f"{k}={text(params[k])}" for k in sorted(params))
 
 
-def _is_name_params(item: Any) -> bool:
+def _is_name_params(item: object) -> TypeGuard[tuple[str, Params]]:
     return (
         isinstance(item, tuple)
         and len(item) == 2
@@ -131,7 +132,7 @@ def _is_name_params(item: Any) -> bool:
     )
 
 
-def as_kernel_spec(item: Any, name: str = "kernels") -> tuple[str, dict[str, Any]]:
+def as_kernel_spec(item: object, name: str = "kernels") -> tuple[str, dict[str, Any]]:
     """A catalogue kernel as ``(name, params)``: from a name, a spec string or a pair.
 
     Examples
@@ -170,7 +171,7 @@ def _refuse_dtype(arr: np.ndarray, name: str) -> None:
     )
 
 
-def _as_kernel(kernel: Any, *, name: str = "kernel", batch: bool = False) -> np.ndarray:
+def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False) -> np.ndarray:
     """Coerce a kernel given as a name, an array-like or a result to float64.
 
     Parameters
@@ -201,7 +202,7 @@ def _as_kernel(kernel: Any, *, name: str = "kernel", batch: bool = False) -> np.
         return get_kernel(spec_name, **params)
     if _is_name_params(kernel):
         return get_kernel(kernel[0], **dict(kernel[1]))
-    if hasattr(kernel, "to_array") and not isinstance(kernel, np.ndarray):
+    if isinstance(kernel, SupportsToArray) and not isinstance(kernel, np.ndarray):
         kernel = kernel.to_array()
     if isinstance(kernel, np.ndarray):
         arr = kernel
@@ -266,7 +267,7 @@ def _image_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(policy)
 
 
-def _as_image(image: Any, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
+def _as_image(image: ArrayLike, *, name: str = "image", min_ndim: int = 1) -> np.ndarray:
     """Coerce an image to an ndarray with a supported real dtype (not converted yet)."""
     arr = image if isinstance(image, np.ndarray) else np.asarray(image)
     if arr.dtype.kind == "c":
@@ -285,7 +286,7 @@ def _as_image(image: Any, *, name: str = "image", min_ndim: int = 1) -> np.ndarr
 _FILTER_KINDS = "biufc"
 
 
-def _as_filter_input(image: Any, *, name: str = "input") -> np.ndarray:
+def _as_filter_input(image: ArrayLike, *, name: str = "input") -> np.ndarray:
     """An image for :func:`kernelfactor.correlate`: any dtype scipy.ndimage accepts, any size.
 
     Raises :class:`NdimageTypeError` (a ``TypeError`` and a ``RuntimeError``,

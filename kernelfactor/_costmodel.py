@@ -113,6 +113,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._results import Result
+from ._typing import Pair, Shape
 from ._validation import _check_choice, _check_positive_int, _describe
 
 __all__ = [
@@ -586,7 +587,7 @@ class FilterCost(Result):
 
 
 def filter_cost(
-    image_shape: Any, kernel_shape: Any, *, method: str = "direct", rank: int = 1
+    image_shape: Shape, kernel_shape: Shape, *, method: str = "direct", rank: int = 1
 ) -> FilterCost:
     r"""Count the operations of filtering an image with an ``m x n`` kernel.
 
@@ -692,7 +693,7 @@ def separable_crossover(
     return None
 
 
-def rank_crossover(kernel_shape: Any, *, metric: str = "multiplications") -> int:
+def rank_crossover(kernel_shape: Shape, *, metric: str = "multiplications") -> int:
     """The smallest rank at which rank-k separable filtering stops paying.
 
     Returns the smallest ``k`` whose separable count is no smaller than the
@@ -733,7 +734,7 @@ def rank_crossover(kernel_shape: Any, *, metric: str = "multiplications") -> int
 
 
 def fft_crossover(
-    image_shape: Any,
+    image_shape: Shape,
     *,
     versus: str = "direct",
     rank: int = 1,
@@ -797,11 +798,11 @@ def _pair(value: Any, name: str) -> tuple[int, int]:
 
 def conv_output_shape(
     input_hw: Any,
-    kernel: Any,
+    kernel: Pair,
     *,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
 ) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
     r"""Output spatial size and zero padding of a 2-D convolution layer.
 
@@ -844,11 +845,11 @@ def conv_output_shape(
 
 def _conv_output_shape(
     input_hw: Any,
-    kernel: Any,
+    kernel: Pair,
     *,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     input_name: str = "input_shape",
 ) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
     """:func:`conv_output_shape`, naming the input `input_name` in errors."""
@@ -944,7 +945,7 @@ class ConvCost(Result):
         )
 
 
-def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+def _check_input_shape(input_shape: Shape) -> tuple[int, int, int]:
     try:
         items = tuple(input_shape)
     except TypeError:
@@ -1021,7 +1022,7 @@ def _composite(name: str, stages: tuple[ConvCost, ...], description: str) -> Con
 
 
 def _layer_args(
-    input_shape: Any, kernel: Any, out_channels: Any, stride: Any, padding: Any, dilation: Any
+    input_shape: Shape, kernel: Pair, out_channels: Any, stride: Pair, padding: Any, dilation: Pair
 ) -> tuple[tuple[int, int, int], tuple[int, int], int, tuple[int, int], str, tuple[int, int]]:
     shape = _check_input_shape(input_shape)
     k = _pair(kernel, "kernel")
@@ -1034,13 +1035,13 @@ def _layer_args(
 
 
 def conv_cost(
-    input_shape: Any,
-    kernel: Any,
+    input_shape: Shape,
+    kernel: Pair,
     out_channels: int,
     *,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     bias: bool = False,
 ) -> ConvCost:
     r"""Counts of a standard convolution layer ``C_in -> C_out``.
@@ -1089,14 +1090,14 @@ def conv_cost(
 
 
 def depthwise_separable_cost(
-    input_shape: Any,
-    kernel: Any,
+    input_shape: Shape,
+    kernel: Pair,
     out_channels: int,
     *,
     multiplier: int = 1,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     bias: bool = False,
 ) -> ConvCost:
     r"""Counts of a depthwise-separable layer: depthwise ``K_h x K_w`` then pointwise 1x1.
@@ -1150,14 +1151,14 @@ def depthwise_separable_cost(
 
 
 def spatially_separable_cost(
-    input_shape: Any,
-    kernel: Any,
+    input_shape: Shape,
+    kernel: Pair,
     out_channels: int,
     *,
     rank: int = 1,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     bias: bool = False,
 ) -> ConvCost:
     r"""Counts of a spatially separable layer: every ``W[o, c]`` of rank <= `rank`.
@@ -1212,14 +1213,14 @@ def spatially_separable_cost(
 
 
 def low_rank_channel_cost(
-    input_shape: Any,
-    kernel: Any,
+    input_shape: Shape,
+    kernel: Pair,
     out_channels: int,
     *,
     rank: int,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     bias: bool = False,
 ) -> ConvCost:
     r"""Counts of the low-rank channel scheme: ``K_h x 1`` into `rank` channels, then ``1 x K_w``.
@@ -1341,13 +1342,13 @@ class LayerCosts(Result):
 
 
 def layer_costs(
-    input_shape: Any = (12, 12, 3),
-    kernel: Any = (5, 5),
+    input_shape: Shape = (12, 12, 3),
+    kernel: Pair = (5, 5),
     out_channels: int = 256,
     *,
     padding: str = "valid",
-    stride: Any = 1,
-    dilation: Any = 1,
+    stride: Pair = 1,
+    dilation: Pair = 1,
     multiplier: int = 1,
     spatial_rank: int = 1,
     channel_rank: int | None = None,
@@ -1384,15 +1385,14 @@ def layer_costs(
     >>> round(t.ratios["depthwise_separable"]["multiplications"], 4)
     0.0439
     """
-    common = {"stride": stride, "padding": padding, "dilation": dilation}
-    standard = conv_cost(input_shape, kernel, out_channels, **common)
-    ds = depthwise_separable_cost(
-        input_shape, kernel, out_channels, multiplier=multiplier, **common
-    )
-    ss = spatially_separable_cost(input_shape, kernel, out_channels, rank=spatial_rank, **common)
+    layer = (input_shape, kernel, out_channels)
+    common: dict[str, Any] = {"stride": stride, "padding": padding, "dilation": dilation}
+    standard = conv_cost(*layer, **common)
+    ds = depthwise_separable_cost(*layer, multiplier=multiplier, **common)
+    ss = spatially_separable_cost(*layer, rank=spatial_rank, **common)
     lr = None
     if channel_rank is not None:
-        lr = low_rank_channel_cost(input_shape, kernel, out_channels, rank=channel_rank, **common)
+        lr = low_rank_channel_cost(*layer, rank=channel_rank, **common)
     return LayerCosts(
         standard=standard,
         depthwise_separable=ds,

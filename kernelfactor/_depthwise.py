@@ -51,6 +51,7 @@ from ._exact import exact_rank
 from ._noise import NOISE_TEXT, rounding_level, shown_above, shown_where, significant
 from ._results import Result
 from ._svd import _fix_signs
+from ._typing import ArrayLike, Pair, Shape
 from ._validation import (
     _check_choice,
     _check_nonnegative,
@@ -78,7 +79,7 @@ EXACT_METHODS: tuple[str, ...] = ("numeric", "rational")
 # ---------------------------------------------------------------------------
 
 
-def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
+def _as_weights(weights: ArrayLike, name: str = "weights") -> np.ndarray:
     """Finite float64 weights of shape ``(C_out, C_in, K_h, K_w)``."""
     if isinstance(weights, str):
         raise TypeError(
@@ -96,7 +97,7 @@ def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
     return _as_kernel(arr, name=name, batch=True)
 
 
-def _spatial_input_shape(input_shape: Any, c_in: int) -> tuple[int, int, int]:
+def _spatial_input_shape(input_shape: Shape, c_in: int) -> tuple[int, int, int]:
     """``(H, W)`` or ``(H, W, C_in)`` -> ``(H, W, C_in)``, checking ``C_in``."""
     try:
         items = tuple(input_shape)
@@ -122,12 +123,12 @@ def _spatial_input_shape(input_shape: Any, c_in: int) -> tuple[int, int, int]:
 
 
 def conv2d(
-    x: Any,
-    weights: Any,
+    x: ArrayLike,
+    weights: ArrayLike,
     *,
-    stride: Any = 1,
+    stride: Pair = 1,
     padding: str = "valid",
-    dilation: Any = 1,
+    dilation: Pair = 1,
     groups: int = 1,
 ) -> np.ndarray:
     """A 2-D convolution layer (cross-correlation, as in deep learning), numpy only.
@@ -333,7 +334,7 @@ class DepthwiseFactorization(Result):
         return self.reconstruct()
 
     def apply(
-        self, x: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+        self, x: ArrayLike, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> np.ndarray:
         """Run the factorised layer: depthwise (groups = C_in) then pointwise 1x1."""
         c_in = self.weights_shape[1]
@@ -348,7 +349,7 @@ class DepthwiseFactorization(Result):
         return conv2d(y, self.pointwise[:, :, np.newaxis, np.newaxis])
 
     def cost(
-        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+        self, input_shape: Shape, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> ConvCost:
         """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
 
@@ -368,7 +369,7 @@ class DepthwiseFactorization(Result):
         )
 
     def standard_cost(
-        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+        self, input_shape: Shape, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> ConvCost:
         """Counts of the unfactorised layer on the same input."""
         c_out, c_in, kh, kw = self.weights_shape
@@ -439,7 +440,7 @@ class SpatialFactorization(Result):
         return self.reconstruct()
 
     def apply(
-        self, x: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+        self, x: ArrayLike, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> np.ndarray:
         """Run the factorised layer: ``K_h x 1`` (groups = C_in) then ``1 x K_w`` (groups = C_out).
 
@@ -464,7 +465,7 @@ class SpatialFactorization(Result):
         return out if batched else out[0]
 
     def cost(
-        self, input_shape: Any, *, stride: Any = 1, padding: str = "valid", dilation: Any = 1
+        self, input_shape: Shape, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> ConvCost:
         """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
 
@@ -520,7 +521,7 @@ def _tail_sq(s: np.ndarray, keep: int) -> np.ndarray:
 
 
 def depthwise_factor(
-    weights: Any, multiplier: int = 1, *, method: str = "numeric"
+    weights: ArrayLike, multiplier: int = 1, *, method: str = "numeric"
 ) -> DepthwiseFactorization:
     r"""Best depthwise-separable approximation of conv weights, with its exact error.
 
@@ -621,7 +622,7 @@ def _smallest_for_error(
 
 
 def depthwise_multiplier_for_error(
-    weights: Any, max_error: float, *, relative: bool = False
+    weights: ArrayLike, max_error: float, *, relative: bool = False
 ) -> int:
     """The smallest depth multiplier whose best approximation meets an error target.
 
@@ -657,7 +658,7 @@ def depthwise_multiplier_for_error(
 
 
 def spatial_factor(
-    weights: Any, rank: int = 1, *, method: str = "numeric"
+    weights: ArrayLike, rank: int = 1, *, method: str = "numeric"
 ) -> SpatialFactorization:
     r"""Best spatially separable approximation: every ``W[o, c]`` of rank ``<= rank``.
 
@@ -718,7 +719,7 @@ def spatial_factor(
     )
 
 
-def spatial_rank_for_error(weights: Any, max_error: float, *, relative: bool = False) -> int:
+def spatial_rank_for_error(weights: ArrayLike, max_error: float, *, relative: bool = False) -> int:
     """The smallest per-kernel rank whose best spatially separable approximation meets a target.
 
     Same conventions as :func:`depthwise_multiplier_for_error`; at most

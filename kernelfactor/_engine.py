@@ -34,7 +34,7 @@ from ._costmodel import (
     _fast_size,
     predict,
 )
-from ._svd import analyze
+from ._svd import Analysis, analyze
 from ._validation import BOUNDARY_MODES
 
 __all__ = ["METHODS", "MIN_SPLIT_ELEMENTS", "MIN_STRIP_LENGTH", "Method", "Outcome", "filter_into"]
@@ -142,7 +142,9 @@ def _analysed_factors(
     """
     weights = np.frombuffer(data, dtype=np.float64).reshape(shape)
     out = []
-    for c, r in analyze(weights).factors:
+    analysis = analyze(weights)
+    assert isinstance(analysis, Analysis)  # 2-D weights: one kernel
+    for c, r in analysis.factors:
         c, r = np.array(c, dtype=np.float64), np.array(r, dtype=np.float64)
         c.flags.writeable = r.flags.writeable = False
         out.append((c, r))

@@ -13,6 +13,7 @@ from ._coerce import _as_kernel
 from ._noise import NOISE_TEXT, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
+from ._typing import ArrayLike, Floats, KernelLike
 from ._validation import _check_choice, _check_nonnegative, _check_rank, _describe
 
 __all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
@@ -73,28 +74,28 @@ class ApproximationAccuracy(Result):
     ``"raw"``, their last digits differ between LAPACK builds).
     """
 
-    fro: float
-    spectral: float
-    fro_rel: float
-    spectral_rel: float
-    l1: float
-    freq_bound: float
-    rounding: float
+    fro: Floats
+    spectral: Floats
+    fro_rel: Floats
+    spectral_rel: Floats
+    l1: Floats
+    freq_bound: Floats
+    rounding: Floats
 
     @property
-    def linf_bound(self) -> Any:
+    def linf_bound(self) -> Floats:
         """Deprecated: always equal to :attr:`l1` (the l-inf output-error gain)."""
         _deprecated("linf_bound")
         return self.l1
 
     @property
-    def l2_bound(self) -> Any:
+    def l2_bound(self) -> Floats:
         """Deprecated: always equal to :attr:`l1` (Young's l2 output-error gain)."""
         _deprecated("l2_bound")
         return self.l1
 
     @property
-    def within_rounding(self) -> Any:
+    def within_rounding(self) -> bool | np.ndarray:
         """True when the spectral error is at the rounding level (exact up to rounding)."""
         out = np.asarray(self.spectral) <= np.asarray(self.rounding)
         return bool(out) if out.ndim == 0 else out
@@ -224,7 +225,7 @@ def _build(arr: np.ndarray, u: np.ndarray, s: np.ndarray, vt: np.ndarray, k: int
     return LowRankKernel(cols, rows, (m, n), s, error, residual)
 
 
-def _safe_ratio(a: Any, b: Any) -> Any:
+def _safe_ratio(a: ArrayLike, b: ArrayLike) -> Floats:
     """a / b, with 0 where b == 0 (relative errors of a zero kernel are 0)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     out = np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
@@ -270,7 +271,7 @@ def _search(arr: np.ndarray, max_error: float, norm: str, relative: bool) -> Low
 
 
 def rank_for_error(
-    kernel: Any, max_error: float, *, norm: str = "fro", relative: bool = False
+    kernel: KernelLike, max_error: float, *, norm: str = "fro", relative: bool = False
 ) -> int:
     """The smallest rank whose best approximation meets an error target.
 
@@ -314,7 +315,7 @@ def rank_for_error(
 
 
 def lowrank(
-    kernel: Any,
+    kernel: KernelLike,
     rank: int | None = None,
     *,
     max_error: float | None = None,

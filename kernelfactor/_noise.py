@@ -27,9 +27,10 @@ the last-bit differences between LAPACK builds do not show.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
+
+from ._typing import ArrayLike, Floats
 
 __all__ = [
     "NOISE_TEXT",
@@ -54,7 +55,7 @@ NOISE_TEXT = "0 (below tol)"
 SIGNIFICANT_DIGITS = 6
 
 
-def rounding_level(sigma_max: Any, shape: tuple[int, ...]) -> Any:
+def rounding_level(sigma_max: ArrayLike, shape: tuple[int, ...]) -> Floats:
     """:math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1`: where rounding noise ends.
 
     Examples
@@ -66,7 +67,7 @@ def rounding_level(sigma_max: Any, shape: tuple[int, ...]) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
-def noise_floor(tol: Any, sigma_max: Any, shape: tuple[int, ...]) -> Any:
+def noise_floor(tol: ArrayLike, sigma_max: ArrayLike, shape: tuple[int, ...]) -> Floats:
     """The larger of the verdict's tolerance and the rounding level.
 
     Examples
@@ -130,7 +131,7 @@ def format_value(value: float, floor: float, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
-def shown_where(values: Any, noise: Any) -> Any:
+def shown_where(values: ArrayLike, noise: ArrayLike) -> object:
     """Nested lists of `values` with ``None`` where `noise` is true, else :func:`significant`.
 
     Examples
@@ -145,7 +146,7 @@ def shown_where(values: Any, noise: Any) -> Any:
     return [shown_where(a, b) for a, b in zip(v, mask, strict=True)]
 
 
-def shown_above(values: Any, floor: Any) -> Any:
+def shown_above(values: ArrayLike, floor: ArrayLike) -> object:
     """:func:`shown_where` with noise where ``|values| <= floor`` (element by element).
 
     Examples
@@ -157,13 +158,13 @@ def shown_above(values: Any, floor: Any) -> Any:
     return shown_where(v, np.abs(v) <= np.asarray(floor, dtype=np.float64))
 
 
-def vector_floor(vector: Any, shape: tuple[int, ...]) -> float:
+def vector_floor(vector: ArrayLike, shape: tuple[int, ...]) -> float:
     """The rounding level of a factor vector: :math:`\\max(m, n)\\,\\varepsilon \\max_i |v_i|`."""
     top = float(np.max(np.abs(np.asarray(vector, dtype=np.float64)), initial=0.0))
     return max(shape[-2:]) * _EPS * top
 
 
-def shown_vector(vector: Any, shape: tuple[int, ...]) -> list[float]:
+def shown_vector(vector: ArrayLike, shape: tuple[int, ...]) -> list[float]:
     """A factor for documented fields: entries at its rounding level 0, others 6 digits.
 
     Examples

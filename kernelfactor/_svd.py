@@ -29,6 +29,7 @@ from ._noise import (
     vector_floor,
 )
 from ._results import Result
+from ._typing import ArrayLike, Floats, KernelLike
 from ._validation import _check_choice, _check_nonnegative
 
 __all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
@@ -37,8 +38,9 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 def tolerance(
-    sigma_max: Any, shape: tuple[int, int], rtol: float | None = None, atol: float | None = None
-) -> Any:
+    sigma_max: ArrayLike, shape: tuple[int, int], rtol: float | None = None,
+    atol: float | None = None,
+) -> Floats:
     """The singular-value tolerance of the rank decision.
 
     Parameters
@@ -196,7 +198,7 @@ class Margin(Result):
         return f"Margin({self.describe()})"
 
 
-def _ratio(a: Any, b: Any) -> Any:
+def _ratio(a: ArrayLike, b: ArrayLike) -> Floats:
     """a / b with x / 0 = inf for x > 0 and 0 / 0 = inf (an empty side)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -206,8 +208,8 @@ def _ratio(a: Any, b: Any) -> Any:
 
 
 def _margins(
-    s: np.ndarray, rank: Any, tol: Any, shape: tuple[int, int]
-) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
+    s: np.ndarray, rank: ArrayLike, tol: ArrayLike, shape: tuple[int, int]
+) -> tuple[Any, ...]:
     """Vectorised margins for singular values ``s`` (..., k) and ranks (...).
 
     Returns gap, distance, radius, above_tol, below_tol, the noise floor and
@@ -619,12 +621,12 @@ class BatchAnalysis(Result):
 
 
 def analyze(
-    kernel: Any,
+    kernel: KernelLike,
     *,
     rtol: float | None = None,
     atol: float | None = None,
     verify: str | None = None,
-) -> Any:
+) -> Analysis | BatchAnalysis:
     """Decide whether a kernel is separable, and of which separable rank.
 
     Parameters

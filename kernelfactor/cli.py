@@ -135,7 +135,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -157,9 +157,9 @@ from ._io import (
     save_factors,
     write_image,
 )
-from ._lowrank import NORMS, lowrank
+from ._lowrank import NORMS, LowRankKernel, lowrank
 from ._noise import NOISE_TEXT, shown_vector
-from ._svd import analyze
+from ._svd import Analysis, analyze
 from ._validation import MODES
 from .paper import format_table, regenerate_figures, survey, text_table
 
@@ -173,6 +173,7 @@ _TIFF_SUFFIXES = (".tif", ".tiff")
 
 
 _RAW = argparse.RawDescriptionHelpFormatter
+_Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 class _UsageError(Exception):
@@ -358,7 +359,7 @@ def _parse_expression(text: str) -> tuple[Any, Any, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _list_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _list_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `list` subcommand's arguments (its handler follows)."""
     p = sub.add_parser("list", parents=[common], help="list the built-in kernel catalogue")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -424,7 +425,7 @@ def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, d
     return lr, info
 
 
-def _exact_block(kernel: _Kernel, analysis: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _exact_block(kernel: _Kernel, analysis: Analysis, args: argparse.Namespace) -> dict[str, Any]:
     m, n = kernel.array.shape
     if max(m, n) > MAX_EXACT_SIDE:
         raise _InputError(
@@ -459,7 +460,7 @@ def _given(kernel: _Kernel) -> Any:
     return kernel.given if kernel.given is not None else kernel.array
 
 
-def _analysis_document(kernel: _Kernel, analysis: Any, schema: str) -> dict[str, Any]:
+def _analysis_document(kernel: _Kernel, analysis: Analysis, schema: str) -> dict[str, Any]:
     d = analysis.to_dict()
     return {
         "schema": schema,
@@ -480,7 +481,7 @@ def _analysis_document(kernel: _Kernel, analysis: Any, schema: str) -> dict[str,
     }
 
 
-def _print_analysis(kernel: _Kernel, analysis: Any, limit: int = 10) -> None:
+def _print_analysis(kernel: _Kernel, analysis: Analysis, limit: int = 10) -> None:
     m, n = analysis.shape
     verdict = "separable" if analysis.is_separable else "not separable"
     what = kernel.spec if kernel.source == "file" else f"{kernel.name}"
@@ -529,7 +530,7 @@ def _print_exact(exact: dict[str, Any]) -> None:
             print(f"... {len(exact['terms']) - 10} more terms (use --json for all)")
 
 
-def _print_approximation(lr: Any, info: dict[str, Any]) -> None:
+def _print_approximation(lr: LowRankKernel, info: dict[str, Any]) -> None:
     e = lr.error
     how = f"rank {lr.rank} requested"
     if info["max_error"] is not None:
@@ -561,8 +562,10 @@ def _print_approximation(lr: Any, info: dict[str, Any]) -> None:
         print(text_table(["term", "column", "row"], trows, "rll"))
 
 
-def _save(path: str, kernel: np.ndarray, analysis: Any, lr: Any) -> str:
+def _save(path: str, kernel: np.ndarray, analysis: Analysis, lr: LowRankKernel | None) -> str:
     """--save: the approximation's factors, or the numerical-rank factors."""
+    columns: object
+    rows: object
     if lr is not None:
         columns, rows, rank = lr.columns, lr.rows, lr.rank
     else:
@@ -639,7 +642,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyze_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _analyze_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `analyze` subcommand's arguments (its handler follows)."""
     p = sub.add_parser(
         "analyze", parents=[common], formatter_class=_RAW,
@@ -684,7 +687,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.time_limit is not None and not args.exact:
         raise _UsageError("--time-limit qualifies --exact or --expr; give one of them")
     analysis = analyze(_given(kernel) if args.exact else kernel.array, rtol=args.rtol,
-                          atol=args.atol, verify="exact" if args.exact else None)
+                       atol=args.atol, verify="exact" if args.exact else None)
+    assert isinstance(analysis, Analysis)  # files and the catalogue hold one 2-D kernel
     doc = _analysis_document(kernel, analysis, "kernelfactor.analyze/1")
     exact = None
     if args.exact:
@@ -709,7 +713,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _approx_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _approx_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `approx` subcommand's arguments (its handler follows)."""
     p = sub.add_parser(
         "approx", parents=[common],
@@ -731,6 +735,7 @@ def _cmd_approx(args: argparse.Namespace) -> int:
     _check_approx_flags(args)
     kernel = _load_kernel(args.kernel, args.key)
     analysis = analyze(kernel.array)
+    assert isinstance(analysis, Analysis)  # one 2-D kernel
     doc = _analysis_document(kernel, analysis, "kernelfactor.approx/1")
     if args.rank is None and args.max_error is None:
         args.rank = analysis.rank
@@ -755,7 +760,7 @@ def _cmd_approx(args: argparse.Namespace) -> int:
 # apply
 # ---------------------------------------------------------------------------
 
-def _apply_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _apply_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `apply` subcommand's arguments (its handler follows)."""
     p = sub.add_parser(
         "apply", parents=[common], formatter_class=_RAW,
@@ -869,7 +874,7 @@ def _cmd_cost_image(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cost_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _cost_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `cost` subcommand's arguments (its handler follows)."""
     p = sub.add_parser(
         "cost", parents=[common],
@@ -944,7 +949,7 @@ def _kernel_specs(items: Sequence[str] | None) -> list[tuple[str, dict[str, Any]
     return [_parse_kernel_spec(item) for item in items]
 
 
-def _table_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _table_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `table` subcommand's arguments (its handler follows)."""
     p = sub.add_parser("table", parents=[common],
                        help="the catalogue survey as markdown, LaTeX or CSV")
@@ -980,7 +985,7 @@ def _progress_printer(tty: bool) -> Callable[[str, int, int, float], None]:
     return progress
 
 
-def _figures_arguments(sub: Any, common: argparse.ArgumentParser) -> None:
+def _figures_arguments(sub: _Subparsers, common: _Parser) -> None:
     """The `figures` subcommand's arguments (its handler follows)."""
     p = sub.add_parser(
         "figures", parents=[common],

@@ -19,6 +19,7 @@ PACKAGE = pathlib.Path(kernelfactor.__file__).parent
 
 #: Lowest first.  A module may import only modules of strictly lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("_typing",),
     ("_validation", "_noise", "_results", "_docstrings", "_io"),
     ("_catalogue", "_exact"),
     ("_coerce",),

@@ -39,7 +39,8 @@ from .._exact import exact_rank
 from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result
-from .._svd import analyze
+from .._svd import Analysis, analyze
+from .._typing import Floats
 from .._validation import _check_nonnegative, _check_positive_int
 
 __all__ = [
@@ -254,9 +255,10 @@ def survey(
         arr = info.array
         m, n = arr.shape
         a = analyze(arr, rtol=rtol)
+        assert isinstance(a, Analysis)  # catalogue kernels are 2-D
         s = a.singular_values
         lr1 = lowrank(arr, 1)
-        floor = max(rtol or 0.0, rounding_level(1.0, (m, n)))
+        floor = max(rtol or 0.0, float(rounding_level(1.0, (m, n))))
         ratio = (float(s[1] / s[0]) if s[0] > 0 else 0.0) if s.size > 1 else None
         err1 = float(lr1.error.fro_rel)
         tol_rank = rank_for_error(arr, max_rel_error, relative=True)
@@ -417,7 +419,7 @@ def tradeoff(
         top = min(m, n)
         wanted = range(1, max(analyze(arr).rank, 1) + 1) if ranks is None else ranks
         chosen = sorted({min(_check_positive_int(r, "ranks"), top) for r in wanted})
-        rounding = rounding_level(1.0, (m, n))
+        rounding = float(rounding_level(1.0, (m, n)))
         pts: list[dict[str, Any]] = []
         for r in chosen:
             err = _denoised(float(lowrank(arr, r).error.fro_rel), rounding)
@@ -519,12 +521,12 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
     m, n = arr.shape
     ranks = tuple(range(min(m, n) + 1))
     lrs = [lowrank(arr, k) for k in ranks]
-    l1_full = lrs[0].error.l1
-    freq_full = lrs[0].error.freq_bound
+    l1_full = float(lrs[0].error.l1)
+    freq_full = float(lrs[0].error.freq_bound)
 
-    rank = analyze(arr).rank
+    rank = int(analyze(arr).rank)
 
-    def rel(values: list[float], scale: float) -> tuple[float, ...]:
+    def rel(values: list[Floats], scale: float) -> tuple[float, ...]:
         return tuple(
             0.0 if k >= rank or scale <= 0 else significant(float(v / scale))
             for k, v in zip(ranks, values, strict=True)
@@ -539,7 +541,7 @@ def error_curve(kernel: KernelSpec) -> ErrorCurve:
         l1_rel=rel([lr.error.l1 for lr in lrs], l1_full),
         freq_rel=rel([lr.error.freq_bound for lr in lrs], freq_full),
         rank=rank,
-        rounding=rounding_level(1.0, (m, n)),
+        rounding=float(rounding_level(1.0, (m, n))),
     )
 
 
