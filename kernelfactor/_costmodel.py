@@ -298,6 +298,9 @@ class FilterProblem:
         The rank-1 terms ``separable`` would apply (None: not computed).
     scaled : bool
         The kernel runs scaled by a power of two (one more pass).
+    compiled : bool
+        ``separable`` and ``direct`` run on the compiled engine
+        (:mod:`kernelfactor._compiled`), not on scipy.ndimage.
     """
 
     shape: tuple[int, ...]
@@ -305,6 +308,7 @@ class FilterProblem:
     weights: np.ndarray
     terms: Terms | None = None
     scaled: bool = False
+    compiled: bool = False
 
     @property
     def outputs(self) -> float:
@@ -321,12 +325,37 @@ class FilterProblem:
 
 def _direct_features(p: FilterProblem) -> dict[str, float] | None:
     nnz = int(np.count_nonzero(np.abs(p.weights) > _EPS))
+    if p.compiled:
+        return {"jit_direct_tap": p.outputs * nnz, "jit_direct_px": p.outputs}
     return {"direct_tap": p.outputs * nnz, "direct_px": p.outputs}
+
+
+def _compiled_separable_features(p: FilterProblem) -> dict[str, float]:
+    """The fused engine: one pass over the image, taps (folded pairs) per output, terms."""
+    assert p.terms is not None
+    taps = pairs = 0.0
+    for pair in p.terms:
+        for w in pair:
+            if _symmetry(w) and w.size > 1:
+                pairs += w.size // 2
+                taps += 1  # the centre tap
+            else:
+                taps += w.size
+    total = p.outputs
+    return {
+        "jit_sep_px": total,
+        "jit_sep_term": total * len(p.terms),
+        "jit_sep_tap": total * taps,
+        "jit_sep_pair": total * pairs,
+        "acc_px": total * (1 if p.scaled else 0),
+    }
 
 
 def _separable_features(p: FilterProblem) -> dict[str, float] | None:
     if p.terms is None:
         return None
+    if p.compiled:
+        return _compiled_separable_features(p)
     last = len(p.shape) - 1
     taps = pairs = inner = outer = 0.0
     for pair in p.terms:
@@ -387,19 +416,33 @@ class MethodCost:
     ranked: bool = False
 
 
+# The compiled engine's seconds per count (``jit_*``; 2048 x 2048 float64, one
+# thread, same machine class): per output, per rank-1 term per output, per
+# tap and per folded pair of taps per output.
+JIT_DIRECT_PX = 1.0e-9
+JIT_DIRECT_TAP = 0.2e-9
+JIT_SEP_PX = 1.0e-9
+JIT_SEP_TERM = 0.5e-9
+JIT_SEP_TAP = 0.15e-9
+JIT_SEP_PAIR = 0.2e-9
+
 #: The one table of filter methods' costs: method -> its formulas.  Seconds per
 #: count: a calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy
 #: 1.17.1); the fit put the FFT's per-pixel overhead at zero (absorbed by the
 #: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.
 METHOD_COSTS: Mapping[str, MethodCost] = MappingProxyType({
     "direct": MethodCost(
-        _direct_counts, {"direct_px": 3.4e-9, "direct_tap": 0.95e-9}, _direct_features
+        _direct_counts,
+        {"direct_px": 3.4e-9, "direct_tap": 0.95e-9, "jit_direct_px": JIT_DIRECT_PX,
+         "jit_direct_tap": JIT_DIRECT_TAP},
+        _direct_features,
     ),
     "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.95e-9, "fft_px": 0.0}, _fft_features),
     "separable": MethodCost(
         _separable_counts,
         {"acc_px": 1.3e-9, "sep_inner": 3.3e-9, "sep_outer": 18.9e-9, "sep_pair": 0.9e-9,
-         "sep_tap": 0.785e-9},
+         "sep_tap": 0.785e-9, "jit_sep_px": JIT_SEP_PX, "jit_sep_term": JIT_SEP_TERM,
+         "jit_sep_tap": JIT_SEP_TAP, "jit_sep_pair": JIT_SEP_PAIR},
         _separable_features,
         ranked=True,
     ),

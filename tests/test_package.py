@@ -20,7 +20,8 @@ PRIVATE_MODULES = sorted(
 LAYERS = {
     "_validation": 0, "_noise": 0, "_results": 0,
     "_catalogue": 1, "_coerce": 1, "_svd": 1, "_bounds": 1, "_costmodel": 1,
-    "_lowrank": 2, "_exact": 2, "_engine": 2, "_large": 2,
+    "_lowrank": 2, "_exact": 2, "_engine": 2, "_large": 2, "_compiled": 2,
+    "_compiled_kernels": 2,
     "_apply": 3, "_depthwise": 3, "_calibrate": 3,
     "_docstrings": 0,
     "plotting": 4, "paper": 4,
@@ -50,7 +51,8 @@ def test_import_is_light():
     code = (
         "import sys, time; t = time.perf_counter(); import kernelfactor; "
         "dt = time.perf_counter() - t; "
-        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint') if m in sys.modules]; "
+        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint', 'numba') "
+        "if m in sys.modules]; "
         "print(heavy, dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
