@@ -231,8 +231,8 @@ def correlate_into(
         def run(job: Job) -> None:
             ring = np.empty((m, width + n - 1), dtype=np.float64)
             acc = np.empty(width, dtype=np.float64)
-            kernels.direct_rows(x3, o3, ti, tj, tw, rowmap, colmap, float(cval), ring, acc,
-                                *job)
+            kernels.direct_rows(x3, o3, ti, tj, tw, rowmap, colmap, before_q, float(cval), ring,
+                                acc, *job)
     else:  # pragma: no cover - a development error
         raise ValueError(f"no compiled engine for method {method!r}")
     _run_jobs(jobs, run)

@@ -10,9 +10,11 @@ reads the image's border through index maps (no padded copy of the image):
   ``k .. k + n - 1``).
 
 The loops run taps in the outer loop and pixels in the inner one, on column
-blocks that stay in the L1 cache, so that the pixel loop vectorises; no
-``fastmath``: every sum is formed in the order written, so a row's result does
-not depend on which thread or strip computed it.
+blocks that stay in cache, so that the pixel loop vectorises.  The separable
+loops allow FMA contraction and nothing else of ``fastmath``; the direct loop
+allows none (its sums are ndimage's, bit for bit).  Every sum is formed in the
+order written, so a row's result does not depend on which thread or strip
+computed it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from numba import njit
 __all__ = ["direct_rows", "separable_rows"]
 
 #: Columns per block: a block of the accumulator and of the row buffer stay in L1.
-BLOCK = 512
+BLOCK = 2048
 
 
 @njit(cache=True, nogil=True)
@@ -31,7 +33,7 @@ def _row(x, b, s, crow):
     return x[b, s] if s >= 0 else crow
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _vertical(x, b, y, c, sym, rowmap, crow, vv):
     """vv[:] = sum_i c[i] * (extended row y + i), folded when (anti)symmetric.
 
@@ -94,7 +96,7 @@ def _vertical(x, b, y, c, sym, rowmap, crow, vv):
                     o[k] = o[k] + c1 * a1[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _horizontal(v, r, sym, out_row, first):
     """out_row[k] (+)= sum_j r[j] * v[k + j], folded when (anti)symmetric."""
     n = r.size
@@ -159,7 +161,7 @@ def _horizontal(v, r, sym, out_row, first):
                     o[k] = o[k] + r1 * v1[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def separable_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow, v,
                    b0, b1, y0, y1):
     """Fused separable correlation: out = sum_t (cols[t] along H) (rows[t] along W) x.
@@ -187,15 +189,27 @@ def separable_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, c
 
 
 @njit(cache=True, nogil=True)
-def _extend_row(x, b, s, colmap, cval, dst):
+def _extend_row(x, b, s, colmap, off, cval, dst):
     """dst[p] = image row s at extended column p (cval where colmap is -1 or s is -1)."""
-    for p in range(colmap.size):
+    w = x.shape[2]
+    if s < 0:
+        for p in range(dst.size):
+            dst[p] = cval
+        return
+    src = x[b, s]
+    mid = dst[off:off + w]
+    for k in range(w):
+        mid[k] = src[k]
+    for p in range(off):
         c = colmap[p]
-        dst[p] = x[b, s, c] if (s >= 0 and c >= 0) else cval
+        dst[p] = src[c] if c >= 0 else cval
+    for p in range(off + w, dst.size):
+        c = colmap[p]
+        dst[p] = src[c] if c >= 0 else cval
 
 
 @njit(cache=True, nogil=True)
-def direct_rows(x, out, ti, tj, tw, rowmap, colmap, cval, ring, acc,
+def direct_rows(x, out, ti, tj, tw, rowmap, colmap, off, cval, ring, acc,
                 b0, b1, y0, y1):
     """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
 
@@ -209,17 +223,18 @@ def direct_rows(x, out, ti, tj, tw, rowmap, colmap, cval, ring, acc,
     nt = tw.size
     for b in range(b0, b1):
         for e in range(y0, min(y0 + m - 1, rowmap.size)):
-            _extend_row(x, b, rowmap[e], colmap, cval, ring[e % m])
+            _extend_row(x, b, rowmap[e], colmap, off, cval, ring[e % m])
         for y in range(y0, y1):
             e = y + m - 1
-            _extend_row(x, b, rowmap[e], colmap, cval, ring[e % m])
+            _extend_row(x, b, rowmap[e], colmap, off, cval, ring[e % m])
             o = out[b, y]
             for k0 in range(0, w, BLOCK):
                 k1 = min(w, k0 + BLOCK)
                 nb = k1 - k0
                 a = acc[:nb]
-                for k in range(nb):
-                    a[k] = 0.0
+                if nt == 0:
+                    for k in range(nb):
+                        a[k] = 0.0
                 t = 0
                 while t + 3 < nt:
                     r1 = ring[(y + ti[t]) % m, k0 + tj[t]:k1 + tj[t]]
@@ -227,14 +242,22 @@ def direct_rows(x, out, ti, tj, tw, rowmap, colmap, cval, ring, acc,
                     r3 = ring[(y + ti[t + 2]) % m, k0 + tj[t + 2]:k1 + tj[t + 2]]
                     r4 = ring[(y + ti[t + 3]) % m, k0 + tj[t + 3]:k1 + tj[t + 3]]
                     w1, w2, w3, w4 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
-                    for k in range(nb):
-                        a[k] = (((a[k] + w1 * r1[k]) + w2 * r2[k]) + w3 * r3[k]) + w4 * r4[k]
+                    if t == 0:  # ndimage starts every sum at 0.0 (-0.0 + 0.0 is 0.0)
+                        for k in range(nb):
+                            a[k] = (((0.0 + w1 * r1[k]) + w2 * r2[k]) + w3 * r3[k]) + w4 * r4[k]
+                    else:
+                        for k in range(nb):
+                            a[k] = (((a[k] + w1 * r1[k]) + w2 * r2[k]) + w3 * r3[k]) + w4 * r4[k]
                     t += 4
                 while t < nt:
                     r1 = ring[(y + ti[t]) % m, k0 + tj[t]:k1 + tj[t]]
                     w1 = tw[t]
-                    for k in range(nb):
-                        a[k] = a[k] + w1 * r1[k]
+                    if t == 0:
+                        for k in range(nb):
+                            a[k] = 0.0 + w1 * r1[k]
+                    else:
+                        for k in range(nb):
+                            a[k] = a[k] + w1 * r1[k]
                     t += 1
                 ob = o[k0:k1]
                 for k in range(nb):
