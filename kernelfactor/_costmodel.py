@@ -67,6 +67,20 @@ per-element overhead of a pass differs between the last, contiguous axis and
 the others), ``k`` rank-1 terms, ``B`` images in a batch and the FFT size
 ``P = next_fast_len(H + m - 1) * next_fast_len(W + n - 1)``.
 
+On the compiled engine (:mod:`kernelfactor._compiled`, when numba is
+available; :attr:`FilterProblem.compiled`) the fused one-pass filters have
+their own ``jit_*`` constants:
+
+.. math::
+
+    t_\text{direct} &= c_\text{jtap}\, N\, \mathrm{nnz}(K) + c_\text{jpx} N \\
+    t_\text{separable} &= N \left( c_\text{jpx}' + c_\text{term} k
+        + c_\text{jtap}' T + c_\text{jpair} P \right)
+
+with ``T`` taps and ``P`` folded pairs of taps per output over all terms and
+both axes (a symmetric factor of length ``L`` counts ``L // 2`` pairs and one
+tap).
+
 :func:`kernelfactor.calibrate` fits the constants on this machine and caches
 them as JSON in ``$KERNELFACTOR_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/kernelfactor``, else ``~/.cache/kernelfactor``
@@ -419,17 +433,20 @@ class MethodCost:
 # The compiled engine's seconds per count (``jit_*``; 2048 x 2048 float64, one
 # thread, same machine class): per output, per rank-1 term per output, per
 # tap and per folded pair of taps per output.
-JIT_DIRECT_PX = 1.0e-9
-JIT_DIRECT_TAP = 0.2e-9
-JIT_SEP_PX = 1.0e-9
-JIT_SEP_TERM = 0.5e-9
-JIT_SEP_TAP = 0.15e-9
-JIT_SEP_PAIR = 0.2e-9
+JIT_DIRECT_PX = 1.9e-9
+JIT_DIRECT_TAP = 0.077e-9
+JIT_SEP_PX = 1.1e-9
+JIT_SEP_TERM = 0.6e-9
+JIT_SEP_TAP = 0.115e-9
+JIT_SEP_PAIR = 0.185e-9
 
 #: The one table of filter methods' costs: method -> its formulas.  Seconds per
 #: count: a calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy
 #: 1.17.1); the fit put the FFT's per-pixel overhead at zero (absorbed by the
-#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.
+#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.  ``fft_nlogn``
+#: and the ``jit_*`` constants: ``calibrate(size=2048)`` with the compiled
+#: engine (issue 14; the older FFT figure was twice what this machine class
+#: measures, which misplaced the crossover with the fused separable filter).
 METHOD_COSTS: Mapping[str, MethodCost] = MappingProxyType({
     "direct": MethodCost(
         _direct_counts,
@@ -437,7 +454,7 @@ METHOD_COSTS: Mapping[str, MethodCost] = MappingProxyType({
          "jit_direct_tap": JIT_DIRECT_TAP},
         _direct_features,
     ),
-    "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.95e-9, "fft_px": 0.0}, _fft_features),
+    "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.46e-9, "fft_px": 0.0}, _fft_features),
     "separable": MethodCost(
         _separable_counts,
         {"acc_px": 1.3e-9, "sep_inner": 3.3e-9, "sep_outer": 18.9e-9, "sep_pair": 0.9e-9,
