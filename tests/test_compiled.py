@@ -251,3 +251,12 @@ def test_numba_cache_lives_in_the_cache_dir(tmp_path):
     cached = list((tmp_path / "numba").rglob("*.nbi"))
     assert cached, "numba wrote no cache index under the cache directory"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+
+def test_direct_sums_start_at_zero_as_ndimage(engine):
+    """ndimage's sums start at 0.0: a product of -0.0 gives +0.0 (the sign bit is ndimage's)."""
+    x = np.full((6, 7), -0.0)
+    for weights in (np.array([[2.0]]), np.ones((2, 3)), np.ones((3, 3))):
+        got = kf.correlate(x, weights, method="direct")
+        ref = ndimage.correlate(x, weights)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
