@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ranks = [1, 2] if args.quick else [1, 2, 3, 4] if args.full else [1, 2, 4]
     x = np.random.default_rng(1).standard_normal((size, size))
     print(f"kernelfactor {kf.__version__}: {size}x{size} float64; {load()}")
-    print(f"cost-model constants from: {kf._calibrate.cache_dir() / 'calibration.json'} "
+    print(f"cost-model constants from: {kf._costmodel.cache_dir() / 'calibration.json'} "
           f"(defaults if missing)")
     start = time.perf_counter()
     k, t_sep = section_gaussian(x, repeats)

@@ -18,11 +18,12 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
     _apply  _depthwise                    public filtering; conv-layer factors
     _large                                the dask backend
     _engine                               in-memory filter engines, one table
-    _lowrank                              best rank-k approximations, bounds
+    _lowrank  _compiled                   best rank-k approximations; numba glue
     _svd  _bounds  _costmodel             numeric verdicts; norms; what it costs
     _coerce                               kernels/images as given -> arrays
     _catalogue  _exact                    named kernels; exact/symbolic rank
-    _validation _noise _results _docstrings _io   checks, noise policy, results
+    _validation _noise _results _docstrings _io _compiled_kernels
+                                          checks, noise, results, files, loops
     _typing                               type aliases (annotations only)
 """
 

@@ -28,7 +28,7 @@ from ._costmodel import (
     features,
     save_constants,
 )
-from ._engine import _terms
+from ._engine import _compiled_active, _terms
 from ._results import Result
 from ._validation import _check_positive_int, _describe
 
@@ -83,7 +83,7 @@ def _features_for(
     """The cost-model counts of filtering an image of `image_shape` with `kernel`."""
     kern, ax = _prepare_kernel(kernel, 0, convolve, axes=axes, ndim=len(image_shape))
     problem = FilterProblem(tuple(image_shape), ax, kern.weights, _terms(kern),
-                            bool(kern.exponent))
+                            bool(kern.exponent), compiled=_compiled_active())
     return features(problem)
 
 
@@ -121,9 +121,12 @@ def calibrate(*, size: int = 1024, repeats: int = 3, save: bool = True) -> Calib
     """Measure the cost-model constants on this machine and cache them.
 
     Times each method of :func:`kernelfactor.correlate` (one thread) on a
-    ``size x size`` float64 image for a few kernels, fits the constants by
-    non-negative least squares on relative errors, and (with `save`) writes
-    them to the cache (:func:`kernelfactor._costmodel.cache_dir`), where ``method="auto"``
+    ``size x size`` float64 image for a few kernels (``separable`` and
+    ``direct`` on the engine that runs them here: the compiled one, whose
+    ``jit_*`` constants are then fitted, or scipy.ndimage without numba),
+    fits the constants by non-negative least squares on relative errors, and
+    (with `save`) writes them to the cache
+    (:func:`kernelfactor._costmodel.cache_dir`), where ``method="auto"``
     reads them from then on.  Takes a few seconds at the default size.
 
     Parameters

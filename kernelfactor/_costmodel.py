@@ -67,6 +67,20 @@ per-element overhead of a pass differs between the last, contiguous axis and
 the others), ``k`` rank-1 terms, ``B`` images in a batch and the FFT size
 ``P = next_fast_len(H + m - 1) * next_fast_len(W + n - 1)``.
 
+On the compiled engine (:mod:`kernelfactor._compiled`, when numba is
+available; :attr:`FilterProblem.compiled`) the fused one-pass filters have
+their own ``jit_*`` constants:
+
+.. math::
+
+    t_\text{direct} &= c_\text{jtap}\, N\, \mathrm{nnz}(K) + c_\text{jpx} N \\
+    t_\text{separable} &= N \left( c_\text{jpx}' + c_\text{term} k
+        + c_\text{jtap}' T + c_\text{jpair} P \right)
+
+with ``T`` taps and ``P`` folded pairs of taps per output over all terms and
+both axes (a symmetric factor of length ``L`` counts ``L // 2`` pairs and one
+tap).
+
 :func:`kernelfactor.calibrate` fits the constants on this machine and caches
 them as JSON in ``$KERNELFACTOR_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/kernelfactor``, else ``~/.cache/kernelfactor``
@@ -299,6 +313,9 @@ class FilterProblem:
         The rank-1 terms ``separable`` would apply (None: not computed).
     scaled : bool
         The kernel runs scaled by a power of two (one more pass).
+    compiled : bool
+        ``separable`` and ``direct`` run on the compiled engine
+        (:mod:`kernelfactor._compiled`), not on scipy.ndimage.
     """
 
     shape: tuple[int, ...]
@@ -306,6 +323,7 @@ class FilterProblem:
     weights: np.ndarray
     terms: Terms | None = None
     scaled: bool = False
+    compiled: bool = False
 
     @property
     def outputs(self) -> float:
@@ -322,12 +340,37 @@ class FilterProblem:
 
 def _direct_features(p: FilterProblem) -> dict[str, float] | None:
     nnz = int(np.count_nonzero(np.abs(p.weights) > _EPS))
+    if p.compiled:
+        return {"jit_direct_tap": p.outputs * nnz, "jit_direct_px": p.outputs}
     return {"direct_tap": p.outputs * nnz, "direct_px": p.outputs}
+
+
+def _compiled_separable_features(p: FilterProblem) -> dict[str, float]:
+    """The fused engine: one pass over the image, taps (folded pairs) per output, terms."""
+    assert p.terms is not None
+    taps = pairs = 0.0
+    for pair in p.terms:
+        for w in pair:
+            if _symmetry(w) and w.size > 1:
+                pairs += w.size // 2
+                taps += 1  # the centre tap
+            else:
+                taps += w.size
+    total = p.outputs
+    return {
+        "jit_sep_px": total,
+        "jit_sep_term": total * len(p.terms),
+        "jit_sep_tap": total * taps,
+        "jit_sep_pair": total * pairs,
+        "acc_px": total * (1 if p.scaled else 0),
+    }
 
 
 def _separable_features(p: FilterProblem) -> dict[str, float] | None:
     if p.terms is None:
         return None
+    if p.compiled:
+        return _compiled_separable_features(p)
     last = len(p.shape) - 1
     taps = pairs = inner = outer = 0.0
     for pair in p.terms:
@@ -388,19 +431,36 @@ class MethodCost:
     ranked: bool = False
 
 
+# The compiled engine's seconds per count (``jit_*``; 2048 x 2048 float64, one
+# thread, same machine class): per output, per rank-1 term per output, per
+# tap and per folded pair of taps per output.
+JIT_DIRECT_PX = 1.9e-9
+JIT_DIRECT_TAP = 0.077e-9
+JIT_SEP_PX = 1.1e-9
+JIT_SEP_TERM = 0.6e-9
+JIT_SEP_TAP = 0.115e-9
+JIT_SEP_PAIR = 0.185e-9
+
 #: The one table of filter methods' costs: method -> its formulas.  Seconds per
 #: count: a calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy
 #: 1.17.1); the fit put the FFT's per-pixel overhead at zero (absorbed by the
-#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.
+#: ``P log2 P`` term); ``acc_px`` is one measured ``np.add`` pass.  ``fft_nlogn``
+#: and the ``jit_*`` constants: ``calibrate(size=2048)`` with the compiled
+#: engine (issue 14; the older FFT figure was twice what this machine class
+#: measures, which misplaced the crossover with the fused separable filter).
 METHOD_COSTS: Mapping[str, MethodCost] = MappingProxyType({
     "direct": MethodCost(
-        _direct_counts, {"direct_px": 3.4e-9, "direct_tap": 0.95e-9}, _direct_features
+        _direct_counts,
+        {"direct_px": 3.4e-9, "direct_tap": 0.95e-9, "jit_direct_px": JIT_DIRECT_PX,
+         "jit_direct_tap": JIT_DIRECT_TAP},
+        _direct_features,
     ),
-    "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.95e-9, "fft_px": 0.0}, _fft_features),
+    "fft": MethodCost(_fft_counts, {"fft_nlogn": 0.46e-9, "fft_px": 0.0}, _fft_features),
     "separable": MethodCost(
         _separable_counts,
         {"acc_px": 1.3e-9, "sep_inner": 3.3e-9, "sep_outer": 18.9e-9, "sep_pair": 0.9e-9,
-         "sep_tap": 0.785e-9},
+         "sep_tap": 0.785e-9, "jit_sep_px": JIT_SEP_PX, "jit_sep_term": JIT_SEP_TERM,
+         "jit_sep_tap": JIT_SEP_TAP, "jit_sep_pair": JIT_SEP_PAIR},
         _separable_features,
         ranked=True,
     ),

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _compiled  # light: numba itself is imported on first use
 from ._costmodel import (
     _EPS,
     METHOD_COSTS,
@@ -544,16 +545,30 @@ def _run_real(
         target = out
         if out.dtype != work or np.may_share_memory(out, img):
             target = np.empty(out.shape, work)
-    split = _plan_strips(img.shape, task.axes, kern, task.workers, method)
-    run = METHODS[method].run
+    if METHODS[method].compiled and _compiled_active():
+        from . import _compiled  # lazy: imports numba
 
-    def body(src: np.ndarray, dst: np.ndarray, keep: Keep) -> None:
-        run(src, dst, task, keep)
-
-    if split[1] > 1:
-        _run_split(x, target, split, BOUNDARY_MODES[task.mode].wraps, body)
+        if method == "direct":  # double sums from float32/64 data, as ndimage's loops
+            x = img if _compiled._float_array(img.dtype) else img.astype(np.float64)
+            target = out
+            if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
+                target = np.empty(out.shape, np.float64)
+        strips = _compiled.correlate_into(
+            method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
+            min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH,
+        )
+        split: Split = (-1, strips, (0, 0))
     else:
-        body(x, target, None)
+        split = _plan_strips(img.shape, task.axes, kern, task.workers, method)
+        run = METHODS[method].run
+
+        def body(src: np.ndarray, dst: np.ndarray, keep: Keep) -> None:
+            run(src, dst, task, keep)
+
+        if split[1] > 1:
+            _run_split(x, target, split, BOUNDARY_MODES[task.mode].wraps, body)
+        else:
+            body(x, target, None)
     if kern.exponent:
         np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
     if round_result:
@@ -712,6 +727,9 @@ class Method:
         whose sums are ndimage's own.
     finite_only : bool
         Refuses images holding NaN or Inf (it would spread them everywhere).
+    compiled : bool
+        Runs on the compiled engine (:mod:`kernelfactor._compiled`) when it is
+        available; `run` is the scipy.ndimage fallback.
     """
 
     run: Callable[[np.ndarray, np.ndarray, _Task, Keep], None]
@@ -719,17 +737,24 @@ class Method:
     strips: bool = True
     bound: RoundingBound | None = None
     finite_only: bool = False
+    compiled: bool = False
 
 
 #: The filter methods: name -> :class:`Method`.  Adding a method is a row here
 #: and a row in :data:`kernelfactor._costmodel.METHOD_COSTS`.
 METHODS: Mapping[str, Method] = MappingProxyType({
-    "direct": Method(_direct, METHOD_COSTS["direct"]),
+    "direct": Method(_direct, METHOD_COSTS["direct"], compiled=True),
     "fft": Method(_fft, METHOD_COSTS["fft"], strips=False, bound=_fft_bound, finite_only=True),
-    "separable": Method(_separable, METHOD_COSTS["separable"], bound=_separable_bound),
+    "separable": Method(_separable, METHOD_COSTS["separable"], bound=_separable_bound,
+                        compiled=True),
 })  # fmt: skip
 if set(METHODS) != set(METHOD_COSTS):  # pragma: no cover - a development error
     raise ImportError("every filter method needs a row in METHODS and in METHOD_COSTS")
+
+
+def _compiled_active() -> bool:
+    """True when the compiled engine runs the methods marked ``compiled`` (numba imported)."""
+    return _compiled.available()
 
 
 def _task(
@@ -790,7 +815,8 @@ def filter_into(
         terms = _complex_terms(kern.weights) if kern.is_complex else _terms(kern)
     predicted: dict[str, float] = {}
     if method == "auto" or price:
-        problem = FilterProblem(img.shape, axes, kern.weights, terms, bool(kern.exponent))
+        problem = FilterProblem(img.shape, axes, kern.weights, terms, bool(kern.exponent),
+                                compiled=not kern.is_complex and _compiled_active())
         predicted = predict(problem)
     note = None
     chosen = method

@@ -20,11 +20,11 @@ PACKAGE = pathlib.Path(kernelfactor.__file__).parent
 #: Lowest first.  A module may import only modules of strictly lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_typing",),
-    ("_validation", "_noise", "_results", "_docstrings", "_io"),
+    ("_validation", "_noise", "_results", "_docstrings", "_io", "_compiled_kernels"),
     ("_catalogue", "_exact"),
     ("_coerce",),
     ("_svd", "_bounds", "_costmodel"),
-    ("_lowrank",),
+    ("_lowrank", "_compiled"),
     ("_engine",),
     ("_large",),
     ("_apply", "_depthwise"),

@@ -1,0 +1,154 @@
+"""The compiled engine against OpenCV, side by side in one process (issue 14's numbers).
+
+Usage::
+
+    python benchmarks/bench_compiled.py              # 2048 x 2048, float64 and float32 (~1 min)
+    python benchmarks/bench_compiled.py --size 512   # a quick look
+
+For each case, dtype and thread count (1 and 2; ``cv2.setNumThreads`` for
+OpenCV, ``workers=`` for kernelfactor) the runs are interleaved, best of
+``--repeats``.  Printed: milliseconds, each as a multiple of the memory floor
+(one ``np.copyto`` of the image), the ratio kernelfactor / OpenCV with the
+issue's target in brackets, the speed-up over the scipy.ndimage path
+(``KERNELFACTOR_ENGINE=scipy``, the engine before issue 14) and of two
+workers over one.  Borders: ``mode="mirror"`` = ``cv2.BORDER_REFLECT_101``.
+
+Cases:
+
+* 15 x 15 Gaussian (sigma 2.5), ``method="separable"``, vs ``cv2.sepFilter2D``
+  [<= 1.0x];
+* 15 x 15 Laplacian of Gaussian (rank 2), ``method="separable"``, vs
+  ``cv2.filter2D`` [<= 0.8x];
+* 3 x 3 Laplacian, ``method="direct"``, vs ``cv2.filter2D`` [<= 1.5x].
+
+On a shared machine single ratios move by +-20%: the load average is printed;
+rerun when it is high.  Agreement with scipy.ndimage is a test
+(``tests/test_compiled.py``), not measured here; the maximal differences from
+OpenCV and from ndimage are printed for information.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from _timing import load
+from scipy import ndimage
+
+import kernelfactor as kf
+from kernelfactor import _compiled
+
+
+def gaussian_taps(sigma: float, radius: int, order: int = 0) -> np.ndarray:
+    """scipy.ndimage.gaussian_filter's taps (order 0 or 2)."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 / sigma**2 * x**2)
+    phi /= phi.sum()
+    if order == 2:
+        return phi * (x**2 / sigma**4 - 1.0 / sigma**2)
+    return phi
+
+
+def interleaved(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Best wall time of each run, the runs interleaved (load bursts hit all alike)."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def scipy_engine(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` run on the scipy.ndimage path (the engine before the compiled one)."""
+
+    def run() -> Any:
+        _compiled.ENABLED = False
+        try:
+            return fn()
+        finally:
+            _compiled.ENABLED = True
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    import cv2
+
+    if not _compiled.available():
+        raise SystemExit("the compiled engine is not available (numba missing or switched off)")
+    size, repeats = args.size, args.repeats
+    g = gaussian_taps(2.5, 7)
+    d2 = gaussian_taps(2.5, 7, order=2)
+    log = np.outer(d2, g) + np.outer(g, d2)
+    lap = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    cases = [
+        ("15x15 Gaussian", "separable", np.outer(g, g), "sepFilter2D", 1.0),
+        ("15x15 LoG (rank 2)", "separable", log, "filter2D", 0.8),
+        ("3x3 Laplacian", "direct", lap, "filter2D", 1.5),
+    ]
+    border = cv2.BORDER_REFLECT_101
+    print(f"kernelfactor {kf.__version__}, OpenCV {cv2.__version__}: {size}x{size}, "
+          f"mode='mirror' = BORDER_REFLECT_101, best of {repeats} interleaved; {load()}")
+    start = time.perf_counter()
+    for dtype in (np.float64, np.float32):
+        x = np.random.default_rng(1).standard_normal((size, size)).astype(dtype)
+        dst = np.empty_like(x)
+        floor = interleaved({"copy": lambda x=x, dst=dst: np.copyto(dst, x)}, repeats)["copy"]
+        print(f"\n{np.dtype(dtype).name}: memory floor (np.copyto) {floor * 1e3:.2f} ms")
+        print(f"  {'case':20s} {'thr':>3} {'kf ms':>7} {'(floor)':>8} {'cv2 ms':>7} "
+              f"{'(floor)':>8} {'kf/cv2':>7} {'target':>7} {'vs scipy':>9} {'2 thr':>6}")
+        for name, method, w, cv_name, target in cases:
+            def ours(workers: int, w: np.ndarray = w, method: str = method,
+                     x: np.ndarray = x) -> np.ndarray:
+                return kf.correlate(x, w, mode="mirror", method=method, workers=workers)
+
+            if cv_name == "sepFilter2D":
+                gk = g.astype(dtype)
+
+                def theirs(gk: np.ndarray = gk, x: np.ndarray = x) -> np.ndarray:
+                    return cv2.sepFilter2D(x, -1, gk, gk, borderType=border)
+            else:
+                wk = w.astype(dtype)
+
+                def theirs(wk: np.ndarray = wk, x: np.ndarray = x) -> np.ndarray:
+                    return cv2.filter2D(x, -1, wk, borderType=border)
+
+            ours(1)  # compile / load from the cache
+            ref = ndimage.correlate(x.astype(np.float64), w, mode="mirror")
+            scale = float(np.max(np.abs(ref)))
+            diff_nd = float(np.max(np.abs(ours(1) - ref))) / scale
+            diff_cv = float(np.max(np.abs(ours(1).astype(np.float64) - theirs()))) / scale
+            cv2.setNumThreads(1)
+            before = interleaved({"scipy": scipy_engine(lambda: ours(1))},
+                                 max(2, repeats // 3))["scipy"]
+            times: dict[int, tuple[float, float]] = {}
+            for threads in (1, 2):
+                cv2.setNumThreads(threads)
+                t = interleaved({"kf": lambda threads=threads: ours(threads), "cv": theirs},
+                                repeats)
+                times[threads] = (t["kf"], t["cv"])
+            for threads in (1, 2):
+                t_kf, t_cv = times[threads]
+                speedup = f"{before / t_kf:8.1f}x" if threads == 1 else f"{'':9s}"
+                two = f"{times[1][0] / times[2][0]:5.2f}x" if threads == 2 else ""
+                flag = "" if t_kf / t_cv <= target else " <-"
+                print(f"  {name:20s} {threads:3d} {t_kf * 1e3:7.1f} {t_kf / floor:7.1f}x "
+                      f"{t_cv * 1e3:7.1f} {t_cv / floor:7.1f}x {t_kf / t_cv:7.2f} "
+                      f"{'<= ' + str(target):>7} {speedup} {two:>6}{flag}")
+            print(f"  {'':20s}     scipy path {before * 1e3:.1f} ms; max |kf - ndimage| / max|ref| "
+                  f"{diff_nd:.1e}, |kf - cv2| {diff_cv:.1e}")
+    cv2.setNumThreads(-1)
+    print(f"\ntotal {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

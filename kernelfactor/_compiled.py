@@ -1,0 +1,241 @@
+r"""The compiled engine: fused separable and direct correlation, scipy.ndimage's semantics.
+
+The ``separable`` and ``direct`` rows of :data:`kernelfactor._engine.METHODS`
+run here when numba can be imported (:func:`available`), else on
+scipy.ndimage (the fallback, always kept; ``KERNELFACTOR_ENGINE=scipy`` or
+``kernelfactor._compiled.ENABLED = False`` forces it).  numba is imported on
+the first filtering call, never by ``import kernelfactor``; its compiled
+loops are cached on disk in ``<cache_dir>/numba``
+(:func:`kernelfactor._costmodel.cache_dir`), not next to the package, which
+may be read-only.
+
+How it works (:mod:`kernelfactor._compiled_kernels` holds the loops)
+-------------------------------------------------------------------
+The two kernel axes are moved last (a view for C-ordered images, kernel
+axes in either order: the weights are transposed instead), so that every
+image row is contiguous; planes of other axes are a batch.  The border is
+never padded into a copy of the image: index maps give, for every extended
+row and column, the image row or column ndimage's mode reads there (built
+with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
+-1 marks ``cval``).
+
+``separable``
+    One pass over the image for all ``r`` rank-1 terms.  For each output row
+    and term, the ``m`` vertical taps are summed into a row buffer (the ``m``
+    image rows it reads stay in cache, and reach the next output rows from
+    there), the buffer's ``n - 1`` border cells are filled through the column
+    map, and the ``n`` horizontal taps accumulate into the output row.
+    Symmetric and antisymmetric factors are folded (half the
+    multiplications), taps run in the outer loop and pixels in the inner one
+    on column blocks that stay in L1, two taps per sweep.  Sums are formed in
+    the work dtype (float32 for float32 images and outputs, else float64).
+``direct``
+    The weights' footprint (``|w| > 2**-52``, as ndimage) in ndimage's
+    order; each output is ``0.0 + w_0 x_0 + w_1 x_1 + ...`` in double
+    precision in that order, which is how ``ndimage.correlate`` sums it, so
+    the result is ndimage's bit for bit (no ``fastmath``: LLVM keeps the
+    order and fuses nothing).  Extended rows live in a ring of ``m`` rows.
+
+``workers`` threads run strips of output rows (or whole planes); the loops
+release the GIL.  A row's result does not depend on the strip that computed
+it, so any number of workers gives the same bits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ._costmodel import _EPS, Terms, _symmetry, cache_dir
+from ._validation import BOUNDARY_MODES
+
+__all__ = ["ENABLED", "ENGINE_ENV", "available", "correlate_into", "index_map"]
+
+#: Environment variable choosing the engine: ``"scipy"`` never compiles;
+#: ``"auto"`` (or unset) compiles when numba can be imported.
+ENGINE_ENV = "KERNELFACTOR_ENGINE"
+
+#: Module switch (tests flip it): False runs the scipy.ndimage fallback.
+ENABLED: bool = True
+
+_LOCK = threading.Lock()
+_STATE: dict[str, ModuleType | None] = {}
+
+
+def _configure_numba_cache() -> None:
+    """Point numba's on-disk cache at kernelfactor's cache directory (unless the user chose one)."""
+    target = str(cache_dir() / "numba")
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_CACHE_DIR", target)
+        return
+    from numba.core import config  # already imported by the user: set it there
+
+    if not getattr(config, "CACHE_DIR", ""):
+        os.environ.setdefault("NUMBA_CACHE_DIR", target)
+        setattr(config, "CACHE_DIR", target)  # noqa: B010 - numba's config module
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled loops' module (numba imported on first use), or None without numba."""
+    with _LOCK:
+        if "kernels" not in _STATE:
+            try:
+                _configure_numba_cache()
+                from . import _compiled_kernels
+            except ImportError:
+                _STATE["kernels"] = None
+            else:
+                _STATE["kernels"] = _compiled_kernels
+        return _STATE["kernels"]
+
+
+def available() -> bool:
+    """True when the compiled engine runs: numba importable, not switched off.
+
+    Raises ValueError for an unknown value of ``$KERNELFACTOR_ENGINE``.
+    """
+    choice = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if choice not in ("", "auto", "scipy"):
+        raise ValueError(
+            f"`{ENGINE_ENV}` must be 'auto' or 'scipy' (the scipy.ndimage fallback); "
+            f"got {choice!r}."
+        )
+    if not ENABLED or choice == "scipy":
+        return False
+    return _kernels() is not None
+
+
+def index_map(length: int, halo: tuple[int, int], mode: str) -> np.ndarray:
+    """For each cell of an axis extended by `halo`, the image cell ndimage reads (-1: cval).
+
+    >>> index_map(3, (2, 1), "mirror").tolist()
+    [2, 1, 0, 1, 2, 1]
+    >>> index_map(3, (1, 2), "constant").tolist()
+    [-1, 0, 1, 2, -1, -1]
+    """
+    idx = np.arange(length, dtype=np.int64)
+    extension = BOUNDARY_MODES[mode]
+    if extension.constant:
+        return np.pad(idx, halo, mode="constant", constant_values=-1)
+    return np.pad(idx, halo, mode=extension.pad)  # type: ignore[call-overload]
+
+
+def _float_array(dt: np.dtype) -> bool:
+    return dt.kind == "f" and dt.itemsize in (4, 8) and dt.isnative
+
+
+def _planes(x: np.ndarray, out: np.ndarray, p: int, q: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(B, H, W) C-ordered views (or copies) with axes p, q last; the view to copy back into."""
+    xv = np.moveaxis(x, (p, q), (-2, -1))
+    h, w = xv.shape[-2:]
+    x3 = np.ascontiguousarray(xv).reshape(-1, h, w)
+    ov = np.moveaxis(out, (p, q), (-2, -1))
+    if ov.flags.c_contiguous:
+        return x3, ov.reshape(-1, h, w), None
+    return x3, np.empty(ov.shape, out.dtype).reshape(-1, h, w), ov
+
+
+Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
+
+
+def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int
+          ) -> list[Job]:
+    """Work for each thread: whole planes when there are enough, else strips of rows."""
+    planes, rows, width = shape
+    if workers < 2 or planes * rows * width < min_elements:
+        return [(0, planes, 0, rows)]
+    if planes >= workers:
+        cuts = np.linspace(0, planes, workers + 1).round().astype(int)
+        return [(int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts)]
+    strips = min(workers, max(1, rows // min_rows))
+    cuts = np.linspace(0, rows, strips + 1).round().astype(int)
+    return [(0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+
+
+def _run_jobs(jobs: list[Job], run: Callable[[Job], None]) -> None:
+    if len(jobs) == 1:
+        run(jobs[0])
+        return
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        for f in [pool.submit(run, job) for job in jobs]:
+            f.result()
+
+
+def correlate_into(
+    method: str,
+    x: np.ndarray,
+    out: np.ndarray,
+    kern: Any,
+    axes: tuple[int, int],
+    mode: str,
+    cval: float,
+    terms: Terms | None,
+    workers: int,
+    *,
+    min_elements: int,
+    min_rows: int,
+) -> int:
+    """Correlate `x` with the prepared kernel `kern` into `out`; the number of strips run.
+
+    ``separable``: `x` and `out` share a float dtype (the work dtype) and
+    `terms` are the rank-1 terms.  ``direct``: `x` and `out` are float32 or
+    float64, sums in float64.
+    """
+    kernels = _kernels()
+    assert kernels is not None
+    p, q = sorted(axes)
+    kp = 0 if axes[0] == p else 1  # the kernel axis along image axis p
+    kq = 1 - kp
+    (before_p, after_p), (before_q, after_q) = kern.halo(kp), kern.halo(kq)
+    x3, o3, back = _planes(x, out, p, q)
+    _, height, width = x3.shape
+    rowmap = index_map(height, (before_p, after_p), mode)
+    colmap = index_map(width, (before_q, after_q), mode)
+    jobs = _jobs(x3.shape, workers, min_elements, max(min_rows, before_p + after_p + 1))
+    run: Callable[[Job], None]
+    if method == "separable":
+        assert terms is not None
+        dt = o3.dtype
+        if not terms:
+            out[...] = 0
+            return 1
+        cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
+        rows = np.array([pair[kq] for pair in terms], dtype=dt).reshape(len(terms), -1)
+        csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
+        rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
+        c_value = dt.type(cval)
+        cvert = np.array([np.sum(c * c_value, dtype=dt) for c in cols], dtype=dt)
+        n = rows.shape[1]
+
+        def run(job: Job) -> None:
+            crow = np.full(width, c_value, dtype=dt)
+            v = np.empty(width + n - 1, dtype=dt)
+            kernels.separable_rows(x3, o3, cols, rows, csym, rsym, rowmap, colmap, before_q,
+                                   cvert, crow, v, *job)
+    elif method == "direct":
+        w = kern.weights if kp == 0 else kern.weights.T  # ndimage's order (see _engine._direct)
+        ti, tj = np.nonzero(np.abs(w) > _EPS)  # C order, ndimage's footprint
+        tw = np.ascontiguousarray(w[ti, tj], dtype=np.float64)
+        ti, tj = ti.astype(np.int64), tj.astype(np.int64)
+        m, n = w.shape
+
+        def run(job: Job) -> None:
+            ring = np.empty((m, width + n - 1), dtype=np.float64)
+            acc = np.empty(width, dtype=np.float64)
+            kernels.direct_rows(x3, o3, ti, tj, tw, rowmap, colmap, before_q, float(cval), ring,
+                                acc, *job)
+    else:  # pragma: no cover - a development error
+        raise ValueError(f"no compiled engine for method {method!r}")
+    _run_jobs(jobs, run)
+    if back is not None:
+        back[...] = o3.reshape(back.shape)
+    return max(len(jobs), 1)

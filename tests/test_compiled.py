@@ -1,0 +1,262 @@
+"""The compiled engine (kernelfactor._compiled) and its scipy.ndimage fallback.
+
+Every equivalence test runs on both engines (the ``engine`` fixture): the
+compiled one (numba) and the fallback that runs where numba cannot be
+imported.  Images are small: the point is semantics, not speed (no test here
+is timed; ``benchmarks/bench_compiled.py`` measures).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import kernelfactor as kf
+from kernelfactor import _compiled, _engine
+from kernelfactor._costmodel import FilterProblem, features
+
+from .conftest import ALL_MODES
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(params=["compiled", "scipy"])
+def engine(request, monkeypatch):
+    """Run the test on the compiled engine, then on the scipy.ndimage fallback."""
+    monkeypatch.setattr(_compiled, "ENABLED", request.param == "compiled")
+    calls: list[str] = []
+    original = _compiled.correlate_into
+
+    def spy(method, *args, **kwargs):
+        calls.append(method)
+        return original(method, *args, **kwargs)
+
+    monkeypatch.setattr(_compiled, "correlate_into", spy)
+    yield request.param, calls
+    if request.param == "scipy":
+        assert calls == [], "the fallback ran the compiled engine"
+
+
+def _gauss(n: int) -> np.ndarray:
+    g = np.exp(-np.linspace(-2.0, 2.0, n) ** 2)
+    return g / g.sum()
+
+
+KERNELS = {
+    "gauss 7x5 (symmetric)": np.outer(_gauss(7), _gauss(5)),
+    "sobel (antisymmetric)": np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0]),
+    "random 4x6 (even, full rank)": np.random.default_rng(3).standard_normal((4, 6)),
+    "LoG 5x5 (rank 2)": np.array(
+        [[0, 0, 1, 0, 0], [0, 1, 2, 1, 0], [1, 2, -16, 2, 1], [0, 1, 2, 1, 0], [0, 0, 1, 0, 0]],
+        float,
+    ),
+    "1x3 row": np.array([[0.25, 0.5, 0.25]]),
+    "2x1 column": np.array([[1.0], [-3.0]]),
+}
+
+
+def _rel(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
+    """Largest difference relative to the largest reference value (or `floor`, if larger).
+
+    `floor` is the scale of the sums (``max|x| * sum|w|``): an output where
+    the terms cancel exactly is compared with the size of its terms.
+    """
+    scale = max(float(np.max(np.abs(b))), floor, 1e-300)
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+@pytest.mark.parametrize("name", list(KERNELS))
+@pytest.mark.parametrize("shape", [(23, 31), (3, 2), (1, 1)])  # the last two: smaller than kernels
+def test_equals_ndimage_in_every_mode(engine, mode, name, shape):
+    weights = KERNELS[name]
+    x = np.random.default_rng(1).standard_normal(shape)
+    origins = [(0, 0), ((weights.shape[0] - 1) // 2, -(weights.shape[1] // 2))]
+    for origin in origins:
+        for fn, ref_fn in ((kf.correlate, ndimage.correlate), (kf.convolve, ndimage.convolve)):
+            ref = ref_fn(x, weights, mode=mode, cval=1.25, origin=origin)
+            floor = max(float(np.max(np.abs(x))), 1.25) * float(np.sum(np.abs(weights)))
+            for method in ("separable", "direct"):
+                got = fn(x, weights, mode=mode, cval=1.25, origin=origin, method=method)
+                assert _rel(got, ref, floor) <= 1e-12, (method, origin, fn.__name__)
+                if method == "direct":  # ndimage's sums, in ndimage's order
+                    np.testing.assert_array_equal(got, ref)
+    kind, calls = engine
+    if kind == "compiled":
+        assert set(calls) == {"separable", "direct"}
+
+
+@pytest.mark.parametrize(
+    ("dtype", "output"),
+    [
+        (np.float32, None),
+        (np.float32, np.float64),
+        (np.float64, np.float32),
+        (np.uint8, None),
+        (np.int16, np.float64),
+        (np.float16, None),
+        (np.dtype(">f8"), None),
+        (np.bool_, np.int32),
+    ],
+)
+@pytest.mark.parametrize("method", ["separable", "direct"])
+def test_dtypes_and_outputs(engine, dtype, output, method):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((19, 17)) * 20).astype(dtype)
+    weights = KERNELS["gauss 7x5 (symmetric)"]
+    got = kf.correlate(x, weights, mode="reflect", method=method, output=output)
+    src = x.astype(np.float32) if dtype == np.float16 else x
+    ref = ndimage.correlate(src, weights, mode="reflect", output=output)
+    assert got.dtype == ref.dtype
+    if got.dtype.kind in "iub":
+        # integer outputs: truncation of sums that differ in the last bits may differ by one
+        assert np.max(np.abs(got.astype(int) - ref.astype(int))) <= (0 if method == "direct"
+                                                                      else 1)
+    else:
+        tol = 1e-12 if got.dtype == np.float64 and dtype != np.float32 else 2e-6
+        assert _rel(got, ref) <= tol
+
+
+def test_integer_taps_are_exact(engine):
+    x = np.random.default_rng(4).integers(0, 256, (40, 33)).astype(np.uint8)
+    sobel = KERNELS["sobel (antisymmetric)"]
+    for mode in ALL_MODES:
+        got = kf.correlate(x, sobel, mode=mode, method="separable", output=np.int32, cval=3)
+        ref = ndimage.correlate(x.astype(np.int32), sobel.astype(np.int32), mode=mode, cval=3)
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("axes", [(0, 2), (2, 0), (1, 2), (-1, -3)])
+def test_axes_and_layouts(engine, axes):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((9, 4, 11))
+    weights = KERNELS["random 4x6 (even, full rank)"]
+    for img in (x, np.asfortranarray(x), x[:, ::-1, :]):
+        for method in ("separable", "direct"):
+            got = kf.correlate(img, weights, axes=axes, mode="mirror", method=method)
+            ref = ndimage.correlate(img, weights, axes=axes, mode="mirror")
+            assert _rel(got, ref) <= 1e-12, (method, img.flags.c_contiguous)
+
+
+def test_output_array_not_contiguous(engine):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((12, 10))
+    weights = KERNELS["gauss 7x5 (symmetric)"]
+    base = np.zeros((12, 20))
+    out = base[:, ::2]
+    for method in ("separable", "direct"):
+        res = kf.correlate(x, weights, output=out, method=method, mode="wrap")
+        assert res is out or res is None or np.shares_memory(res, base)
+        assert _rel(out, ndimage.correlate(x, weights, mode="wrap")) <= 1e-12
+        assert not np.any(base[:, 1::2])
+
+
+def test_nan_follows_ndimage_in_direct(engine):
+    x = np.random.default_rng(7).standard_normal((15, 15))
+    x[7, 3] = np.nan
+    x[2, 12] = np.inf
+    weights = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(
+        kf.correlate(x, weights, method="direct"), ndimage.correlate(x, weights)
+    )
+
+
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant", "nearest"])
+@pytest.mark.parametrize("method", ["separable", "direct"])
+def test_workers_bit_identical(engine, monkeypatch, mode, method):
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 4)
+    rng = np.random.default_rng(8)
+    for shape in ((41, 29), (3, 13, 9)):
+        x = rng.standard_normal(shape)
+        for weights in (KERNELS["LoG 5x5 (rank 2)"], KERNELS["random 4x6 (even, full rank)"]):
+            one = kf.correlate(x, weights, mode=mode, method=method, workers=1, axes=(-2, -1))
+            for workers in (2, 3, 5):
+                many, info = kf.correlate(x, weights, mode=mode, method=method, axes=(-2, -1),
+                                          workers=workers, return_info=True)
+                np.testing.assert_array_equal(one, many)
+                assert info.strips > 1 or workers > 3  # the fallback may not cut 13 rows in 5
+
+
+def test_float32_sums_in_float32_and_matches(engine):
+    x = np.random.default_rng(9).standard_normal((30, 30)).astype(np.float32)
+    weights = KERNELS["LoG 5x5 (rank 2)"]
+    got = kf.correlate(x, weights, method="separable", mode="mirror")
+    assert got.dtype == np.float32
+    assert _rel(got, ndimage.correlate(x.astype(np.float64), weights, mode="mirror")) < 1e-5
+
+
+def test_index_map_is_numpy_pad():
+    for mode, pad in [("mirror", "reflect"), ("reflect", "symmetric"), ("wrap", "wrap"),
+                      ("nearest", "edge")]:
+        for length in (1, 2, 5):
+            got = _compiled.index_map(length, (7, 3), mode)
+            np.testing.assert_array_equal(got, np.pad(np.arange(length), (7, 3), mode=pad))
+
+
+def test_engine_switch(monkeypatch):
+    monkeypatch.setenv(_compiled.ENGINE_ENV, "scipy")
+    assert not _compiled.available()
+    monkeypatch.setenv(_compiled.ENGINE_ENV, "numba please")
+    with pytest.raises(ValueError, match="KERNELFACTOR_ENGINE"):
+        _compiled.available()
+    monkeypatch.setenv(_compiled.ENGINE_ENV, "auto")
+    assert _compiled.available()
+
+
+def test_cost_model_knows_the_compiled_engine():
+    weights = KERNELS["gauss 7x5 (symmetric)"]
+    terms = _engine._terms(_engine._make_kernel(weights, (0, 0), None, False))
+    base = FilterProblem((64, 64), (0, 1), weights, terms)
+    fast = FilterProblem((64, 64), (0, 1), weights, terms, compiled=True)
+    assert set(features(fast)["separable"]) >= {"jit_sep_px", "jit_sep_pair"}
+    assert set(features(fast)["direct"]) == {"jit_direct_px", "jit_direct_tap"}
+    assert "sep_pair" in features(base)["separable"]
+
+
+def test_missing_numba_falls_back(monkeypatch):
+    monkeypatch.setitem(_compiled._STATE, "kernels", None)  # as if numba failed to import
+    assert not _compiled.available()
+    x = np.random.default_rng(10).standard_normal((16, 16))
+    weights = KERNELS["gauss 7x5 (symmetric)"]
+    got = kf.correlate(x, weights, method="auto")
+    assert _rel(got, ndimage.correlate(x, weights)) <= 1e-12
+
+
+def test_numba_cache_lives_in_the_cache_dir(tmp_path):
+    """A new process compiles into $KERNELFACTOR_CACHE_DIR/numba; the next one loads from it."""
+    code = textwrap.dedent(
+        """
+        import sys, time
+        import numpy as np
+        t = time.perf_counter()
+        import kernelfactor as kf
+        assert "numba" not in sys.modules
+        x = np.ones((8, 8))
+        kf.correlate(x, np.ones((3, 3)), method="separable")
+        kf.correlate(x, np.ones((3, 3)), method="direct")
+        print(time.perf_counter() - t)
+        """
+    )
+    env = dict(os.environ, KERNELFACTOR_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_CACHE_DIR", None)
+    env.pop(_compiled.ENGINE_ENV, None)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    cached = list((tmp_path / "numba").rglob("*.nbi"))
+    assert cached, "numba wrote no cache index under the cache directory"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+
+def test_direct_sums_start_at_zero_as_ndimage(engine):
+    """ndimage's sums start at 0.0: a product of -0.0 gives +0.0 (the sign bit is ndimage's)."""
+    x = np.full((6, 7), -0.0)
+    for weights in (np.array([[2.0]]), np.ones((2, 3)), np.ones((3, 3))):
+        got = kf.correlate(x, weights, method="direct")
+        ref = ndimage.correlate(x, weights)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
