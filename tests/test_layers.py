@@ -117,7 +117,7 @@ def test_every_module_has_a_layer():
     ("file", "line"),
     [
         ("_svd.py", "from ._apply import correlate"),  # module level, upward
-        ("_catalogue.py", "def f():\n    from ._coerce import _as_kernel\n"),  # hidden in a function
+        ("_catalogue.py", "def f():\n    from ._coerce import _as_kernel\n"),  # in a function
         ("_validation.py", "from . import _catalogue"),  # from . import form
         ("paper/_report.py", "from ..cli import main"),  # from a subpackage
         ("_lowrank.py", "import kernelfactor._apply"),  # absolute form
