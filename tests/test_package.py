@@ -23,7 +23,7 @@ LAYERS = {
     "_lowrank": 2, "_exact": 2, "_engine": 2, "_large": 2,
     "_apply": 3, "_depthwise": 3, "_calibrate": 3,
     "_docstrings": 0,
-    "plotting": 4, "paper": 4,
+    "plotting": 4, "paper": 4, "networks": 4,
     "cli": 5,
 }
 
@@ -50,7 +50,8 @@ def test_import_is_light():
     code = (
         "import sys, time; t = time.perf_counter(); import kernelfactor; "
         "dt = time.perf_counter() - t; "
-        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint') if m in sys.modules]; "
+        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint', 'onnx', "
+        "'onnxruntime') if m in sys.modules]; "
         "print(heavy, dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
