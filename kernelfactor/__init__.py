@@ -4,10 +4,11 @@ Exact, symbolic and numeric separability verdicts, best rank-k approximations
 with error bounds, fast filtering with scipy.ndimage's semantics, and cost
 accounting for image filters and CNN layers.
 
-The public API is the explicit list below.  Two public submodules are
+The public API is the explicit list below.  Three public submodules are
 imported on demand: ``kernelfactor.plotting`` (it imports pyplot only to
-draw) and ``kernelfactor.paper`` (surveys, tables, figure regeneration);
-importing ``kernelfactor`` itself imports neither pyplot nor sympy.
+draw), ``kernelfactor.paper`` (surveys, tables, figure regeneration) and
+``kernelfactor.networks`` (the conv layers of ONNX models; needs ``onnx``);
+importing ``kernelfactor`` itself imports none of pyplot, sympy or onnx.
 """
 
 from __future__ import annotations

@@ -768,8 +768,36 @@ class NetworkReport(Result):
                 if min(kh, kw) < 2:
                     continue
                 text = ", ".join(f"rank {k}: {v}" for k, v in hist.items())
-                lines.append(f"{kind} {kh}x{kw} kernels: {sum(hist.values()):,} ({text})")
+                median = self.median_kernel_error(kind, (kh, kw))
+                lines.append(
+                    f"{kind} {kh}x{kw} kernels: {sum(hist.values()):,} ({text}); median "
+                    f"rank-1 relative error {median:.3g}"
+                )
         return "\n".join(lines)
+
+    def median_kernel_error(self, kind: str, kernel: tuple[int, int], rank: int = 1) -> float:
+        """Median of ``||K - K_rank||_F / ||K||_F`` over the `kind` layers' `kernel`-sized kernels.
+
+        Examples
+        --------
+        >>> report = analyze_network(example_model())
+        >>> round(report.median_kernel_error("depthwise", (3, 3)), 3)
+        0.523
+        """
+        errors = []
+        for r in self.layers:
+            if r.layer.kind == kind and r.layer.kernel == tuple(kernel):
+                w = np.asarray(r.layer.weights, dtype=np.float64)
+                s = np.asarray(analyze(w.reshape(-1, *w.shape[2:])).singular_values)
+                norms = np.sqrt(np.sum(s**2, axis=-1))
+                tail = np.sqrt(np.sum(s[:, rank:] ** 2, axis=-1))
+                errors.append(np.divide(tail, norms, out=np.zeros_like(tail), where=norms > 0))
+        if not errors:
+            raise ValueError(
+                f"the report has no {kind} layer with {kernel[0]}x{kernel[1]} kernels; see "
+                "kernel_histogram() for the kinds and sizes present."
+            )
+        return float(np.median(np.concatenate(errors)))
 
     def text(self) -> str:
         """:meth:`summary` then the plain-text table."""

@@ -187,7 +187,13 @@ def test_report_text_tables_and_json():
     report = nw.analyze_network(nw.example_model())
     text = str(report)
     assert "conv layers: 3 (1 depthwise, 1 pointwise, 1 standard)" in text
-    assert "depthwise 3x3 kernels: 8 (rank 1: 1, rank 3: 7)" in text
+    assert "depthwise 3x3 kernels: 8 (rank 1: 1, rank 3: 7); median rank-1" in text
+    w = report.layers[1].layer.weights.astype(np.float64)[:, 0]
+    s = np.linalg.svd(w, compute_uv=False)
+    expect = np.median(np.sqrt(np.sum(s[:, 1:] ** 2, -1) / np.sum(s**2, -1)))
+    assert report.median_kernel_error("depthwise", (3, 3)) == pytest.approx(expect)
+    with pytest.raises(ValueError, match="no grouped layer with 3x3"):
+        report.median_kernel_error("grouped", (3, 3))
     assert report.table("markdown").startswith("| Layer | Kind |")
     assert "\\toprule" in report.table("latex")
     assert report.table("csv").splitlines()[0].startswith("layer,kind,weights")
