@@ -4,15 +4,17 @@ Exact, symbolic and numeric separability verdicts, best rank-k approximations
 with error bounds, fast filtering with scipy.ndimage's semantics, and cost
 accounting for image filters and CNN layers.
 
-The public API is the explicit list below.  Two public submodules are
+The public API is the explicit list below.  Three public submodules are
 imported on demand: ``kernelfactor.plotting`` (it imports pyplot only to
-draw) and ``kernelfactor.paper`` (surveys, tables, figure regeneration);
-importing ``kernelfactor`` itself imports neither pyplot nor sympy.
+draw), ``kernelfactor.paper`` (surveys, tables, figure regeneration) and
+``kernelfactor.networks`` (the conv layers of ONNX models; needs ``onnx``);
+importing ``kernelfactor`` itself imports none of pyplot, sympy or onnx.
 
 Layers (one module per concept; an import, at module level or inside a
 function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
 
     cli                                   the command line: arguments, printing
+    networks                              conv layers of ONNX models
     paper                                 surveys, tables, figure registry
     _calibrate  plotting                  measured constants; drawing results
     _apply  _depthwise                    public filtering; conv-layer factors

@@ -139,7 +139,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from . import __version__
+from . import __version__, networks
 from ._apply import APPLY_METHODS, convolve, correlate
 from ._catalogue import catalogue_params, kernel_info, list_kernels
 from ._coerce import KernelSpecError, _as_kernel, parse_kernel_spec
@@ -938,6 +938,28 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# model (ONNX networks)
+# ---------------------------------------------------------------------------
+
+
+def _model_arguments(sub: _Subparsers, common: _Parser) -> None:
+    """The `model` subcommand's arguments: declared by :mod:`kernelfactor.networks`."""
+    p = sub.add_parser(
+        "model", parents=[common],
+        help="analyse and factorise the conv layers of an ONNX model",
+        description="Per-layer separability of an ONNX model's Conv kernels, what spatial "
+        "and depthwise-separable factorisation would save, a rank plan under an error "
+        "bound, exports and an end-to-end evaluation (needs the onnx extra).",
+    )
+    networks.add_arguments(p)
+    p.set_defaults(func=_cmd_model)
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    return networks.run(args)
+
+
+# ---------------------------------------------------------------------------
 # table / figures
 # ---------------------------------------------------------------------------
 
@@ -1032,6 +1054,7 @@ _SUBCOMMANDS = (
     _cost_arguments,
     _figures_arguments,
     _table_arguments,
+    _model_arguments,
 )
 
 

@@ -908,3 +908,21 @@ def test_analyze_expr_non_analytic_is_not_decided_wrong(
     doc = run_json(capsys, "analyze", "--expr", "sqrt((x - y)**2)", "--json")
     assert doc["rank"] != 2
     assert doc["expression"]["decided"] is False or doc["rank"] is None
+
+
+# --------------------------------------------------------------------------- model
+
+
+def test_model_subcommand_prints_the_layer_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    onnx = pytest.importorskip("onnx")
+    from kernelfactor import networks
+
+    path = tmp_path / "tiny.onnx"
+    onnx.save(networks.example_model(), str(path))
+    code, out, err = run(capsys, "model", str(path))
+    assert code == 0 and err == "", err
+    assert "depthwise" in out
+    code, out, err = run(capsys, "model", str(tmp_path / "missing.onnx"))
+    assert code == 1 and err.count("\n") == 1 and err.startswith("error:")

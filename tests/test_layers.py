@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_apply", "_depthwise"),
     ("_calibrate", "plotting"),
     ("paper",),
+    ("networks",),
     ("cli",),
 )
 #: The package root re-exports the API (and loads ``paper`` lazily for moved names);

@@ -36,8 +36,8 @@ def test_import_is_light():
     code = (
         "import sys, time; t = time.perf_counter(); import kernelfactor; "
         "dt = time.perf_counter() - t; "
-        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint', 'numba') "
-        "if m in sys.modules]; "
+        "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint', 'numba', "
+        "'onnx', 'onnxruntime') if m in sys.modules]; "
         "print(heavy, dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
