@@ -24,7 +24,8 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
     _svd  _bounds  _costmodel             numeric verdicts; norms; what it costs
     _coerce                               kernels/images as given -> arrays
     _catalogue  _exact                    named kernels; exact/symbolic rank
-    _validation _noise _results _docstrings _io _compiled_kernels
+    _docstrings                           shared parameter docs (from the mode table)
+    _validation _noise _results _io _compiled_kernels
                                           checks, noise, results, files, loops
     _typing                               type aliases (annotations only)
 """

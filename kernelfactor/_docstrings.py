@@ -12,15 +12,24 @@ import textwrap
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from ._validation import MODES
+
 __all__ = ["PARAMS", "docfiller", "fill"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
+# the boundary modes are written from the one mode table
+_MODE_SET = ", ".join(repr(m) for m in MODES)
+_MODE_LIST = textwrap.fill(
+    "Any scipy.ndimage boundary mode: "
+    + ", ".join(f"{m!r} (default)" if m == "reflect" else repr(m) for m in MODES) + ".",
+    width=76, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False,
+)
+
 #: Shared parameter descriptions (numpydoc), keyed by placeholder name.
 PARAMS: dict[str, str] = {
-    "mode": """\
-mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', \
-'grid-mirror', 'grid-wrap'} or sequence of them
+    "mode": f"""\
+mode : {{{_MODE_SET}}} or sequence of them
     How the image is extended beyond its border, exactly as in
     :func:`scipy.ndimage.correlate` (one per filtered axis, or one for all).""",
     "cval": """\
@@ -56,11 +65,9 @@ output : None, dtype or ndarray, optional
     supported dtype is written in place and returned.  Results are
     computed in double precision (float32 for float32 in and out) and cast
     as ndimage casts (C casts: integers truncate and wrap).""",
-    "filter_mode": """\
+    "filter_mode": f"""\
 mode : str, optional
-    Any scipy.ndimage boundary mode: 'constant', 'grid-constant',
-    'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect' (default),
-    'wrap'.""",
+{_MODE_LIST}""",
     "filter_cval": """\
 cval : float or complex, optional
     The value outside the image for the constant modes (finite); complex

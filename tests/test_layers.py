@@ -20,7 +20,8 @@ PACKAGE = pathlib.Path(kernelfactor.__file__).parent
 #: Lowest first.  A module may import only modules of strictly lower layers.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_typing",),
-    ("_validation", "_noise", "_results", "_docstrings", "_io", "_compiled_kernels"),
+    ("_validation", "_noise", "_results", "_io", "_compiled_kernels"),
+    ("_docstrings",),
     ("_catalogue", "_exact"),
     ("_coerce",),
     ("_svd", "_bounds", "_costmodel"),
