@@ -45,6 +45,8 @@ __all__ = [
     "plot_depthwise_cost",
     "plot_error_vs_rank",
     "plot_factors",
+    "plot_layer_tradeoff",
+    "plot_network_tradeoff",
     "plot_residual",
     "plot_spectrum",
     "plot_tradeoff",
@@ -678,5 +680,123 @@ def plot_depthwise_cost(grid: Any, *, ax: Any = None) -> tuple[Any, Any]:
         ax.set_xlabel("output channels $N$")
         ax.set_ylabel("depthwise-separable / standard\nmultiplications")
         ax.legend(loc="lower left", ncol=2)
+        _ticks(ax)
+    return fig, ax
+
+
+# ---------------------------------------------------------------------------
+# Networks: depthwise layers at spatial rank k
+# ---------------------------------------------------------------------------
+
+_NEED_NETWORK = (
+    ("layers", "multiplications", "ranks", "rank_multiplications", "metric", "metric_name",
+     "reference_metric"),
+    "a NetworkTradeoff (kernelfactor.paper.network_tradeoff or example_network_tradeoff)",
+)
+
+
+def plot_layer_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
+    """Each depthwise layer's kernel error against its multiplications at ranks ``1 .. K - 1``.
+
+    Parameters
+    ----------
+    result : NetworkTradeoff
+        From :func:`kernelfactor.paper.network_tradeoff` or
+        :func:`kernelfactor.paper.example_network_tradeoff`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig, ax
+
+    Notes
+    -----
+    One thin line per layer through its ranks, coloured by kernel size; the
+    marker tells the rank.  The x axis is the layer's multiplications at rank
+    :math:`k` over the layer's as it is (the dotted line at 1: to the right,
+    factorising costs more than it saves); the y axis the relative Frobenius
+    error :math:`\\|W - W_k\\|_F / \\|W\\|_F` of the layer's weights.  Errors at
+    rounding level (the kernels are exactly of rank :math:`\\le k`) sit on a row
+    labelled "exact" below an axis break.
+    """
+    _need(result, _NEED_NETWORK[0], "result", _NEED_NETWORK[1])
+    curves = [c for c in result.layers if c.multiplications]
+    if not curves:
+        raise ValueError("`result` has no depthwise layer with a known cost to draw.")
+    with _style():
+        fig, ax = _new_axes(ax, (SINGLE_COLUMN, 2.8))
+        errors = [e for c in curves for e in c.errors if e is not None]
+        floor = 10.0 ** (np.floor(np.log10(min(errors))) - 1) if errors else 1e-3
+        sizes = sorted({tuple(c.kernel) for c in curves})
+        colors = {k: OKABE_ITO[i % len(OKABE_ITO)] for i, k in enumerate(sizes)}
+        ranks = sorted({k for c in curves for k in c.ranks})
+        for c in curves:
+            color = colors[tuple(c.kernel)]
+            xs = [significant(m / c.multiplications) for m in c.rank_multiplications]
+            ys = [floor if e is None else e for e in c.errors]
+            ax.plot(xs, ys, color=color, lw=0.6, alpha=0.6)
+            for k, x, y in zip(c.ranks, xs, ys, strict=True):
+                ax.plot(x, y, ls="none", marker=_MARKERS[(k - 1) % len(_MARKERS)], color=color,
+                        mfc="white" if y == floor else color, ms=3.5, alpha=0.9)
+        ax.axvline(1.0, color="0.4", ls=":", lw=0.8)
+        for (kh, kw), color in colors.items():
+            ax.plot([], [], color=color, lw=2, label=f"{kh}$\\times${kw} kernels")
+        for k in ranks:
+            ax.plot([], [], ls="none", marker=_MARKERS[(k - 1) % len(_MARKERS)], color="0.3",
+                    label=f"rank {k}")
+        ax.set_yscale("log")
+        top = max(errors) if errors else 1.0
+        if any(e is None for c in curves for e in c.errors):
+            ax.set_ylim(floor / 2, max(top * 2, floor * 10))
+            _floor_row(ax, floor, min(errors) if errors else 1.0, text="exact")
+        else:
+            ax.set_ylim(min(errors) / 2, top * 2)
+        ax.set_xlabel("layer multiplications at rank $k$ / as is")
+        ax.set_ylabel(r"relative error $\|W - W_k\|_F / \|W\|_F$")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
+        _ticks(ax)
+    return fig, ax
+
+
+def plot_network_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
+    """The end-to-end metric against the network's total multiplications, rank by rank.
+
+    Parameters
+    ----------
+    result : NetworkTradeoff
+        From :func:`kernelfactor.paper.network_tradeoff` or
+        :func:`kernelfactor.paper.example_network_tradeoff`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig, ax
+
+    Notes
+    -----
+    One point per rank :math:`k` (every depthwise layer with kernels larger
+    than :math:`k` at spatial rank :math:`k`), labelled, joined in rank order,
+    and the network as it is as a star.  Multiplications are those of all the
+    conv layers, in millions; the metric is drawn to the 3 significant digits
+    it is stored with.
+    """
+    _need(result, _NEED_NETWORK[0], "result", _NEED_NETWORK[1])
+    if not result.ranks:
+        raise ValueError("`result` has no rank to draw.")
+    with _style():
+        fig, ax = _new_axes(ax, (SINGLE_COLUMN, 2.8))
+        base = result.multiplications / 1e6
+        xs = [significant(m / 1e6) for m in result.rank_multiplications]
+        ys = [float(v) for v in result.metric]
+        ax.plot(xs, ys, color=OKABE_ITO[0], marker="o", lw=0.9, label="depthwise at rank $k$")
+        for k, x, y in zip(result.ranks, xs, ys, strict=True):
+            ax.annotate(f"$k$={k}", (x, y), xytext=(3, 3), textcoords="offset points",
+                        fontsize=STYLE["legend.fontsize"], color=OKABE_ITO[0])
+        ax.plot(significant(base), result.reference_metric, ls="none", marker="*", ms=9,
+                color="black", mfc="#F0E442", zorder=5, label="as is")
+        ax.axvline(significant(base), color="0.5", lw=0.6, ls=":")
+        ax.set_xlabel("total multiplications (millions, counted)")
+        ax.set_ylabel(result.metric_name)
+        ax.legend(loc="best")
         _ticks(ax)
     return fig, ax

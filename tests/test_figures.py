@@ -111,3 +111,53 @@ def test_default_set_matches_the_repository(tmp_path):
         assert (tmp_path / name).read_text() == (stored / name).read_text(), name
     rows = json.loads(json.dumps([r.to_dict() for r in paper.survey()]))
     assert len(rows) == len(kf.list_kernels())
+
+
+def test_example_network_tradeoff_needs_neither_onnx_nor_onnxruntime():
+    """The network figure runs on the core install: numpy and kf.conv2d only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
+        "from kernelfactor import paper\n"
+        "t = paper.example_network_tradeoff(ranks=(1, 2))\n"
+        "print(t.metric[0] > t.metric[1] > 0, len(t.layers))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["True", "4"]
+
+
+def test_example_network_tradeoff_numbers():
+    t = paper.example_network_tradeoff(ranks=(1, 2, 3))
+    assert t.ranks == (1, 2, 3)
+    assert t.rank_multiplications[0] < t.multiplications < t.rank_multiplications[2]
+    for curve in t.layers:
+        assert list(curve.ranks) == list(range(1, curve.kernel[0]))
+        errors = [e for e in curve.errors if e is not None]
+        assert errors == sorted(errors, reverse=True) and 0 < errors[0] < 1
+    # stored to 3 significant digits: another BLAS's last bits cannot show
+    assert all(float(f"{v:.2e}") == v for v in t.metric)
+    d = t.to_dict()
+    assert d["ranks"] == [1, 2, 3] and len(d["layers"]) == 4
+
+
+def test_network_tradeoff_refusals():
+    with pytest.raises(TypeError, match="NetworkReport"):
+        paper.network_tradeoff("model.onnx", {1: 0.5})
+
+
+def test_network_tradeoff_from_an_onnx_report():
+    networks = pytest.importorskip("kernelfactor.networks")
+    pytest.importorskip("onnx")
+    report = networks.analyze_network(networks.example_model(), input_shape=(1, 3, 16, 16))
+    t = paper.network_tradeoff(report, {2: 0.01, 1: 0.123456}, metric_name="IoU",
+                               reference_metric=1.0)
+    assert t.ranks == (1, 2) and t.metric == (0.123, 0.01)
+    assert t.rank_multiplications == tuple(
+        networks.choose_ranks(report, rank=k).multiplications_after for k in (1, 2)
+    )
+    assert [c.name for c in t.layers] == ["dw"]
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        paper.network_tradeoff(report, {})

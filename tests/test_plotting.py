@@ -267,3 +267,48 @@ def test_style_context_keeps_interactive_mode_set_while_drawing():
         assert matplotlib.is_interactive()
     finally:
         matplotlib.interactive(before)
+
+
+@pytest.fixture(scope="module")
+def network() -> paper.NetworkTradeoff:
+    return paper.example_network_tradeoff(ranks=(1, 2))
+
+
+def test_plot_layer_tradeoff(network):
+    fig, ax = plotting.plot_layer_tradeoff(network, ax=_axes())
+    _render(fig)
+    assert ax.get_yscale() == "log"
+    # one line per depthwise layer, through its ranks 1 .. K - 1
+    curves = [ln for ln in ax.lines if len(ln.get_xdata()) > 1 and ln.get_linestyle() == "-"]
+    assert [len(ln.get_xdata()) for ln in curves] == [len(c.ranks) for c in network.layers]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["3$\\times$3 kernels", "5$\\times$5 kernels"]
+    assert "rank 4" in labels  # the 5x5 layers go up to rank 4
+
+
+def test_plot_layer_tradeoff_draws_exact_errors_on_a_row(network):
+    from dataclasses import replace
+
+    exact = replace(network.layers[0], errors=(network.layers[0].errors[0], None))
+    result = replace(network, layers=(exact, *network.layers[1:]))
+    fig, ax = plotting.plot_layer_tradeoff(result, ax=_axes())
+    _render(fig)
+    assert any(t.get_text() == "exact" for t in ax.get_yticklabels())
+
+
+def test_plot_network_tradeoff(network):
+    fig, ax = plotting.plot_network_tradeoff(network, ax=_axes())
+    _render(fig)
+    (line,) = [ln for ln in ax.lines if ln.get_label() == "depthwise at rank $k$"]
+    assert list(line.get_ydata()) == list(network.metric)
+    np.testing.assert_allclose(line.get_xdata(),
+                               [m / 1e6 for m in network.rank_multiplications], rtol=1e-5)
+    assert ax.get_ylabel() == network.metric_name
+    assert [t.get_text() for t in ax.texts] == ["$k$=1", "$k$=2"]
+
+
+def test_plot_network_tradeoff_refuses_other_results(points):
+    with pytest.raises(TypeError, match="NetworkTradeoff"):
+        plotting.plot_network_tradeoff(points)
+    with pytest.raises(TypeError, match="NetworkTradeoff"):
+        plotting.plot_layer_tradeoff(kf.analyze("disk"))

@@ -5,7 +5,8 @@ A public submodule imported on demand (``from kernelfactor import paper``), as
 The numbers come from the top-level numeric API (:func:`kernelfactor.analyze`,
 :func:`kernelfactor.lowrank`, the cost functions); this module only gathers
 them into results (:func:`survey`, :func:`tradeoff`, :func:`error_curve`,
-:func:`residual_comparison`, :func:`depthwise_cost_grid`), formats tables
+:func:`residual_comparison`, :func:`depthwise_cost_grid`, :func:`network_tradeoff`,
+:func:`example_network_tradeoff`), formats tables
 (:func:`format_table`) and regenerates ``figures/`` (:func:`regenerate_figures`,
 one entry of :data:`FIGURES` per figure).
 
@@ -28,6 +29,12 @@ from ._figures import (
     FigureSpec,
     load_timings,
     regenerate_figures,
+)
+from ._network import (
+    LayerCurve,
+    NetworkTradeoff,
+    example_network_tradeoff,
+    network_tradeoff,
 )
 from ._report import (
     SURVEY_COLUMNS,
@@ -66,14 +73,18 @@ __all__ = [
     "ErrorCurve",
     "FigureSpec",
     "KernelSurvey",
+    "LayerCurve",
+    "NetworkTradeoff",
     "ResidualComparison",
     "TradeoffPoint",
     "depthwise_cost_grid",
     "error_curve",
+    "example_network_tradeoff",
     "format_table",
     "kernel_label",
     "latex_escape",
     "load_timings",
+    "network_tradeoff",
     "pareto_mask",
     "regenerate_figures",
     "residual_comparison",

@@ -12,7 +12,10 @@ format with everything that would change between runs pinned down:
   ``kernelfactor/data/timings.json`` (written by
   ``python benchmarks/bench_tradeoff.py --write kernelfactor/data/timings.json``),
   never timed live;
-* the photograph is matplotlib's bundled ``grace_hopper.jpg``; no downloads.
+* the photograph is matplotlib's bundled ``grace_hopper.jpg``; no downloads;
+* the network figure runs a small built-in network with numpy
+  (:func:`kernelfactor.paper.example_network_tradeoff`): no ``onnx``, no
+  onnxruntime, nothing timed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .._coerce import format_kernel_spec
 from .._lowrank import lowrank
 from .._svd import analyze
 from .._validation import _check_choice, _describe
+from ._network import example_network_tradeoff
 from ._report import format_table
 from ._survey import (
     _specs,
@@ -200,6 +204,13 @@ def _draw_depthwise_cost(inputs: _Inputs, fig: Any) -> None:
     plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
 
 
+def _draw_network_tradeoff(inputs: _Inputs, fig: Any) -> None:
+    result = example_network_tradeoff()
+    left, right = fig.subplots(1, 2)
+    plotting.plot_layer_tradeoff(result, ax=left)
+    plotting.plot_network_tradeoff(result, ax=right)
+
+
 _SINGLE, _DOUBLE = 3.5, 7.0  # plotting.SINGLE_COLUMN and DOUBLE_COLUMN, in inches
 
 #: Every figure of the paper set, in order: adding a figure is one entry here.
@@ -240,6 +251,13 @@ FIGURES: dict[str, FigureSpec] = {
             "Depthwise-separable over standard layer multiplications across K and N, with the "
             "seed example.",
             (_SINGLE, 2.8), _draw_depthwise_cost,
+        ),
+        FigureSpec(
+            "network_tradeoff",
+            "A small MobileNet-style network (numpy, kernelfactor.conv2d) with its depthwise "
+            "layers at spatial rank k: each layer's kernel error against its multiplications, "
+            "and the output's relative L2 error against the network's total multiplications.",
+            (_DOUBLE, 3.0), _draw_network_tradeoff,
         ),
     )
 }
