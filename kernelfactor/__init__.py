@@ -14,9 +14,8 @@ Layers (one module per concept; an import, at module level or inside a
 function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
 
     cli                                   the command line: arguments, printing
-    networks                              conv layers of ONNX models
-    paper                                 surveys, tables, figure registry
-    _calibrate  plotting                  measured constants; drawing results
+    paper                                 surveys, figure registry
+    _calibrate  plotting  networks        measured constants; drawing; ONNX models
     _apply  _depthwise                    public filtering; conv-layer factors
     _large                                the dask backend
     _engine                               in-memory filter engines, one table
@@ -24,7 +23,7 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
     _svd  _bounds  _costmodel             numeric verdicts; norms; what it costs
     _coerce                               kernels/images as given -> arrays
     _catalogue  _exact                    named kernels; exact/symbolic rank
-    _docstrings                           shared parameter docs (from the mode table)
+    _docstrings  _report                  shared parameter docs; tables (md, LaTeX, CSV)
     _validation _noise _results _io _compiled_kernels
                                           checks, noise, results, files, loops
     _typing                               type aliases (annotations only)

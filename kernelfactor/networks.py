@@ -62,6 +62,7 @@ import numpy as np
 from ._costmodel import conv_cost, depthwise_separable_cost, spatially_separable_cost
 from ._depthwise import FactorAccuracy, depthwise_factor, spatial_factor
 from ._noise import NOISE_TEXT, significant
+from ._report import Column, format_table, latex_escape
 from ._results import Result
 from ._svd import analyze
 from ._validation import _check_choice, _check_nonnegative, _check_positive_int, _describe
@@ -745,7 +746,6 @@ class NetworkReport(Result):
         fmt = _check_choice(fmt, ("csv", "latex", "markdown", "text"), "fmt")
         if fmt == "text":
             return _text_table(self.rows(), _TABLE_COLUMNS)
-        from .paper import Column, format_table, latex_escape
 
         cols = [Column(k, h, latex_escape(h), a, "text") for k, h, a in _TABLE_COLUMNS]
         return format_table(self.rows(), fmt, columns=cols)

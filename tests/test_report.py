@@ -1,4 +1,4 @@
-"""Tests for kernelfactor.paper._report: markdown, LaTeX (booktabs) and CSV tables."""
+"""Tests for kernelfactor._report: markdown, LaTeX (booktabs) and CSV tables."""
 
 from __future__ import annotations
 

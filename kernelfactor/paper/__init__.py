@@ -20,6 +20,14 @@ Examples
 
 from __future__ import annotations
 
+from .._report import (
+    SURVEY_COLUMNS,
+    TABLE_FORMATS,
+    Column,
+    format_table,
+    latex_escape,
+    text_table,
+)
 from ._figures import (
     DEFAULT_TRADEOFF_KERNELS,
     FIGURE_FORMATS,
@@ -35,14 +43,6 @@ from ._network import (
     NetworkTradeoff,
     example_network_tradeoff,
     network_tradeoff,
-)
-from ._report import (
-    SURVEY_COLUMNS,
-    TABLE_FORMATS,
-    Column,
-    format_table,
-    latex_escape,
-    text_table,
 )
 from ._survey import (
     DepthwiseCostGrid,

@@ -34,10 +34,10 @@ from .. import plotting
 from .._catalogue import get_kernel
 from .._coerce import format_kernel_spec
 from .._lowrank import lowrank
+from .._report import format_table
 from .._svd import analyze
 from .._validation import _check_choice, _describe
 from ._network import example_network_tradeoff
-from ._report import format_table
 from ._survey import (
     _specs,
     depthwise_cost_grid,

@@ -23,6 +23,7 @@ from .._depthwise import conv2d, spatial_factor
 from .._noise import significant
 from .._results import Result
 from .._validation import _check_positive_int, _describe
+from ..networks import ConvLayer, NetworkReport, _layer_report, choose_ranks
 
 __all__ = [
     "LayerCurve",
@@ -148,7 +149,6 @@ def network_tradeoff(
     >>> [c.name for c in t.layers], t.metric, t.multiplications > t.rank_multiplications[0]
     (['dw'], (0.123,), True)
     """
-    from ..networks import NetworkReport, choose_ranks
 
     if not isinstance(report, NetworkReport):
         raise TypeError(
@@ -246,7 +246,6 @@ def _example_image(size: int, seed: int) -> np.ndarray:
 
 
 def _example_report(weights: list[tuple[np.ndarray, np.ndarray]], size: int) -> Any:
-    from ..networks import ConvLayer, NetworkReport, _layer_report
 
     layers = []
     c_in, h = 3, size

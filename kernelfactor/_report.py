@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._noise import NOISE_TEXT, significant
-from .._results import Result
-from .._validation import _check_choice, _describe
+from ._noise import NOISE_TEXT, significant
+from ._results import Result
+from ._validation import _check_choice, _describe
 
 __all__ = [
     "SURVEY_COLUMNS",
