@@ -20,6 +20,7 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
     _large                                the dask backend
     _engine                               in-memory filter engines, one table
     _lowrank  _compiled                   best rank-k approximations; numba glue
+    _tensor                               n-D kernels: CP approximations (TensorLy)
     _svd  _bounds  _costmodel             numeric verdicts; norms; what it costs
     _coerce                               kernels/images as given -> arrays
     _catalogue  _exact                    named kernels; exact/symbolic rank
@@ -51,11 +52,14 @@ from ._calibrate import (
     measure_crossover,
 )
 from ._catalogue import (
+    VOLUME_KERNELS,
     KernelInfo,
+    VolumeKernel,
     catalogue_params,
     get_kernel,
     kernel_info,
     list_kernels,
+    volume_kernel,
 )
 from ._costmodel import (
     ConvCost,
@@ -107,9 +111,11 @@ from ._svd import (
     Analysis,
     BatchAnalysis,
     Margin,
+    TensorAnalysis,
     analyze,
     tolerance,
 )
+from ._tensor import TensorLowRank, unfolding_lower_bound
 from ._validation import (
     DTYPE_POLICY,
     MODES,
@@ -123,6 +129,7 @@ __all__ = [
     "DTYPE_POLICY",
     "MODES",
     "NORMS",
+    "VOLUME_KERNELS",
     "Analysis",
     "ApplyInfo",
     "ApproximationAccuracy",
@@ -146,6 +153,9 @@ __all__ = [
     "NdimageValueError",
     "SeparabilityConditions",
     "SpatialFactorization",
+    "TensorAnalysis",
+    "TensorLowRank",
+    "VolumeKernel",
     "__version__",
     "analyze",
     "calibrate",
@@ -183,6 +193,8 @@ __all__ = [
     "spatial_rank_for_error",
     "spatially_separable_cost",
     "tolerance",
+    "unfolding_lower_bound",
+    "volume_kernel",
     "worst_case_image",
 ]
 

@@ -100,17 +100,20 @@ from ._coerce import (
 )
 from ._costmodel import FilterProblem, multiplications
 from ._docstrings import docfiller
-from ._engine import METHODS, _Kernel, _make_kernel, filter_into
+from ._engine import METHODS, _cast_into, _Kernel, _make_kernel, filter_into
 from ._large import ChunkFilter, dask_filter
 from ._results import Result
-from ._svd import BatchAnalysis
+from ._svd import BatchAnalysis, TensorAnalysis, analyze
+from ._tensor import TensorLowRank
 from ._validation import (
+    BOUNDARY_MODES,
     NdimageRuntimeError,
     NdimageTypeError,
     NdimageValueError,
     _check_choice,
     _check_filter_axes,
     _check_mode,
+    _check_origin,
     _describe,
 )
 
@@ -407,6 +410,15 @@ def _filter(
         if lazy
         else input
     )
+    nd = _nd_weights(weights)
+    if nd is not None:
+        if lazy or return_info or axes is not None or method not in ("auto", "direct",
+                                                                    "separable"):
+            raise ValueError(
+                "n-D weights (weights.ndim == input.ndim >= 3) support NumPy inputs with "
+                "`axes=None`, `method` 'auto', 'direct' or 'separable' and no `return_info`."
+            )
+        return _filter_nd(img, nd, output, mode, cval, origin, convolve, method)
     kern, ax = _prepare_kernel(weights, origin, convolve, axes=axes, ndim=img.ndim)
     complex_out = img.dtype.kind == "c" or kern.is_complex
     out = None if lazy else _output_array(output, img.shape, img.dtype, complex_out)
@@ -435,6 +447,89 @@ def _filter(
         note=done.note,
     )
     return out, info
+
+
+def _nd_weights(weights: Any) -> np.ndarray | TensorLowRank | None:
+    """n-D weights (>= 3 axes) or a :class:`TensorLowRank`; None for 2-D weights."""
+    if isinstance(weights, TensorLowRank):
+        return weights
+    if isinstance(weights, (str, BatchAnalysis)) or hasattr(weights, "to_array"):
+        return None
+    try:
+        arr = np.asarray(weights)
+    except (ValueError, TypeError):
+        return None
+    return arr if arr.ndim >= 3 and arr.dtype.kind in "biufc" else None
+
+
+def _filter_nd(
+    img: np.ndarray, weights: np.ndarray | TensorLowRank, output: Any, mode: Any, cval: Any,
+    origin: Any, convolve: bool, method: str,
+) -> np.ndarray:
+    """n-D weights, scipy.ndimage's semantics: a rank-r kernel as r sets of d 1-D passes.
+
+    Terms come from a :class:`TensorLowRank` (the approximation is filtered),
+    or from a dense kernel that is separable (``analyze(w, ndim=d)``, rank 1);
+    any other dense kernel is filtered directly (scipy.ndimage).  The constant
+    modes filter ``x - cval`` with zeros outside and add ``cval * sum(w)``,
+    which is ndimage's extension by ``cval`` for every axis at once.
+    """
+    from scipy import ndimage  # lazy: heavy
+
+    if isinstance(weights, TensorLowRank):
+        terms: list[tuple[np.ndarray, ...]] | None = [tuple(t) for t in weights.terms]
+        dense = weights.to_array()
+    else:
+        w = weights.astype(np.float64) if weights.dtype.kind == "b" else weights
+        dense = _as_kernel(w, name="weights", ndim=w.ndim)
+        terms = None
+        if method != "direct":
+            verdict = analyze(dense, ndim=dense.ndim)
+            if isinstance(verdict, TensorAnalysis) and verdict.is_separable and verdict.factors:
+                terms = [verdict.factors]
+            elif method == "separable":
+                raise ValueError(
+                    "`method='separable'` needs a separable n-D kernel (every unfolding of "
+                    "rank <= 1) or a `lowrank(k, r, ndim=d)` result; pass `method='auto'`."
+                )
+    d = dense.ndim
+    if img.ndim != d:
+        raise NdimageRuntimeError(
+            f"`weights` has {d} axes but `input` has {img.ndim} (scipy.ndimage: "
+            "weights.ndim must match the input's)."
+        )
+    origins = [int(o) for o in (np.broadcast_to(np.asarray(origin), (d,)))]
+    for k in range(d):
+        _check_origin(origins[k], dense.shape[k], f"origin[{k}]")
+    mode = _check_filter_mode(mode)
+    cv = _check_cval(cval, img.dtype.kind == "c")
+    complex_out = img.dtype.kind == "c" or dense.dtype.kind == "c"
+    out = _output_array(output, img.shape, img.dtype, complex_out)
+    work = np.complex128 if complex_out else np.float64
+    if terms is None:
+        fn = ndimage.convolve if convolve else ndimage.correlate
+        fn(img, dense, output=out, mode=mode, cval=cv, origin=origins)
+        return out
+    if convolve:  # ndimage's convolve: flipped weights, origin -o (-1 more for even lengths)
+        terms = [tuple(f[::-1] for f in t) for t in terms]
+        origins = [-o - (1 - n % 2) for o, n in zip(origins, dense.shape, strict=True)]
+    constant = BOUNDARY_MODES[mode].constant
+    x: np.ndarray = np.asarray(img, dtype=work)
+    if constant and cv != 0:
+        x = np.asarray(x - cv)
+    pass_mode = "constant" if constant else mode
+    total = np.zeros(img.shape, dtype=work)
+    for t in terms:
+        y = x
+        for k, f in enumerate(t):
+            y = ndimage.correlate1d(y, f, axis=k, mode=pass_mode, cval=0.0, origin=origins[k],
+                                    output=np.complex128 if np.iscomplexobj(f) or
+                                    np.iscomplexobj(y) else np.float64)
+        total += y
+    if constant and cv != 0:
+        total += cv * np.sum(dense)
+    _cast_into(out, total)
+    return out
 
 
 def _renamed_keywords(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -66,23 +66,26 @@ def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]
     return fro, spectral
 
 
-def l1_norm(residual: ArrayLike) -> Floats:
-    """The entrywise l1 norm :math:`\\sum_{ij} |R_{ij}|` over the last two axes.
+def l1_norm(residual: ArrayLike, *, ndim: int = 2) -> Floats:
+    """The entrywise l1 norm :math:`\\sum_{ij} |R_{ij}|` over the last `ndim` axes.
 
     It is the exact operator norm of :math:`x \\mapsto R \\star x` on
-    :math:`\\ell_\\infty`, and a bound on :math:`\\ell_2`.
+    :math:`\\ell_\\infty`, and a bound on :math:`\\ell_2`, for real and
+    complex residuals and kernels of any dimension (``ndim=3`` for a volume).
 
     Examples
     --------
     >>> l1_norm([[1.0, -2.0], [0.5, 0.0]])
     3.5
+    >>> l1_norm([[[3j, 4.0]]], ndim=3)
+    7.0
     """
-    r = np.asarray(residual, dtype=np.float64)
-    out = np.sum(np.abs(r), axis=(-2, -1))
+    r = np.abs(np.asarray(residual)).astype(np.float64, copy=False)
+    out = np.sum(r, axis=tuple(range(-ndim, 0)))
     return float(out) if out.ndim == 0 else out
 
 
-def frequency_bound(residual: ArrayLike, *, oversample: int = 8) -> Floats:
+def frequency_bound(residual: ArrayLike, *, oversample: int = 8, ndim: int = 2) -> Floats:
     """A rigorous upper bound on :math:`\\max_\\omega |\\hat R(\\omega)|`.
 
     :math:`\\hat R(\\omega) = \\sum_{pq} R_{pq} e^{-i(\\omega_1 p + \\omega_2 q)}`
@@ -102,16 +105,23 @@ def frequency_bound(residual: ArrayLike, *, oversample: int = 8) -> Floats:
     Parameters
     ----------
     residual : array_like, shape (..., m, n)
-        One residual kernel or a stack (a bound per kernel).
+        One residual kernel or a stack (a bound per kernel); complex allowed.
     oversample : int
-        Grid points per kernel tap and axis (at least 64 points per axis).
+        Grid points per kernel tap and axis (at least 64 points per axis; at
+        least 16 for ``ndim > 2``).
+    ndim : int
+        The kernel's dimension: the last `ndim` axes are the kernel's (the
+        same bound, one Lipschitz term per axis).
 
     Examples
     --------
     >>> frequency_bound([[1.0, 1.0]])  # |1 + e^{-iw}| peaks at 2 for w = 0
     2.0
     """
-    r = np.asarray(residual, dtype=np.float64)
+    r = np.asarray(residual)
+    if ndim != 2 or np.iscomplexobj(r):
+        return _frequency_bound_nd(r, ndim, oversample)
+    r = np.asarray(r, dtype=np.float64)
     m, n = r.shape[-2:]
     absr = np.abs(r)
     l1 = np.sum(absr, axis=(-2, -1))
@@ -131,6 +141,25 @@ def frequency_bound(residual: ArrayLike, *, oversample: int = 8) -> Floats:
     return float(out) if out.ndim == 0 else out
 
 
+def _frequency_bound_nd(r: np.ndarray, ndim: int, oversample: int) -> Floats:
+    """:func:`frequency_bound` for complex residuals and n-D kernels (a full FFT)."""
+    axes = tuple(range(-ndim, 0))
+    shape = r.shape[-ndim:]
+    least = 64 if ndim == 2 else 16
+    grid = tuple(max(least, int(2 ** np.ceil(np.log2(oversample * m)))) for m in shape)
+    absr = np.abs(r)
+    l1 = np.sum(absr, axis=axes)
+    grid_max = np.max(np.abs(np.fft.fftn(r, s=grid, axes=axes)), axis=axes)
+    lip = np.zeros(l1.shape)
+    for i, (m, g) in enumerate(zip(shape, grid, strict=True)):
+        ax = r.ndim - ndim + i
+        other = tuple(a for a in range(r.ndim - ndim, r.ndim) if a != ax)
+        d = np.abs(np.arange(m) - (m - 1) / 2.0)
+        lip = lip + np.pi / g * (np.sum(absr, axis=other) @ d)
+    out = np.minimum(l1, grid_max + lip)
+    return float(out) if out.ndim == 0 else out
+
+
 def worst_case_image(residual: ArrayLike) -> np.ndarray:
     """The image that attains :math:`\\|R \\star x\\|_\\infty = \\|R\\|_1 \\|x\\|_\\infty`.
 
@@ -145,5 +174,12 @@ def worst_case_image(residual: ArrayLike) -> np.ndarray:
     >>> worst_case_image([[0.5, -2.0], [0.0, 1.0]])
     array([[ 1., -1.],
            [ 0.,  1.]])
+
+    For a complex residual the image is :math:`\\bar R / |R|` (then
+    :math:`\\sum R\\,x = \\sum |R|`); any dimension (a volume's residual too).
     """
-    return np.sign(np.asarray(residual, dtype=np.float64))
+    r = np.asarray(residual)
+    if np.iscomplexobj(r):
+        size = np.abs(r)
+        return np.conj(r) / np.where(size > 0, size, 1.0)
+    return np.sign(np.asarray(r, dtype=np.float64))

@@ -157,8 +157,9 @@ def _refuse_dtype(arr: np.ndarray, name: str) -> None:
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(
-            f"`{name}` is complex ({_describe(arr)}); kernelfactor works on real kernels: "
-            f"{_FIX_COMPLEX}."
+            f"`{name}` is complex ({_describe(arr)}); this function works on real kernels "
+            f"(analyze, lowrank, rank_for_error, exact_rank and the filters accept complex "
+            f"ones): {_FIX_COMPLEX}."
         )
     if kind == "b":
         raise TypeError(
@@ -171,8 +172,15 @@ def _refuse_dtype(arr: np.ndarray, name: str) -> None:
     )
 
 
-def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False) -> np.ndarray:
-    """Coerce a kernel given as a name, an array-like or a result to float64.
+def _as_kernel(
+    kernel: KernelLike,
+    *,
+    name: str = "kernel",
+    batch: bool = False,
+    ndim: int = 2,
+    complex_ok: bool = True,
+) -> np.ndarray:
+    """Coerce a kernel given as a name, an array-like or a result to float64 (or complex128).
 
     Parameters
     ----------
@@ -185,11 +193,18 @@ def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False)
         The parameter name used in error messages.
     batch : bool
         If True, accept stacks of shape ``(..., m, n)``; otherwise exactly 2-D.
+    ndim : int
+        The kernel's own dimension: 2 (default; with `batch` more axes are a
+        stack), or ``d >= 3`` for one n-D kernel of exactly `d` axes.
+    complex_ok : bool
+        Complex kernels follow :data:`DTYPE_POLICY` (complex128) unless False
+        (functions that model real layers refuse them).
 
     Returns
     -------
     ndarray
-        A float64 array (a copy when a conversion was needed), finite.
+        A float64 array, complex128 for complex kernels (a copy when a
+        conversion was needed), finite.
 
     Notes
     -----
@@ -230,8 +245,10 @@ def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False)
             _refuse_dtype(arr, name)
         kind = "f"
     policy = DTYPE_POLICY.get(kind, {"kernel": None})
-    if policy["kernel"] is None:
+    if policy["kernel"] is None or (kind == "c" and not complex_ok):
         _refuse_dtype(arr, name)
+    if ndim != 2:
+        return _as_nd_kernel(arr, name, ndim, str(policy["kernel"]))
     if arr.ndim < 2 or (not batch and arr.ndim != 2):
         expected = "(..., m, n)" if batch else "(m, n)"
         hint = ""
@@ -245,7 +262,11 @@ def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False)
         raise ValueError(f"`{name}` must have shape {expected}; got shape {arr.shape}.{hint}")
     if arr.shape[-1] == 0 or arr.shape[-2] == 0:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}); a kernel needs m, n >= 1.")
-    out = np.asarray(arr, dtype=np.float64)
+    out = np.asarray(arr, dtype=policy["kernel"])
+    return _check_finite(out, name)
+
+
+def _check_finite(out: np.ndarray, name: str) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         bad = np.argwhere(~np.isfinite(out))[0]
         raise ValueError(
@@ -253,6 +274,19 @@ def _as_kernel(kernel: KernelLike, *, name: str = "kernel", batch: bool = False)
             "a separability verdict needs finite weights."
         )
     return out
+
+
+def _as_nd_kernel(arr: np.ndarray, name: str, ndim: int, dtype: str) -> np.ndarray:
+    """One n-D kernel of exactly `ndim` axes (issue 16)."""
+    if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim < 2:
+        raise ValueError(f"`ndim` must be an integer >= 2; got {_describe(ndim)}.")
+    if arr.ndim != ndim:
+        raise ValueError(
+            f"`{name}` must have {ndim} axes (ndim={ndim}); got shape {arr.shape}."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); every axis needs length >= 1.")
+    return _check_finite(np.asarray(arr, dtype=dtype), name)
 
 
 def _image_dtype(dtype: np.dtype) -> np.dtype:

@@ -94,7 +94,7 @@ def _as_weights(weights: ArrayLike, name: str = "weights") -> np.ndarray:
         )
     if 0 in arr.shape:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}); every dimension must be >= 1.")
-    return _as_kernel(arr, name=name, batch=True)
+    return _as_kernel(arr, name=name, batch=True, complex_ok=False)
 
 
 def _spatial_input_shape(input_shape: Shape, c_in: int) -> tuple[int, int, int]:

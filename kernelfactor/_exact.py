@@ -872,13 +872,30 @@ def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
             "(`sympy.sympify(...)` turns text into expressions)."
         )
     if isinstance(v, numbers.Complex):
-        raise TypeError(
-            f"`{name}` holds the complex number {v!r}; kernelfactor works on real kernels."
-        )
+        return _gaussian_rational(v, floats, limit, name)
     raise TypeError(
         f"`{name}` entries must be int, float, Fraction or sympy expressions; "
         f"got {_describe(v)}."
     )
+
+
+def _gaussian_rational(v: Any, floats: str, limit: int | None, name: str) -> Any:
+    """A complex entry as an element of Q(i): ``a + b*I`` with a, b exact rationals.
+
+    Each part is read as :func:`_scalar` reads a real (binary floats at their
+    exact value); a zero imaginary part gives a plain rational.
+    """
+    z = complex(v)
+    re = _scalar(np.float64(z.real), floats, limit, name)
+    im = _scalar(np.float64(z.imag), floats, limit, name)
+    if im == 0:
+        return re
+    import sympy as sp
+
+    def q(x: int | Fraction) -> Any:
+        return sp.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else sp.Integer(x)
+
+    return q(re) + sp.I * q(im)
 
 
 def _as_exact_matrix(
@@ -942,6 +959,11 @@ def _as_exact_matrix(
         flat = [_float_to_fraction(v, floats, limit, name) for v in arr.ravel()]
     elif kind == "O":
         flat = [_scalar(v, floats, limit, name) for v in arr.ravel()]
+    elif kind == "c":  # Gaussian rationals Q(i) (issue 16): the symbolic path over QQ<I>
+        if not np.all(np.isfinite(arr)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise ValueError(f"`{name}` contains NaN or Inf (first at index {bad}).")
+        flat = [_gaussian_rational(v, floats, limit, name) for v in arr.ravel()]
     else:
         raise TypeError(
             f"`{name}` must hold real numbers or sympy expressions; got {_describe(arr)}."
@@ -1562,12 +1584,18 @@ def exact_rank(
     limit_denominator: int | None = None,
     backend: str = "auto",
     time_limit: float | None = DEFAULT_TIME_LIMIT,
+    ndim: int = 2,
 ) -> int:
     """The exact rank of a rational or symbolic kernel, never with a float tolerance.
 
     Parameters
     ----------
     %(exact_params)s
+    ndim : int
+        2 (default), or ``d >= 3`` for one d-dimensional kernel: its tensor
+        rank when proven (0 or 1 exactly when every unfolding has rank <= 1,
+        separable; higher when the unfoldings' ranks pin it down), else a
+        ValueError with the proven bounds.
 
     Returns
     -------
@@ -1612,6 +1640,10 @@ def exact_rank(
     >>> kf.exact_rank(sp.Matrix([[sp.sqrt(sp.pi), sp.pi], [1, sp.sqrt(sp.pi)]]))
     1
     """
+    if ndim != 2:
+        return _exact_tensor_rank(kernel, ndim, floats=floats,
+                                  limit_denominator=limit_denominator, backend=backend,
+                                  time_limit=time_limit)
     limit = _check_time_limit(time_limit)
     mat = _as_exact_matrix(kernel, floats=floats, limit_denominator=limit_denominator)
     deadline = _Deadline(limit)
@@ -1635,6 +1667,45 @@ def exact_rank(
             "carries `decided=False` and the proven `rank_bounds`."
         )
     return ExactRank(len(res.rows), tuple(sorted(str(v) for v in mat.free_symbols)))
+
+
+def _tensor_unfoldings(kernel: Any, ndim: int) -> list[np.ndarray]:
+    arr = kernel if isinstance(kernel, np.ndarray) else np.asarray(
+        kernel.to_array() if hasattr(kernel, "to_array") else kernel,
+        dtype=None if isinstance(kernel, np.ndarray) else object,
+    )
+    if arr.dtype == object:
+        try:  # plain numbers: keep their own dtype (ints, floats, complex)
+            arr = np.array(arr.tolist())
+        except (TypeError, ValueError):
+            pass
+    if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim < 2:
+        raise ValueError(f"`ndim` must be an integer >= 2; got {ndim!r}.")
+    if arr.ndim != ndim:
+        raise ValueError(f"`kernel` must have {ndim} axes (ndim={ndim}); got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"`kernel` is empty (shape {arr.shape}).")
+    return [np.moveaxis(arr, k, 0).reshape(arr.shape[k], -1) for k in range(ndim)]
+
+
+def _exact_tensor_rank(kernel: Any, ndim: int, **options: Any) -> ExactRank:
+    """The tensor rank of an n-D kernel where its unfoldings prove it (see :func:`exact_rank`).
+
+    Every unfolding of a rank-r tensor has rank <= r (a lower bound: the
+    largest unfolding rank); a tensor of multilinear rank (r_0, ..., r_{d-1})
+    is a sum of prod_{j != k} r_j terms for each k (an upper bound).
+    """
+    ranks = [int(exact_rank(u, **options)) for u in _tensor_unfoldings(kernel, ndim)]
+    lower = max(ranks)
+    upper = min(math.prod(ranks[:k] + ranks[k + 1:]) for k in range(ndim))
+    if lower <= 1 or lower == upper:
+        return ExactRank(lower)
+    raise ValueError(
+        f"the tensor rank of this {ndim}-D `kernel` is not decided: its unfoldings have exact "
+        f"ranks {tuple(ranks)} (multilinear rank), so it lies in [{lower}, {upper}]. It is "
+        "separable (rank 1) exactly when every unfolding has rank <= 1; "
+        f"`kernelfactor.lowrank(k, r, ndim={ndim})` approximates it by r terms."
+    )
 
 
 @docfiller

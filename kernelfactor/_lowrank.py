@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
 from ._coerce import _as_kernel
-from ._noise import NOISE_TEXT, shown_above, shown_where
+from ._noise import NOISE_TEXT, plain, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
+from ._tensor import TensorLowRank, cp_lowrank
 from ._typing import ArrayLike, Floats, KernelLike
 from ._validation import _check_choice, _check_nonnegative, _check_rank, _describe
 
@@ -175,8 +176,8 @@ class LowRankKernel(Result):
             "singular_values": shown_above(self.singular_values, floor),
             "error": self.error.to_dict(),
             "raw": {
-                "columns": self.columns.tolist(),
-                "rows": self.rows.tolist(),
+                "columns": plain(self.columns),
+                "rows": plain(self.rows),
                 "singular_values": self.singular_values.tolist(),
             },
         }
@@ -314,6 +315,16 @@ def rank_for_error(
     return _search(arr, max_error, norm, bool(relative)).rank
 
 
+@overload
+def lowrank(
+    kernel: KernelLike, rank: int | None = ..., *, max_error: float | None = ...,
+    norm: str = ..., relative: bool = ..., ndim: Literal[2] = ...,
+) -> LowRankKernel: ...
+@overload
+def lowrank(
+    kernel: KernelLike, rank: int | None = ..., *, max_error: float | None = ...,
+    norm: str = ..., relative: bool = ..., ndim: int,
+) -> LowRankKernel | TensorLowRank: ...
 def lowrank(
     kernel: KernelLike,
     rank: int | None = None,
@@ -321,7 +332,8 @@ def lowrank(
     max_error: float | None = None,
     norm: str = "fro",
     relative: bool = False,
-) -> LowRankKernel:
+    ndim: int = 2,
+) -> LowRankKernel | TensorLowRank:
     """The best rank-k approximation of a kernel, with its errors and output bounds.
 
     Parameters
@@ -340,10 +352,16 @@ def lowrank(
         The norm of `max_error`.
     relative : bool
         `max_error` relative to the kernel's norm.
+    ndim : int
+        2 (default): matrices (more axes are a stack).  ``d >= 3``: one n-D
+        kernel approximated by `rank` outer products of d 1-D factors (CP,
+        through TensorLy): a :class:`TensorLowRank` with the achieved error,
+        a certified lower bound and a ``degenerate`` flag (see
+        :mod:`kernelfactor._tensor`); `rank` is required.
 
     Returns
     -------
-    LowRankKernel
+    LowRankKernel or TensorLowRank
         ``.terms``, ``.rank``, ``.to_array()``, ``.error``.
 
     Notes
@@ -370,6 +388,15 @@ def lowrank(
     >>> lowrank(np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])).rank
     2
     """
+    if ndim != 2:
+        nd = _as_kernel(kernel, ndim=ndim)
+        if rank is None or max_error is not None:
+            raise ValueError(
+                f"For an n-D kernel (ndim={ndim}) pass an explicit `rank`: the tensor rank is "
+                "not computable in general, and best approximations need not exist."
+            )
+        bound = min(int(np.prod(nd.shape)) // n for n in nd.shape)
+        return cp_lowrank(nd, _check_rank(rank, bound))
     arr = _as_kernel(kernel, batch=True)
     _check_choice(norm, NORMS, "norm")
     if arr.ndim > 2 and (rank is None or max_error is not None):

@@ -37,6 +37,7 @@ __all__ = [
     "SIGNIFICANT_DIGITS",
     "format_value",
     "noise_floor",
+    "plain",
     "rounding_level",
     "shown",
     "shown_above",
@@ -125,6 +126,13 @@ def format_value(value: float, floor: float, digits: int = 4) -> str:
     >>> format_value(float("inf"), 0.0)
     'inf'
     """
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        z = complex(value)
+        if abs(z) <= floor:
+            return NOISE_TEXT
+        re = 0.0 if abs(z.real) <= floor else z.real
+        im = 0.0 if abs(z.imag) <= floor else z.imag
+        return f"{re:.{digits}g}{im:+.{digits}g}j"
     v = float(value)
     if abs(v) <= floor:
         return NOISE_TEXT
@@ -160,11 +168,13 @@ def shown_above(values: ArrayLike, floor: ArrayLike) -> object:
 
 def vector_floor(vector: ArrayLike, shape: tuple[int, ...]) -> float:
     """The rounding level of a factor vector: :math:`\\max(m, n)\\,\\varepsilon \\max_i |v_i|`."""
-    top = float(np.max(np.abs(np.asarray(vector, dtype=np.float64)), initial=0.0))
+    top = float(np.max(np.abs(np.asarray(vector)), initial=0.0))
     return max(shape[-2:]) * _EPS * top
 
 
-def shown_vector(vector: ArrayLike, shape: tuple[int, ...]) -> list[float]:
+def shown_vector(
+    vector: ArrayLike, shape: tuple[int, ...]
+) -> list[float] | list[list[float]]:
     """A factor for documented fields: entries at its rounding level 0, others 6 digits.
 
     Examples
@@ -172,6 +182,23 @@ def shown_vector(vector: ArrayLike, shape: tuple[int, ...]) -> list[float]:
     >>> shown_vector([0.7071067811865476, 1e-17, -0.7071067811865475], (3, 3))
     [0.707107, 0.0, -0.707107]
     """
-    v = np.asarray(vector, dtype=np.float64)
+    v = np.asarray(vector)
     level = vector_floor(v, shape)
-    return [0.0 if abs(x) <= level else significant(x) for x in v.tolist()]
+    if np.iscomplexobj(v):  # complex entries as [re, im] pairs (plain JSON)
+        return [[0.0 if abs(x) <= level else significant(x) for x in (z.real, z.imag)]
+                for z in v.tolist()]
+    return [0.0 if abs(x) <= level else significant(x) for x in v.astype(np.float64).tolist()]
+
+
+def plain(values: ArrayLike) -> object:
+    """Nested lists of floats; complex entries as ``[re, im]`` pairs (plain JSON).
+
+    Examples
+    --------
+    >>> plain([1.5, 2.0]), plain([1 + 2j])
+    ([1.5, 2.0], [[1.0, 2.0]])
+    """
+    v = np.asarray(values)
+    if np.iscomplexobj(v):
+        return np.stack([v.real, v.imag], axis=-1).tolist()
+    return v.tolist()

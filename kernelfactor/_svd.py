@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ._noise import (
     NOISE_TEXT,
     format_value,
     noise_floor,
+    plain,
     shown_above,
     shown_vector,
     shown_where,
@@ -32,7 +33,7 @@ from ._results import Result
 from ._typing import ArrayLike, Floats, KernelLike
 from ._validation import _check_choice, _check_nonnegative
 
-__all__ = ["Analysis", "BatchAnalysis", "Margin", "analyze", "tolerance"]
+__all__ = ["Analysis", "BatchAnalysis", "Margin", "TensorAnalysis", "analyze", "tolerance"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -283,6 +284,13 @@ def _fix_signs(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = mag.max(axis=-1, keepdims=True)
     first = np.argmax(mag >= top * (1 - 1e-8), axis=-1)
     pivot = np.take_along_axis(u, first[..., None], axis=-1)
+    if np.iscomplexobj(u):
+        # complex factors: the pivot's phase is moved to the row factor (pivot real > 0)
+        size = np.abs(pivot)
+        phase = np.where(size > 0, pivot / np.where(size > 0, size, 1.0), 1.0)
+        out = u * np.conj(phase)
+        np.put_along_axis(out, first[..., None], size, axis=-1)  # exactly real, > 0
+        return out, vt * phase
     sign = np.where(pivot < 0, -1.0, 1.0)
     return u * sign, vt * sign
 
@@ -321,7 +329,7 @@ def _canonical_clusters(
         for j in range(p.shape[1]):
             c = p[:, j].copy()
             for b in basis:
-                c -= (b @ c) * b
+                c -= (np.conj(b) @ c) * b
             norm = float(np.linalg.norm(c))
             if norm > 1e-6:  # columns of P have norm <= 1
                 basis.append(c / norm)
@@ -330,7 +338,10 @@ def _canonical_clusters(
         if len(basis) == stop - start:
             new_u = np.array(basis).T
             u[:, start:stop] = new_u
-            vt[start:stop, :] = (p.T @ new_u).T
+            if np.iscomplexobj(p):  # U' V'^H = P with V'^H = U'^H P
+                vt[start:stop, :] = np.conj(new_u).T @ p
+            else:
+                vt[start:stop, :] = (p.T @ new_u).T
         start = stop
     return u, vt
 
@@ -434,7 +445,8 @@ class Analysis(Result):
 
     def to_array(self) -> np.ndarray:
         """The kernel rebuilt from its ``rank`` factors (equal to it up to rounding)."""
-        out = np.zeros(self.shape)
+        complex_ = any(np.iscomplexobj(c) for c, _ in self.factors)
+        out = np.zeros(self.shape, dtype=complex if complex_ else float)
         for c, r in self.factors:
             out += np.outer(c, r)
         return out
@@ -468,7 +480,7 @@ class Analysis(Result):
                 "singular_values": self.singular_values.tolist(),
                 "tol": self.tol,
                 "margin": self.margin.raw(),
-                "factors": [[c.tolist(), r.tolist()] for c, r in self.factors],
+                "factors": [[plain(c), plain(r)] for c, r in self.factors],
             },
         }
 
@@ -620,13 +632,24 @@ class BatchAnalysis(Result):
         )
 
 
+@overload
+def analyze(
+    kernel: KernelLike, *, rtol: float | None = ..., atol: float | None = ...,
+    verify: str | None = ..., ndim: Literal[2] = ...,
+) -> Analysis | BatchAnalysis: ...
+@overload
+def analyze(
+    kernel: KernelLike, *, rtol: float | None = ..., atol: float | None = ...,
+    verify: str | None = ..., ndim: int,
+) -> Analysis | BatchAnalysis | TensorAnalysis: ...
 def analyze(
     kernel: KernelLike,
     *,
     rtol: float | None = None,
     atol: float | None = None,
     verify: str | None = None,
-) -> Analysis | BatchAnalysis:
+    ndim: int = 2,
+) -> Analysis | BatchAnalysis | TensorAnalysis:
     """Decide whether a kernel is separable, and of which separable rank.
 
     Parameters
@@ -642,11 +665,17 @@ def analyze(
         float64 copy the SVD uses) and explains a disagreement in ``note``.
         Single kernels only; ``exact_rank`` is None when the exact check
         reached its time limit (see :func:`exact_rank`).
+    ndim : int
+        The kernel's dimension.  2 (default): an ``(m, n)`` kernel, and more
+        axes are a stack.  ``d >= 3``: one d-dimensional kernel (a volume);
+        the verdict is a :class:`TensorAnalysis` (every unfolding's rank).
 
     Returns
     -------
-    Analysis or BatchAnalysis
-        :class:`Analysis` for one kernel, :class:`BatchAnalysis` for a stack.
+    Analysis, BatchAnalysis or TensorAnalysis
+        :class:`Analysis` for one kernel, :class:`BatchAnalysis` for a stack,
+        :class:`TensorAnalysis` with ``ndim >= 3``.  Complex kernels get a
+        complex SVD (factors complex, the pivot entry of each column real).
 
     Notes
     -----
@@ -680,6 +709,11 @@ def analyze(
         atol = _check_nonnegative(atol, "atol")
     if verify is not None:
         _check_choice(verify, ("exact",), "verify")
+    if ndim != 2:
+        if verify is not None:
+            raise ValueError("`verify` works on 2-D kernels; for n-D kernels call "
+                             "`kernelfactor.exact_rank(k, ndim=d)`.")
+        return _analyze_tensor(_as_kernel(kernel, ndim=ndim), rtol, atol)
     arr = _as_kernel(kernel, batch=True)
     m, n = arr.shape[-2:]
     policy = _policy(rtol, atol)
@@ -716,4 +750,154 @@ def analyze(
         factors=tuple((cols[i], rows[i]) for i in range(rank)),
         exact_rank=exact_rank,
         note=note,
+    )
+
+
+# --------------------------------------------------------------------------- n-D kernels
+
+
+def _unfold(t: np.ndarray, axis: int) -> np.ndarray:
+    """The mode-`axis` unfolding: ``t``'s axis `axis` as rows, the others flattened."""
+    return np.moveaxis(t, axis, 0).reshape(t.shape[axis], -1)
+
+
+@dataclass(frozen=True, repr=False)
+class TensorAnalysis(Result):
+    """The numeric separability verdict for one n-D kernel (``analyze(k, ndim=d)``).
+
+    A d-dimensional kernel is separable (an outer product of d 1-D factors)
+    exactly when every unfolding (axis ``k`` against the others) has rank
+    at most 1.  Each unfolding's rank is decided as :func:`analyze` decides a
+    matrix's (same tolerance policy); their tuple is the multilinear rank, and
+    its largest entry is a lower bound on the tensor (CP) rank.
+
+    Attributes
+    ----------
+    shape : tuple of int
+    singular_values : tuple of ndarray
+        The singular values of each unfolding.
+    tol : tuple of float
+        The tolerance used for each unfolding.
+    policy : str
+    multilinear_rank : tuple of int
+    factors : tuple of ndarray
+        When separable: the ``d`` 1-D factors (``K = f_0 (x) f_1 (x) ...``,
+        each scaled to the same norm, signs fixed); else ``()``.
+
+    Notes
+    -----
+    Noise policy as :class:`Analysis`: values at or below each unfolding's
+    noise floor are ``None`` in :meth:`to_dict` and ``0 (below tol)`` in the
+    ``repr``.
+    """
+
+    shape: tuple[int, ...]
+    singular_values: tuple[np.ndarray, ...]
+    tol: tuple[float, ...]
+    policy: str
+    multilinear_rank: tuple[int, ...]
+    factors: tuple[np.ndarray, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def rank_lower_bound(self) -> int:
+        """A proven lower bound on the tensor (CP) rank, up to the tolerance."""
+        return max(self.multilinear_rank)
+
+    @property
+    def is_separable(self) -> bool:
+        return self.rank_lower_bound <= 1
+
+    @property
+    def noise_floors(self) -> tuple[float, ...]:
+        return tuple(
+            float(noise_floor(t, s[0], _unfold_shape(self.shape, k)))
+            for k, (t, s) in enumerate(zip(self.tol, self.singular_values, strict=True))
+        )
+
+    def to_array(self) -> np.ndarray:
+        """The kernel rebuilt from its factors (separable kernels only)."""
+        if not self.factors:
+            raise ValueError(
+                f"this {self.ndim}-D kernel is not separable (multilinear rank "
+                f"{self.multilinear_rank}); use `kernelfactor.lowrank(k, r, ndim={self.ndim})`."
+            )
+        out = self.factors[0]
+        for f in self.factors[1:]:
+            out = np.multiply.outer(out, f)
+        return np.asarray(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        floors = self.noise_floors
+        return {
+            "shape": list(self.shape),
+            "multilinear_rank": list(self.multilinear_rank),
+            "is_separable": self.is_separable,
+            "singular_values": [shown_above(s, f) for s, f in
+                                zip(self.singular_values, floors, strict=True)],
+            "tol": [significant(t) for t in self.tol],
+            "policy": self.policy,
+            "factors": [shown_vector(f, self.shape) for f in self.factors],
+            "raw": {
+                "singular_values": [s.tolist() for s in self.singular_values],
+                "tol": list(self.tol),
+                "factors": [plain(f) for f in self.factors],
+            },
+        }
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(n) for n in self.shape)
+        verdict = "separable" if self.is_separable else "not separable"
+        lines = [f"TensorAnalysis({shape} kernel: multilinear rank {self.multilinear_rank}, "
+                 + verdict]
+        for k, (s, f) in enumerate(zip(self.singular_values, self.noise_floors, strict=True)):
+            lines.append(f"  unfolding {k}: singular_values={_format_values(s, f)}")
+        for k, v in enumerate(self.factors):
+            shown = _format_values(v, vector_floor(v, self.shape), noise="0")
+            lines.append(f"  factor {k}={shown}")
+        return "\n".join(lines) + ")"
+
+
+def _unfold_shape(shape: tuple[int, ...], axis: int) -> tuple[int, int]:
+    n = shape[axis]
+    return n, int(np.prod(shape)) // n
+
+
+def _analyze_tensor(arr: np.ndarray, rtol: float | None, atol: float | None) -> TensorAnalysis:
+    d = arr.ndim
+    svals, tols, ranks, lead = [], [], [], []
+    for k in range(d):
+        mat = _unfold(arr, k)
+        u, s, _ = np.linalg.svd(mat, full_matrices=False)
+        tol = float(tolerance(s[0], mat.shape, rtol, atol))
+        svals.append(s)
+        tols.append(tol)
+        ranks.append(int(np.count_nonzero(s > tol)))
+        lead.append(u[:, 0])
+    factors: tuple[np.ndarray, ...] = ()
+    if max(ranks) == 1:
+        vecs = []
+        for k, v in enumerate(lead):
+            if _flip_symmetry(arr, k):
+                v = _symmetrize(v[None, :])[0]
+            vecs.append(_fix_signs(v[None, None, :], np.ones((1, 1, 1)))[0][0, 0])
+        # the scale: the kernel contracted with every (unit) factor
+        lam = arr
+        for v in vecs:
+            lam = np.tensordot(np.conj(v), lam, axes=(0, 0))
+        scale = complex(lam) if np.iscomplexobj(lam) else float(lam)
+        root = abs(scale) ** (1.0 / d)
+        phase = scale / abs(scale) if abs(scale) > 0 else 1.0
+        factors = tuple((v * root * (phase if k == d - 1 else 1.0)) + 0.0
+                        for k, v in enumerate(vecs))
+    return TensorAnalysis(
+        shape=tuple(int(n) for n in arr.shape),
+        singular_values=tuple(svals),
+        tol=tuple(tols),
+        policy=_policy(rtol, atol),
+        multilinear_rank=tuple(ranks),
+        factors=factors,
     )

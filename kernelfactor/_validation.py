@@ -82,7 +82,9 @@ _DTYPE_TABLE: dict[str, dict[str, str | None]] = {
     "i": {"kernel": "float64", "image": "same"},  # as ndimage: pass output=np.float64 to
     "u": {"kernel": "float64", "image": "same"},  # keep values outside the integer range
     "f": {"kernel": "float64", "image": "same"},  # float16 -> float32, see _image_dtype
-    "c": {"kernel": None, "image": "same"},  # complex images: filtering only
+    # complex kernels (issue 16): complex SVD verdicts, approximations and bounds, exact
+    # ranks over Q(i); functions that model real layers (conv_cost, depthwise) refuse them
+    "c": {"kernel": "complex128", "image": "same"},
     "O": {"kernel": None, "image": None},
     "U": {"kernel": None, "image": None},
     "S": {"kernel": None, "image": None},

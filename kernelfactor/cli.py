@@ -307,7 +307,7 @@ def _load_kernel_file(spec: str, key: str | None) -> _Kernel:
         raise _UsageError("--key applies to .npz and .json files only")
     given, used = read_kernel_file(spec, key)
     try:
-        array = _as_kernel(given, name="kernel")
+        array = _as_kernel(given, name="kernel", complex_ok=False)
     except (ValueError, TypeError) as exc:
         raise _InputError(f"{spec}: {_one_line(str(exc))}") from None
     check_kernel_size(array.shape, spec)

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_catalogue", "_exact"),
     ("_coerce",),
     ("_svd", "_bounds", "_costmodel"),
+    ("_tensor",),
     ("_lowrank", "_compiled"),
     ("_engine",),
     ("_large",),

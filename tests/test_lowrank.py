@@ -171,3 +171,19 @@ def test_old_names_warn():
         assert kf.ApproximationError is kf.ApproximationAccuracy
     with pytest.warns(DeprecationWarning, match="FactorAccuracy"):
         assert kf.FactorError is kf.FactorAccuracy
+
+
+# --------------------------------------------------------------------- complex kernels (issue 16)
+
+
+def test_complex_lowrank_errors_are_eckart_young_and_bound_the_output(rng):
+    k = rng.normal(size=(5, 6)) + 1j * rng.normal(size=(5, 6))
+    s = np.linalg.svd(k, compute_uv=False)
+    lr = kf.lowrank(k, 2)
+    assert lr.error.fro == pytest.approx(np.sqrt(np.sum(s[2:] ** 2)), rel=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(k - lr.to_array()), lr.error.fro, rtol=1e-10)
+    image = rng.normal(size=(20, 20))
+    out = kf.correlate(image, lr.residual, mode="reflect")
+    assert np.max(np.abs(out)) <= lr.error.l1 * np.max(np.abs(image)) * (1 + 1e-12)
+    assert kf.rank_for_error(k, lr.error.fro * (1 + 1e-9)) == 2
+    json.dumps(lr.to_dict())

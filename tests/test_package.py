@@ -37,7 +37,7 @@ def test_import_is_light():
         "import sys, time; t = time.perf_counter(); import kernelfactor; "
         "dt = time.perf_counter() - t; "
         "heavy = [m for m in ('sympy', 'matplotlib.pyplot', 'dask', 'flint', 'numba', "
-        "'onnx', 'onnxruntime') if m in sys.modules]; "
+        "'onnx', 'onnxruntime', 'tensorly') if m in sys.modules]; "
         "print(heavy, dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

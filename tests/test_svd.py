@@ -224,3 +224,34 @@ def test_verify_exact_explains_a_disagreement():
     b = kf.analyze(SOBEL_X, verify="exact")
     assert b.exact_rank == b.rank == 1
     assert "exact_rank=1" in repr(b)
+
+
+# --------------------------------------------------------------------- complex kernels (issue 16)
+
+
+def _complex_gabor(theta, sigma=2.0, frequency=0.2, radius=6):
+    """exp(i (u x + v y)) g(x) g(y): x columns, y rows (isotropic envelope)."""
+    t = np.arange(-radius, radius + 1.0)
+    g = np.exp(-t * t / (2 * sigma * sigma))
+    u, v = 2 * np.pi * frequency * np.cos(theta), 2 * np.pi * frequency * np.sin(theta)
+    return np.exp(1j * (u * t[None, :] + v * t[:, None])) * np.outer(g, g)
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_complex_gabor_is_rank_one_at_every_orientation_its_real_part_rank_two_oblique(k):
+    theta = k * np.pi / 8
+    a = kf.analyze(_complex_gabor(theta))
+    assert a.rank == 1 and a.is_separable
+    np.testing.assert_allclose(a.to_array(), _complex_gabor(theta), atol=1e-13)
+    oblique = k % 4 != 0  # 0 and pi/2: one cosine factor
+    assert kf.analyze(_complex_gabor(theta).real).rank == (2 if oblique else 1)
+
+
+def test_complex_factors_are_deterministic_and_json_ready():
+    a = kf.analyze(_complex_gabor(0.3))
+    (col, _row), = a.factors
+    top = np.argmax(np.abs(col))
+    assert col[top].imag == 0 and col[top].real > 0  # the pivot's phase moved to the row
+    d = json.loads(json.dumps(a.to_dict()))
+    assert d["rank"] == 1 and len(d["factors"][0][0][0]) == 2  # [re, im] pairs
+    assert "j" in repr(a)

@@ -52,8 +52,14 @@ def test_policy_table_is_enforced_for_kernels(kind):
             _as_kernel(arr)
     else:
         out = _as_kernel(arr)
-        assert out.dtype == np.float64
-        np.testing.assert_array_equal(out, arr.astype(np.float64))
+        expected = np.dtype(DTYPE_POLICY[kind]["kernel"])
+        assert out.dtype == expected
+        np.testing.assert_array_equal(out, arr.astype(expected))
+
+
+def test_complex_kernels_are_refused_where_asked():
+    with pytest.raises(TypeError, match="complex"):
+        _as_kernel([[1j, 2]], complex_ok=False)
 
 
 def test_fractions_become_floats():
@@ -71,7 +77,6 @@ def test_fractions_become_floats():
         ([[1.0, np.nan]], ValueError, "NaN or Inf"),
         ([[1.0, np.inf]], ValueError, "NaN or Inf"),
         ([[1, 2], [3]], ValueError, "rectangular"),
-        ([[1j, 2]], TypeError, "complex"),
         ([["a", "b"]], TypeError, "real numbers"),
     ],
 )
