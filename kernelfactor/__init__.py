@@ -104,6 +104,7 @@ from ._lowrank import (
     rank_for_error,
 )
 from ._svd import (
+    TOLERANCE_POLICIES,
     Analysis,
     BatchAnalysis,
     Margin,
@@ -123,6 +124,7 @@ __all__ = [
     "DTYPE_POLICY",
     "MODES",
     "NORMS",
+    "TOLERANCE_POLICIES",
     "Analysis",
     "ApplyInfo",
     "ApproximationAccuracy",
