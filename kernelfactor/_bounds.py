@@ -22,16 +22,40 @@ enters :math:`\\|x\\|_\\infty`) and is attained by the sign image
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._typing import ArrayLike, Floats
+from ._validation import BOUNDARY_MODES, _check_mode, _check_positive_int, _describe
 
 __all__ = [
+    "MAX_FREQUENCY_GRID",
     "eckart_young",
     "frequency_bound",
+    "image_linf",
     "l1_norm",
     "worst_case_image",
 ]
+
+
+#: :func:`frequency_bound` refuses FFT grids with more points per kernel than this.
+MAX_FREQUENCY_GRID = 2**26
+
+
+def _as_real(values: ArrayLike, name: str, what: str, min_ndim: int) -> np.ndarray:
+    """A finite float64 array with at least `min_ndim` axes, none empty, or a clear refusal."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be {what}; got {_describe(values)}.") from None
+    if arr.ndim < min_ndim:
+        raise ValueError(f"`{name}` must be {what}; got shape {arr.shape}.")
+    if 0 in arr.shape[-min_ndim:]:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); it must be {what}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` contains NaN or Inf; it must be {what} with finite values.")
+    return arr
 
 
 def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]:
@@ -57,13 +81,48 @@ def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]
     >>> eckart_young([3.0, 4.0 / 5, 3.0 / 5], 1)
     (1.0, 0.8)
     """
-    s = np.asarray(singular_values, dtype=np.float64)
+    what = "descending singular values >= 0 (array_like, shape (..., k))"
+    s = _as_real(singular_values, "singular_values", what, 1)
+    if np.any(s < 0):
+        raise ValueError(f"`singular_values` must be >= 0 ({what}); a negative value was given.")
+    if np.any(np.diff(s, axis=-1) > 0):
+        raise ValueError(
+            f"`singular_values` must be descending ({what}); sort them, e.g. "
+            "`np.sort(s)[::-1]`."
+        )
+    rank = _check_positive_int(rank, "rank", allow_zero=True)
     tail = s[..., rank:]
     fro = np.sqrt(np.sum(tail * tail, axis=-1))
     spectral = tail[..., 0] if tail.shape[-1] else np.zeros(s.shape[:-1])
     if s.ndim == 1:
         return float(fro), float(spectral)
     return fro, spectral
+
+
+def image_linf(image: ArrayLike, mode: str = "reflect", cval: float = 0.0) -> float:
+    """:math:`\\|x\\|_\\infty` as the l-inf output bound reads it.
+
+    In the constant modes (``'constant'``, ``'grid-constant'``) the image is
+    extended by ``cval``, so the bound :math:`\\|R \\star x\\|_\\infty \\le
+    \\|R\\|_1 \\|x\\|_\\infty` holds with :math:`\\|x\\|_\\infty` read as
+    :math:`\\max(\\|x\\|_\\infty, |\\mathrm{cval}|)`: with ``x = 0`` and ``cval = 1``
+    the error is not 0.
+
+    Examples
+    --------
+    >>> image_linf([[0.0, 0.5]], mode="constant", cval=-1.0)
+    1.0
+    >>> image_linf([[0.0, 0.5]], mode="reflect", cval=-1.0)
+    0.5
+    """
+    mode = _check_mode(mode)
+    x = _as_real(image, "image", "a real image", 1)
+    if isinstance(cval, bool) or not isinstance(cval, numbers.Real) or not np.isfinite(cval):
+        raise ValueError(f"`cval` must be a finite real number; got {_describe(cval)}.")
+    top = float(np.max(np.abs(x)))
+    if BOUNDARY_MODES[mode].constant:
+        top = max(top, abs(float(cval)))
+    return top
 
 
 def l1_norm(residual: ArrayLike) -> Floats:
@@ -77,7 +136,7 @@ def l1_norm(residual: ArrayLike) -> Floats:
     >>> l1_norm([[1.0, -2.0], [0.5, 0.0]])
     3.5
     """
-    r = np.asarray(residual, dtype=np.float64)
+    r = _as_real(residual, "residual", "a real (m, n) kernel or a stack (..., m, n)", 2)
     out = np.sum(np.abs(r), axis=(-2, -1))
     return float(out) if out.ndim == 0 else out
 
@@ -104,19 +163,28 @@ def frequency_bound(residual: ArrayLike, *, oversample: int = 8) -> Floats:
     residual : array_like, shape (..., m, n)
         One residual kernel or a stack (a bound per kernel).
     oversample : int
-        Grid points per kernel tap and axis (at least 64 points per axis).
+        Grid points per kernel tap and axis (at least 64 points per axis);
+        >= 1, and grids above :data:`MAX_FREQUENCY_GRID` points are refused.
 
     Examples
     --------
     >>> frequency_bound([[1.0, 1.0]])  # |1 + e^{-iw}| peaks at 2 for w = 0
     2.0
     """
-    r = np.asarray(residual, dtype=np.float64)
+    r = _as_real(residual, "residual", "a real (m, n) kernel or a stack (..., m, n)", 2)
+    oversample = _check_positive_int(oversample, "oversample")
     m, n = r.shape[-2:]
+    n1 = max(64, 1 << (oversample * m - 1).bit_length())
+    n2 = max(64, 1 << (oversample * n - 1).bit_length())
+    if n1 * n2 > MAX_FREQUENCY_GRID:
+        raise ValueError(
+            f"`oversample`={oversample} asks for an FFT grid of {n1} x {n2} points for a "
+            f"{m} x {n} residual ({n1 * n2 * 16 / 2**30:.3g} GiB); the limit is "
+            f"{MAX_FREQUENCY_GRID} points. Lower `oversample` (8 is the default), or use "
+            "l1_norm(residual), which is always a bound."
+        )
     absr = np.abs(r)
     l1 = np.sum(absr, axis=(-2, -1))
-    n1 = max(64, int(2 ** np.ceil(np.log2(oversample * m))))
-    n2 = max(64, int(2 ** np.ceil(np.log2(oversample * n))))
     flat = r.reshape(-1, m, n)
     peaks = np.empty(flat.shape[0])
     step = max(1, 2**22 // (n1 * n2))  # bound the FFT workspace for large stacks
@@ -146,4 +214,5 @@ def worst_case_image(residual: ArrayLike) -> np.ndarray:
     array([[ 1., -1.],
            [ 0.,  1.]])
     """
-    return np.sign(np.asarray(residual, dtype=np.float64))
+    r = _as_real(residual, "residual", "a real (m, n) residual kernel", 2)
+    return np.sign(r)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._bounds import eckart_young, frequency_bound, image_linf, l1_norm, worst_case_image
 from ._coerce import _as_kernel
 from ._noise import NOISE_TEXT, shown_above, shown_where
 from ._results import Result
@@ -93,6 +93,17 @@ class ApproximationAccuracy(Result):
         """Deprecated: always equal to :attr:`l1` (Young's l2 output-error gain)."""
         _deprecated("l2_bound")
         return self.l1
+
+    def output_bound(
+        self, image: ArrayLike, *, mode: str = "reflect", cval: float = 0.0
+    ) -> Floats:
+        """The bound on :math:`\\|(K - K_k) \\star x\\|_\\infty` for this `image`.
+
+        :math:`\\|K - K_k\\|_1 \\max(\\|x\\|_\\infty, |\\mathrm{cval}|)` in the
+        constant modes, :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty` in the others
+        (see :func:`kernelfactor._bounds.image_linf`).
+        """
+        return self.l1 * image_linf(image, mode, cval)
 
     @property
     def within_rounding(self) -> bool | np.ndarray:

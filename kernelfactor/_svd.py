@@ -92,8 +92,8 @@ def _check_policy(policy: object, rtol: float | None, atol: float | None) -> str
 
 def _check_shape(shape: object) -> tuple[int, int]:
     if (not isinstance(shape, tuple | list) or len(shape) != 2
-            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
-                       for d in shape)):
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                       and int(d) >= 1 for d in shape)):
         raise ValueError(
             f"`shape` must be (m, n), two integers >= 1 (the kernel's shape); got "
             f"{_describe(shape)}."
@@ -358,7 +358,7 @@ def _margins(
     kept = (rank > 0) & (s_r <= floor)
     level = rounding_level(s[..., 0], shape)
     kept_ok = (rank == 0) | (~kept & (s_r >= ROBUST_KEEP * floor))
-    dropped_ok = (rank >= k) | (s_r1 <= level) | (s_r1 * ROBUST_DROP <= tol)
+    dropped_ok = (rank >= k) | (s_r1 <= level) | (s_r1 * ROBUST_DROP <= np.asarray(tol))
     robust = np.asarray(kept_ok & dropped_ok)
     return gap, s_r1, s_r, above, below, floor, dropped, kept, robust
 
@@ -921,10 +921,10 @@ def analyze(
                              f"of shape {arr.shape[:-2]}. Index the stack first.")
         s = np.linalg.svd(work, compute_uv=False)
         tol = _tolerance_scaled(s[..., 0], (m, n), rtol, atol_w, named)
-        rank = _count_rank(s, tol, named)
+        ranks = _count_rank(s, tol, named)
         gap, dist, radius, above, below, floor, dropped, kept, robust = _margins(
-            s, rank, tol, (m, n))
-        return BatchAnalysis(arr, s, np.asarray(tol), policy_text, rank, gap, dist, radius,
+            s, ranks, tol, (m, n))
+        return BatchAnalysis(arr, s, np.asarray(tol), policy_text, ranks, gap, dist, radius,
                              above, below, np.asarray(floor), np.asarray(dropped),
                              np.asarray(kept), e, robust)
     exp = int(e)

@@ -113,3 +113,37 @@ def test_readme_tour_passes_under_plain_doctest() -> None:
     out = subprocess.run([sys.executable, "-m", "doctest", "README.md"], capture_output=True,
                          text=True, check=False)
     assert out.returncode == 0, out.stdout[-2000:]
+
+
+# ---- bounds helpers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "pattern"),
+    [
+        (lambda: kf.eckart_young([1, 2, 3], 1), ValueError, "`singular_values` must be descending"),
+        (lambda: kf.eckart_young([3, 2, -1], 1), ValueError, "`singular_values` must be >= 0"),
+        (lambda: kf.eckart_young([3, 2, 1], -1), ValueError, "`rank` must be >= 0"),
+        (lambda: kf.frequency_bound(np.ones((3, 3)), oversample=0), ValueError,
+         "`oversample` must be >= 1"),
+        (lambda: kf.frequency_bound(np.ones((3, 3)), oversample=10**6), ValueError,
+         "`oversample`=1000000 asks for an FFT grid"),
+        (lambda: kf.l1_norm([[np.nan]]), ValueError, "`residual` contains NaN"),
+        (lambda: kf.worst_case_image(np.zeros((0, 3))), ValueError, "`residual` is empty"),
+    ],
+)
+def test_bounds_helpers_refuse_bad_input(call, error, pattern) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_linf_bound_takes_cval_into_account() -> None:
+    lap = kf.get_kernel("laplacian4")
+    k1 = kf.lowrank(lap, 1)
+    x = np.zeros((16, 16))
+    err = kf.correlate(x, lap, mode="constant", cval=1.0) - kf.correlate(
+        x, k1.to_array(), mode="constant", cval=1.0)
+    assert np.abs(err).max() > 0.79  # the error is not 0 although x = 0
+    bound = k1.error.output_bound(x, mode="constant", cval=1.0)
+    assert np.abs(err).max() <= bound and bound == k1.error.l1
+    assert k1.error.output_bound(x, mode="reflect", cval=1.0) == 0.0
