@@ -14,7 +14,7 @@ from ._noise import NOISE_TEXT, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
 from ._typing import ArrayLike, Floats, KernelLike
-from ._validation import _check_choice, _check_nonnegative, _check_rank, _describe
+from ._validation import _check_bool, _check_choice, _check_nonnegative, _check_rank, _describe
 
 __all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
 
@@ -322,7 +322,7 @@ def rank_for_error(
     _check_choice(norm, NORMS, "norm")
     max_error = _check_nonnegative(max_error, "max_error")
     arr = _as_kernel(kernel)
-    return _search(arr, max_error, norm, bool(relative)).rank
+    return _search(arr, max_error, norm, _check_bool(relative, "relative")).rank
 
 
 def lowrank(
@@ -395,7 +395,7 @@ def lowrank(
         )
     if max_error is not None:
         max_error = _check_nonnegative(max_error, "max_error")
-        return _search(arr, max_error, norm, bool(relative))
+        return _search(arr, max_error, norm, _check_bool(relative, "relative"))
     u, s, vt = np.linalg.svd(arr, full_matrices=False)
     if rank is None:
         rank = int(np.count_nonzero(s > tolerance(s[0], arr.shape)))
