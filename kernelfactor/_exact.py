@@ -45,6 +45,7 @@ import io
 import math
 import numbers
 import random
+import sys
 import threading
 import time
 import tokenize
@@ -677,6 +678,11 @@ def parse_expression(
     expr = _build_expression(tree.body, text.strip(), symbols, name)
     if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ValueError(f"{name} {shown!r} does not define a finite function of x and y")
+    if expr.has(sp.I):
+        raise ValueError(
+            f"{name} {shown!r} is not real ({expr} contains the imaginary unit I, e.g. from "
+            "sqrt(-1) or log(-1)); kernels are real functions of x and y"
+        )
     return expr
 
 
@@ -832,6 +838,12 @@ def _float_to_fraction(v: Any, floats: str, limit: int | None, name: str) -> Fra
     return frac.limit_denominator(limit) if limit is not None else frac
 
 
+def _is_sympy(v: object) -> bool:
+    """A sympy object whose class sympy made on the fly (``Function('f')(t)``)."""
+    sp = sys.modules.get("sympy")
+    return sp is not None and isinstance(v, sp.Basic)
+
+
 def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
     """int | Fraction for rational entries, a sympy expression for symbolic ones."""
     if isinstance(v, (bool, np.bool_)):
@@ -846,8 +858,8 @@ def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
         return _float_to_fraction(v, floats, limit, name)
     if isinstance(v, numbers.Real) and not type(v).__module__.startswith("sympy"):
         return _float_to_fraction(float(v), floats, limit, name)
-    mod = type(v).__module__
-    if mod.startswith("sympy"):
+    mod = type(v).__module__ or ""  # applied undefined functions f(t) have no module
+    if mod.startswith("sympy") or _is_sympy(v):
         import sympy as sp
 
         if not isinstance(v, sp.Basic) or isinstance(v, sp.MatrixBase):
