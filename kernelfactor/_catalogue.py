@@ -344,8 +344,10 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"sobel_{_axis}",
         {"size": 3},
-        f"Sobel derivative along {_axis}: smoothing [1,2,1] (size 5: [1,4,6,4,1]) (x) "
-        "derivative [-1,0,1] (size 5: [-1,-2,0,2,1])",
+        (f"Sobel derivative along {_axis}: derivative [-1,0,1] (size 5: [-1,-2,0,2,1]) (x) "
+         "smoothing [1,2,1] (size 5: [1,4,6,4,1])") if _t else
+        (f"Sobel derivative along {_axis}: smoothing [1,2,1] (size 5: [1,4,6,4,1]) (x) "
+         "derivative [-1,0,1] (size 5: [-1,-2,0,2,1])"),
         _SOBEL_CITE,
         ("derivative", "edge", "gradient"),
     )(functools.partial(_sobel, transpose=_t))
@@ -360,7 +362,8 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"scharr_{_axis}",
         {},
-        f"Scharr derivative along {_axis}: [3,10,3] (x) [-1,0,1]",
+        f"Scharr derivative along {_axis}: "
+        + ("[-1,0,1] (x) [3,10,3]" if _t else "[3,10,3] (x) [-1,0,1]"),
         "Scharr (2000), PhD thesis, Univ. Heidelberg; as OpenCV Scharr",
         ("derivative", "edge", "gradient"),
     )(_fixed_rank1(_r, _c) if _t else _fixed_rank1(_c, _r))
@@ -368,7 +371,8 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"prewitt_{_axis}",
         {},
-        f"Prewitt derivative along {_axis}: [1,1,1] (x) [-1,0,1]",
+        f"Prewitt derivative along {_axis}: "
+        + ("[-1,0,1] (x) [1,1,1]" if _t else "[1,1,1] (x) [-1,0,1]"),
         "Prewitt (1970), 'Object enhancement and extraction', in Picture Processing and "
         "Psychopictorics",
         ("derivative", "edge", "gradient"),
