@@ -562,7 +562,8 @@ def load_constants() -> dict[str, float]:
                     value = float(data["constants"][name])
                     if np.isfinite(value) and value >= 0:
                         constants[name] = value
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+                OverflowError):  # corrupt, deeply nested or absurd: the defaults
             constants = dict(DEFAULT_CONSTANTS)
         _LOADED[key] = constants
     return dict(_LOADED[key])

@@ -523,3 +523,21 @@ def test_the_table_has_at_least_150_cases() -> None:
 
 
 _ = zipfile  # imported for readers: .npz files are zip archives
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{", "[" * 100000 + "]" * 100000, '{"version": 999}', "\ufeff{}",
+     '{"version": VERSION, "constants": {"direct": 1' + "0" * 400 + "}}", ""],
+    ids=["truncated", "deeply nested", "old version", "bom", "huge number", "empty"],
+)
+def test_corrupt_calibration_cache_falls_back_to_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    from kernelfactor import _costmodel
+
+    monkeypatch.setenv(_costmodel.CACHE_ENV, str(tmp_path))
+    (tmp_path / _costmodel._FILE).write_text(content.replace("VERSION", str(_costmodel._VERSION)))
+    monkeypatch.setattr(_costmodel, "_LOADED", {})
+    assert _costmodel.load_constants() == dict(_costmodel.DEFAULT_CONSTANTS)
+    assert kf.correlate(np.ones((8, 8)), np.ones((3, 3))).shape == (8, 8)
