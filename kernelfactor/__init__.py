@@ -108,6 +108,7 @@ from ._lowrank import (
     rank_for_error,
 )
 from ._svd import (
+    TOLERANCE_POLICIES,
     Analysis,
     BatchAnalysis,
     Margin,
@@ -129,6 +130,7 @@ __all__ = [
     "DTYPE_POLICY",
     "MODES",
     "NORMS",
+    "TOLERANCE_POLICIES",
     "VOLUME_KERNELS",
     "Analysis",
     "ApplyInfo",

@@ -110,6 +110,7 @@ from ._validation import (
     NdimageRuntimeError,
     NdimageTypeError,
     NdimageValueError,
+    _check_bool,
     _check_choice,
     _check_filter_axes,
     _check_mode,
@@ -401,6 +402,7 @@ def _filter(
             "is lazy); call with a NumPy array for those."
         )
     method = _check_choice(method, APPLY_METHODS, "method")
+    return_info = _check_bool(return_info, "return_info")
     # A dask array is checked by its dtype and shape (a view of one zero; unknown
     # lengths read as 1), never read.
     img = _as_filter_input(

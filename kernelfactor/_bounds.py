@@ -22,16 +22,58 @@ enters :math:`\\|x\\|_\\infty`) and is attained by the sign image
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._typing import ArrayLike, Floats
+from ._validation import BOUNDARY_MODES, _check_mode, _check_positive_int, _describe
 
 __all__ = [
+    "MAX_FREQUENCY_GRID",
     "eckart_young",
     "frequency_bound",
+    "image_linf",
     "l1_norm",
     "worst_case_image",
 ]
+
+
+#: :func:`frequency_bound` refuses FFT grids with more points per kernel than this.
+MAX_FREQUENCY_GRID = 2**26
+
+
+def _as_real(values: ArrayLike, name: str, what: str, min_ndim: int) -> np.ndarray:
+    """A finite float64 array with at least `min_ndim` axes, none empty, or a clear refusal."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be {what}; got {_describe(values)}.") from None
+    if arr.ndim < min_ndim:
+        raise ValueError(f"`{name}` must be {what}; got shape {arr.shape}.")
+    if 0 in arr.shape[-min_ndim:]:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); it must be {what}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` contains NaN or Inf; it must be {what} with finite values.")
+    return arr
+
+
+def _as_kernel_values(values: ArrayLike, name: str, ndim: int) -> np.ndarray:
+    """A finite real (float64) or complex (complex128) array with at least `ndim`
+    non-empty kernel axes, or a clear refusal."""
+    what = f"a real or complex kernel of {ndim} axes (or a stack of them)"
+    try:
+        arr = np.asarray(values)
+        arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be {what}; got {_describe(values)}.") from None
+    if arr.ndim < ndim:
+        raise ValueError(f"`{name}` must be {what}; got shape {arr.shape}.")
+    if 0 in arr.shape[-ndim:]:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}); it must be {what}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` contains NaN or Inf; it must be {what} with finite values.")
+    return arr
 
 
 def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]:
@@ -57,13 +99,48 @@ def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]
     >>> eckart_young([3.0, 4.0 / 5, 3.0 / 5], 1)
     (1.0, 0.8)
     """
-    s = np.asarray(singular_values, dtype=np.float64)
+    what = "descending singular values >= 0 (array_like, shape (..., k))"
+    s = _as_real(singular_values, "singular_values", what, 1)
+    if np.any(s < 0):
+        raise ValueError(f"`singular_values` must be >= 0 ({what}); a negative value was given.")
+    if np.any(np.diff(s, axis=-1) > 0):
+        raise ValueError(
+            f"`singular_values` must be descending ({what}); sort them, e.g. "
+            "`np.sort(s)[::-1]`."
+        )
+    rank = _check_positive_int(rank, "rank", allow_zero=True)
     tail = s[..., rank:]
     fro = np.sqrt(np.sum(tail * tail, axis=-1))
     spectral = tail[..., 0] if tail.shape[-1] else np.zeros(s.shape[:-1])
     if s.ndim == 1:
         return float(fro), float(spectral)
     return fro, spectral
+
+
+def image_linf(image: ArrayLike, mode: str = "reflect", cval: float = 0.0) -> float:
+    """:math:`\\|x\\|_\\infty` as the l-inf output bound reads it.
+
+    In the constant modes (``'constant'``, ``'grid-constant'``) the image is
+    extended by ``cval``, so the bound :math:`\\|R \\star x\\|_\\infty \\le
+    \\|R\\|_1 \\|x\\|_\\infty` holds with :math:`\\|x\\|_\\infty` read as
+    :math:`\\max(\\|x\\|_\\infty, |\\mathrm{cval}|)`: with ``x = 0`` and ``cval = 1``
+    the error is not 0.
+
+    Examples
+    --------
+    >>> image_linf([[0.0, 0.5]], mode="constant", cval=-1.0)
+    1.0
+    >>> image_linf([[0.0, 0.5]], mode="reflect", cval=-1.0)
+    0.5
+    """
+    mode = _check_mode(mode)
+    x = _as_real(image, "image", "a real image", 1)
+    if isinstance(cval, bool) or not isinstance(cval, numbers.Real) or not np.isfinite(cval):
+        raise ValueError(f"`cval` must be a finite real number; got {_describe(cval)}.")
+    top = float(np.max(np.abs(x)))
+    if BOUNDARY_MODES[mode].constant:
+        top = max(top, abs(float(cval)))
+    return top
 
 
 def l1_norm(residual: ArrayLike, *, ndim: int = 2) -> Floats:
@@ -80,8 +157,8 @@ def l1_norm(residual: ArrayLike, *, ndim: int = 2) -> Floats:
     >>> l1_norm([[[3j, 4.0]]], ndim=3)
     7.0
     """
-    r = np.abs(np.asarray(residual)).astype(np.float64, copy=False)
-    out = np.sum(r, axis=tuple(range(-ndim, 0)))
+    r = _as_kernel_values(residual, "residual", ndim)
+    out = np.sum(np.abs(r), axis=tuple(range(-ndim, 0)))
     return float(out) if out.ndim == 0 else out
 
 
@@ -108,7 +185,8 @@ def frequency_bound(residual: ArrayLike, *, oversample: int = 8, ndim: int = 2) 
         One residual kernel or a stack (a bound per kernel); complex allowed.
     oversample : int
         Grid points per kernel tap and axis (at least 64 points per axis; at
-        least 16 for ``ndim > 2``).
+        least 16 for ``ndim > 2``); >= 1, and grids above
+        :data:`MAX_FREQUENCY_GRID` points are refused.
     ndim : int
         The kernel's dimension: the last `ndim` axes are the kernel's (the
         same bound, one Lipschitz term per axis).
@@ -118,15 +196,22 @@ def frequency_bound(residual: ArrayLike, *, oversample: int = 8, ndim: int = 2) 
     >>> frequency_bound([[1.0, 1.0]])  # |1 + e^{-iw}| peaks at 2 for w = 0
     2.0
     """
-    r = np.asarray(residual)
+    r = _as_kernel_values(residual, "residual", ndim)
+    oversample = _check_positive_int(oversample, "oversample")
     if ndim != 2 or np.iscomplexobj(r):
         return _frequency_bound_nd(r, ndim, oversample)
-    r = np.asarray(r, dtype=np.float64)
     m, n = r.shape[-2:]
+    n1 = max(64, 1 << (oversample * m - 1).bit_length())
+    n2 = max(64, 1 << (oversample * n - 1).bit_length())
+    if n1 * n2 > MAX_FREQUENCY_GRID:
+        raise ValueError(
+            f"`oversample`={oversample} asks for an FFT grid of {n1} x {n2} points for a "
+            f"{m} x {n} residual ({n1 * n2 * 16 / 2**30:.3g} GiB); the limit is "
+            f"{MAX_FREQUENCY_GRID} points. Lower `oversample` (8 is the default), or use "
+            "l1_norm(residual), which is always a bound."
+        )
     absr = np.abs(r)
     l1 = np.sum(absr, axis=(-2, -1))
-    n1 = max(64, int(2 ** np.ceil(np.log2(oversample * m))))
-    n2 = max(64, int(2 ** np.ceil(np.log2(oversample * n))))
     flat = r.reshape(-1, m, n)
     peaks = np.empty(flat.shape[0])
     step = max(1, 2**22 // (n1 * n2))  # bound the FFT workspace for large stacks
@@ -178,8 +263,8 @@ def worst_case_image(residual: ArrayLike) -> np.ndarray:
     For a complex residual the image is :math:`\\bar R / |R|` (then
     :math:`\\sum R\\,x = \\sum |R|`); any dimension (a volume's residual too).
     """
-    r = np.asarray(residual)
+    r = _as_kernel_values(residual, "residual", 2)
     if np.iscomplexobj(r):
         size = np.abs(r)
         return np.conj(r) / np.where(size > 0, size, 1.0)
-    return np.sign(np.asarray(r, dtype=np.float64))
+    return np.sign(r)

@@ -270,8 +270,25 @@ def _odd_size(value: Any, name: str) -> int:
     return size
 
 
+#: Smallest Gaussian sigma built (sigma**2 must not underflow in scipy's taps).
+MIN_SIGMA = 1e-100
+
+
 def _gauss_radius(sigma: float, truncate: float, name: str = "sigma") -> int:
     # exactly scipy.ndimage.gaussian_filter1d's rule
+    if sigma < MIN_SIGMA:
+        raise ValueError(
+            f"`{name}` must be >= {MIN_SIGMA:g} (smaller widths underflow; the kernel is then "
+            f"the identity: use `identity`); got {sigma!r}."
+        )
+    width = 2.0 * (truncate * sigma + 0.5) - 1.0
+    if width > MAX_TAPS:
+        raise ValueError(
+            f"`{name}`={sigma:.6g} with `truncate`={truncate:.6g} asks for a kernel about "
+            f"{width:.3g} taps wide (2 * int(truncate * {name} + 0.5) + 1); the catalogue "
+            f"builds at most {MAX_TAPS} taps per side. Lower `{name}` or `truncate` (for a "
+            "huge Gaussian, filter with scipy.ndimage.gaussian_filter directly)."
+        )
     radius = int(truncate * sigma + 0.5)
     _check_taps(2 * radius + 1, name)
     return radius
@@ -330,8 +347,10 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"sobel_{_axis}",
         {"size": 3},
-        f"Sobel derivative along {_axis}: smoothing [1,2,1] (size 5: [1,4,6,4,1]) (x) "
-        "derivative [-1,0,1] (size 5: [-1,-2,0,2,1])",
+        (f"Sobel derivative along {_axis}: derivative [-1,0,1] (size 5: [-1,-2,0,2,1]) (x) "
+         "smoothing [1,2,1] (size 5: [1,4,6,4,1])") if _t else
+        (f"Sobel derivative along {_axis}: smoothing [1,2,1] (size 5: [1,4,6,4,1]) (x) "
+         "derivative [-1,0,1] (size 5: [-1,-2,0,2,1])"),
         _SOBEL_CITE,
         ("derivative", "edge", "gradient"),
     )(functools.partial(_sobel, transpose=_t))
@@ -346,7 +365,8 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"scharr_{_axis}",
         {},
-        f"Scharr derivative along {_axis}: [3,10,3] (x) [-1,0,1]",
+        f"Scharr derivative along {_axis}: "
+        + ("[-1,0,1] (x) [3,10,3]" if _t else "[3,10,3] (x) [-1,0,1]"),
         "Scharr (2000), PhD thesis, Univ. Heidelberg; as OpenCV Scharr",
         ("derivative", "edge", "gradient"),
     )(_fixed_rank1(_r, _c) if _t else _fixed_rank1(_c, _r))
@@ -354,7 +374,8 @@ for _axis, _t in (("x", False), ("y", True)):
     _register(
         f"prewitt_{_axis}",
         {},
-        f"Prewitt derivative along {_axis}: [1,1,1] (x) [-1,0,1]",
+        f"Prewitt derivative along {_axis}: "
+        + ("[-1,0,1] (x) [1,1,1]" if _t else "[1,1,1] (x) [-1,0,1]"),
         "Prewitt (1970), 'Object enhancement and extraction', in Picture Processing and "
         "Psychopictorics",
         ("derivative", "edge", "gradient"),
@@ -864,6 +885,12 @@ def _gabor(params: dict[str, Any]) -> _Built:
     used = {"sigma": sigma, "theta": theta, "frequency": f, "phase": phase, "size": size}
     q = _snap_quarter(theta / (math.pi / 2))
     c, s = _QUARTER[q] if q is not None else (math.cos(theta), math.sin(theta))
+    if f * max(radius, 1) > 2.0**40:
+        raise ValueError(
+            f"`frequency`={f:.6g} is too large: the phase 2*pi*frequency*x has no correct digits "
+            "in float64 at this size. Sampled at integer x only `frequency` modulo 1 matters: "
+            f"pass {math.fmod(f, 1.0):.6g} (the same samples), or a frequency <= 0.5 (Nyquist)."
+        )
     alpha, beta = 2 * math.pi * f * c, 2 * math.pi * f * s
     t = np.arange(-radius, radius + 1, dtype=np.float64)
     e = np.exp(-(t * t) / (2 * sigma * sigma))
@@ -1035,7 +1062,15 @@ def get_kernel(name: str, **params: Any) -> np.ndarray:
            [1., 2., 1.]])
     """
     _, built = _build(name, params)
-    return np.array(built.array, dtype=np.float64)
+    out = np.array(built.array, dtype=np.float64)
+    if not np.all(np.isfinite(out)):
+        given = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) or "defaults"
+        raise ValueError(
+            f"kernel {name!r} with parameters ({given}) has NaN or Inf weights: a parameter is "
+            "outside the range where its formula can be evaluated in float64; use values of "
+            "ordinary size."
+        )
+    return out
 
 
 def _readonly(a: Any) -> np.ndarray:

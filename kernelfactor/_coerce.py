@@ -212,6 +212,11 @@ def _as_kernel(
     guessing would silently transpose results.  Use ``k[np.newaxis, :]`` for
     a row (1 x n) or ``k[:, np.newaxis]`` for a column (m x 1).
     """
+    if kernel is None:
+        raise TypeError(
+            f"`{name}` is None; pass an array of real numbers, a catalogue name such as "
+            "'sobel_x' (see `kernelfactor list`), or a spec string such as 'gaussian:sigma=2'."
+        )
     if isinstance(kernel, str):
         spec_name, params = parse_kernel_spec(kernel, name=name)
         return get_kernel(spec_name, **params)
@@ -225,9 +230,12 @@ def _as_kernel(
         try:
             arr = np.asarray(kernel)
         except (ValueError, TypeError) as exc:  # ragged nested lists
+            ragged = "inhomogeneous" in str(exc) or "sequence" in str(exc)
+            why = ("its rows have different lengths (a ragged list)" if ragged
+                   else str(exc).split(".")[0])
             raise ValueError(
-                f"`{name}` must be a rectangular array of real numbers; got {_describe(kernel)} "
-                f"({exc})."
+                f"`{name}` must be a rectangular array of real numbers; got {_describe(kernel)}: "
+                f"{why}. Give every row the same number of values."
             ) from None
     kind = arr.dtype.kind
     if kind == "O":
@@ -239,8 +247,21 @@ def _as_kernel(
                 "`kernelfactor.exact_rank` / `exact_factor` / `separability_conditions` "
                 "for exact or symbolic kernels, or convert with `np.array(K, dtype=float)`."
             )
+        missing = [i for i, v in enumerate(flat) if v is None]
+        if missing:
+            where = tuple(int(i) for i in np.unravel_index(missing[0], arr.shape))
+            raise ValueError(
+                f"`{name}` holds None (first at index {where}); every entry must be a real "
+                "number. Fill the missing weights (e.g. with 0)."
+            )
         try:
             arr = arr.astype(np.float64)
+        except OverflowError:
+            raise ValueError(
+                f"`{name}` holds an integer too large for float64 (beyond about 1.8e308); "
+                "numeric analysis needs floats: scale the kernel down, or use "
+                "`kernelfactor.exact_rank` (--exact), which takes integers of any size."
+            ) from None
         except (TypeError, ValueError):
             _refuse_dtype(arr, name)
         kind = "f"

@@ -128,7 +128,7 @@ import numpy as np
 
 from ._results import Result
 from ._typing import Pair, Shape
-from ._validation import _check_choice, _check_positive_int, _describe
+from ._validation import _check_choice, _check_positive_int, _check_rank_at_most, _describe
 
 __all__ = [
     "CACHE_ENV",
@@ -562,7 +562,8 @@ def load_constants() -> dict[str, float]:
                     value = float(data["constants"][name])
                     if np.isfinite(value) and value >= 0:
                         constants[name] = value
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+                OverflowError):  # corrupt, deeply nested or absurd: the defaults
             constants = dict(DEFAULT_CONSTANTS)
         _LOADED[key] = constants
     return dict(_LOADED[key])
@@ -693,7 +694,10 @@ def filter_cost(
     method = _check_choice(method, FILTER_METHODS, "method")
     size = hw[0] * hw[1]
     cost = METHOD_COSTS[method]
-    used_rank = _check_positive_int(rank, "rank") if cost.ranked else None
+    used_rank = (
+        _check_rank_at_most(rank, min(m, n), "rank", f"min(m, n) for a {m} x {n} kernel")
+        if cost.ranked else None
+    )
     mults, adds, passes, exact = cost.counts((hw[0], hw[1]), m, n, used_rank or 1)
     return FilterCost(
         method=method,
@@ -743,7 +747,7 @@ def separable_crossover(
     k = _check_positive_int(rank, "rank")
     metric = _check_choice(metric, METRICS, "metric")
     limit = _check_positive_int(max_size, "max_size")
-    for n in range(1, limit + 1):
+    for n in range(k, limit + 1):  # an n x n kernel has rank <= n
         d = filter_cost((1, 1), (n, n))
         s = filter_cost((1, 1), (n, n), method="separable", rank=k)
         if _metric_value(s.multiplications, s.additions, metric) < _metric_value(
@@ -1242,7 +1246,7 @@ def spatially_separable_cost(
     ([368640, 245760], 614400)
     """
     shape, k, n, s, p, d = _layer_args(input_shape, kernel, out_channels, stride, padding, dilation)
-    r = _check_positive_int(rank, "rank")
+    r = _check_rank_at_most(rank, min(k), "rank", f"min(K_h, K_w) for a {k[0]} x {k[1]} kernel")
     c_in = shape[2]
     col = _stage(
         "column",
@@ -1299,7 +1303,8 @@ def low_rank_channel_cost(
     333440
     """
     shape, k, n, s, p, d = _layer_args(input_shape, kernel, out_channels, stride, padding, dilation)
-    r = _check_positive_int(rank, "rank")
+    most = min(n, shape[2] * k[0] * k[1])
+    r = _check_rank_at_most(rank, most, "rank", "min(out_channels, C_in * K_h * K_w)")
     col = _stage(
         "column",
         shape,

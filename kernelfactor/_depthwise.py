@@ -53,9 +53,11 @@ from ._results import Result
 from ._svd import _fix_signs
 from ._typing import ArrayLike, Pair, Shape
 from ._validation import (
+    _check_bool,
     _check_choice,
     _check_nonnegative,
     _check_positive_int,
+    _check_rank_at_most,
     _describe,
 )
 
@@ -570,9 +572,10 @@ def depthwise_factor(
     True
     """
     w = _as_weights(weights)
-    m = _check_positive_int(multiplier, "multiplier")
-    method = _check_choice(method, EXACT_METHODS, "method")
     c_out, c_in, kh, kw = w.shape
+    m = _check_rank_at_most(multiplier, min(c_out, kh * kw), "multiplier",
+                            f"min(C_out, K_h * K_w) for weights of shape {w.shape}")
+    method = _check_choice(method, EXACT_METHODS, "method")
     slices = _channel_slices(w)
     u, s, vt = np.linalg.svd(slices, full_matrices=False)
     u, vt = _sign_fix(u, vt)
@@ -654,7 +657,7 @@ def depthwise_multiplier_for_error(
     c_out, _, kh, kw = w.shape
     s = np.linalg.svd(_channel_slices(w), compute_uv=False)
     _, tol = _numeric_ranks(s, c_out, kh * kw)
-    return _smallest_for_error(s, max_error, bool(relative), tol)
+    return _smallest_for_error(s, max_error, _check_bool(relative, "relative"), tol)
 
 
 def spatial_factor(
@@ -694,7 +697,7 @@ def spatial_factor(
     """
     w = _as_weights(weights)
     c_out, c_in, kh, kw = w.shape
-    r = _check_positive_int(rank, "rank")
+    r = _check_rank_at_most(rank, min(kh, kw), "rank", f"min(K_h, K_w) for {kh} x {kw} kernels")
     method = _check_choice(method, EXACT_METHODS, "method")
     u, s, vt = np.linalg.svd(w, full_matrices=False)
     u, vt = _sign_fix(u, vt)
@@ -734,4 +737,4 @@ def spatial_rank_for_error(weights: ArrayLike, max_error: float, *, relative: bo
     w = _as_weights(weights)
     s = np.linalg.svd(w, compute_uv=False)
     _, tol = _numeric_ranks(s, *w.shape[-2:])
-    return _smallest_for_error(s, max_error, bool(relative), tol)
+    return _smallest_for_error(s, max_error, _check_bool(relative, "relative"), tol)

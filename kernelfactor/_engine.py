@@ -19,7 +19,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -483,6 +483,44 @@ def _fft_bound(
     )
 
 
+#: ``"auto"`` passes over a method whose intermediate values could exceed this
+#: (float64's largest value is about 2**1024) where ``"direct"`` would not.
+_OVERFLOW_LIMIT = 2.0**1000
+
+
+def _image_top(img: np.ndarray) -> float:
+    """max |x| of a float64 image (two passes, no copy); 0 for other dtypes."""
+    if img.dtype != np.float64:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        top = max(abs(float(np.max(img))), abs(float(np.min(img))))
+    return top if math.isfinite(top) else 0.0
+
+
+def _overflow_risk(
+    method: str, img: np.ndarray, kern: _Kernel, terms: Terms | None, axes: tuple[int, int]
+) -> bool:
+    """Could `method` overflow on `img` (real, finite) where direct's sums stay finite?
+
+    ``fft``: the spectra reach :math:`N \\max|x| \\|w\\|_1` on an N-point grid;
+    ``separable``: each term's passes reach :math:`\\max|x| \\|c\\|_1 \\|r\\|_1`.
+    Only images whose values come near float64's limit (1e308) can trigger it.
+    """
+    if method == "direct":
+        return False
+    top = _image_top(img)
+    if top < 2.0**900:
+        return False
+    w = np.abs(kern.weights)
+    if method == "fft":
+        points = math.prod(img.shape[a] + kern.weights.shape[k] for k, a in enumerate(axes))
+        return top * float(np.sum(w)) * points > _OVERFLOW_LIMIT
+    if method == "separable" and terms is not None:
+        gain = sum(float(np.sum(np.abs(c))) * float(np.sum(np.abs(r))) for c, r in terms)
+        return top * gain > _OVERFLOW_LIMIT
+    return False
+
+
 def _all_finite(x: np.ndarray) -> bool:
     if x.dtype.kind not in "fc":
         return True
@@ -809,6 +847,10 @@ def filter_into(
         out[...] = 0
         return Outcome("direct", note="empty image")
     complex_out = img.dtype.kind == "c" or kern.is_complex
+    if (kern.exponent > 0 and not complex_out
+            and _image_top(img) * float(np.sum(np.abs(kern.weights))) > _OVERFLOW_LIMIT):
+        # weights scaled up by 2**E would overflow where ndimage's own do not
+        kern = replace(kern, weights=kern.unscaled(), exponent=0)
     exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cval.real))
     terms: Terms | None = None
     if method == "auto" or price or METHODS[method].cost.ranked:
@@ -835,6 +877,12 @@ def filter_into(
         if chosen != "direct" and not _all_finite(img):
             chosen = "direct"
             note = "the image holds NaN or Inf: direct gives ndimage's footprint"
+        elif not complex_out and _overflow_risk(chosen, img, kern, terms, axes):
+            safe = [m for m in candidates
+                    if not _overflow_risk(m, img, kern, terms, axes)] or ["direct"]
+            note = (f"image values near float64's limit: {chosen} could overflow where "
+                    "direct does not")
+            chosen = min(safe, key=lambda m: predicted.get(m, 0.0))
     elif METHODS[method].finite_only and not _all_finite(img):
         raise ValueError(
             f"`method={method!r}` would spread the image's NaN or Inf over the whole output; "

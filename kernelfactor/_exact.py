@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import gc
 import io
 import math
 import numbers
 import random
+import sys
 import threading
 import time
 import tokenize
@@ -426,7 +428,9 @@ class _Deadline:
     (``PyThreadState_SetAsyncExc``, as a KeyboardInterrupt arrives).  No
     signals are used, so it works off the main thread; the timer thread is
     cancelled and joined on exit, and an exception it raised too late is
-    cleared.  Nested deadlines defer to the outermost one.
+    cleared.  While ``gc.callbacks`` is not empty (an asynchronous exception
+    delivered inside a gc callback would be lost there), only the cooperative
+    checks apply.  Nested deadlines defer to the outermost one.
     """
 
     def __init__(self, seconds: float | None) -> None:
@@ -452,7 +456,10 @@ class _Deadline:
 
     def _fire(self) -> None:
         with self._lock:
-            if not self._done:
+            # An asynchronous exception that arrives while a gc callback runs in the
+            # working thread is swallowed there ("Exception ignored"); with gc
+            # callbacks installed, rely on the cooperative checks alone.
+            if not self._done and not gc.callbacks:
                 self._fired = _set_async_exc(self._tid, _LimitReached)
 
     def __exit__(self, *exc: Any) -> None:
@@ -677,6 +684,11 @@ def parse_expression(
     expr = _build_expression(tree.body, text.strip(), symbols, name)
     if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ValueError(f"{name} {shown!r} does not define a finite function of x and y")
+    if expr.has(sp.I):
+        raise ValueError(
+            f"{name} {shown!r} is not real ({expr} contains the imaginary unit I, e.g. from "
+            "sqrt(-1) or log(-1)); kernels are real functions of x and y"
+        )
     return expr
 
 
@@ -832,6 +844,12 @@ def _float_to_fraction(v: Any, floats: str, limit: int | None, name: str) -> Fra
     return frac.limit_denominator(limit) if limit is not None else frac
 
 
+def _is_sympy(v: object) -> bool:
+    """A sympy object whose class sympy made on the fly (``Function('f')(t)``)."""
+    sp = sys.modules.get("sympy")
+    return sp is not None and isinstance(v, sp.Basic)
+
+
 def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
     """int | Fraction for rational entries, a sympy expression for symbolic ones."""
     if isinstance(v, (bool, np.bool_)):
@@ -846,8 +864,8 @@ def _scalar(v: Any, floats: str, limit: int | None, name: str) -> Any:
         return _float_to_fraction(v, floats, limit, name)
     if isinstance(v, numbers.Real) and not type(v).__module__.startswith("sympy"):
         return _float_to_fraction(float(v), floats, limit, name)
-    mod = type(v).__module__
-    if mod.startswith("sympy"):
+    mod = type(v).__module__ or ""  # applied undefined functions f(t) have no module
+    if mod.startswith("sympy") or _is_sympy(v):
         import sympy as sp
 
         if not isinstance(v, sp.Basic) or isinstance(v, sp.MatrixBase):

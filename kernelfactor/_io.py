@@ -16,6 +16,7 @@ import json
 import math
 import os
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,24 @@ def _choose_key(keys: Sequence[str], key: str | None, what: str) -> str:
     return key
 
 
+def _open_npz(path: Path) -> Any:
+    """np.load of a .npz, or one clear line when the file is empty or not a zip archive."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        why = "it is empty" if path.stat().st_size == 0 else "it is not a zip archive"
+        raise InputFileError(
+            f"{path} is not a .npz file ({why}: {type(exc).__name__}); save kernels with "
+            "np.savez(path, name=array), or pass a .npy, .csv or .json file"
+        ) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        npz_type = type(npz).__name__
+        raise InputFileError(f"{path} is not a .npz archive (np.load gave {npz_type})")
+    return npz
+
+
 def _load_npz(path: Path, key: str | None) -> tuple[np.ndarray, str]:
-    with np.load(path, allow_pickle=False) as npz:
+    with _open_npz(path) as npz:
         keys = list(npz.files)
         if not keys:
             raise InputFileError(f"{path} is empty (no arrays)")
@@ -171,7 +188,7 @@ def _read_text(path: Path) -> str:
             "bytes. Save large kernels as .npy."
         )
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark is not data
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{path} is not a UTF-8 text file ({exc.reason})") from None
 
@@ -214,6 +231,12 @@ def _load_json(path: Path, key: str | None) -> tuple[np.ndarray, str | None]:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputFileError(
+            f"{path} is nested too deeply; a kernel is a list of rows such as [[1, 2], [3, 4]]"
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InputFileError(f"{path}: {_one_line(str(exc))[:200]}") from None
     used = None
     if isinstance(data, dict):
         used = _choose_key(list(data), key, str(path))

@@ -8,14 +8,14 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from ._bounds import eckart_young, frequency_bound, l1_norm, worst_case_image
+from ._bounds import eckart_young, frequency_bound, image_linf, l1_norm, worst_case_image
 from ._coerce import _as_kernel
 from ._noise import NOISE_TEXT, plain, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
 from ._tensor import TensorLowRank, cp_lowrank
 from ._typing import ArrayLike, Floats, KernelLike
-from ._validation import _check_choice, _check_nonnegative, _check_rank, _describe
+from ._validation import _check_bool, _check_choice, _check_nonnegative, _check_rank, _describe
 
 __all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
 
@@ -94,6 +94,17 @@ class ApproximationAccuracy(Result):
         """Deprecated: always equal to :attr:`l1` (Young's l2 output-error gain)."""
         _deprecated("l2_bound")
         return self.l1
+
+    def output_bound(
+        self, image: ArrayLike, *, mode: str = "reflect", cval: float = 0.0
+    ) -> Floats:
+        """The bound on :math:`\\|(K - K_k) \\star x\\|_\\infty` for this `image`.
+
+        :math:`\\|K - K_k\\|_1 \\max(\\|x\\|_\\infty, |\\mathrm{cval}|)` in the
+        constant modes, :math:`\\|K - K_k\\|_1 \\|x\\|_\\infty` in the others
+        (see :func:`kernelfactor._bounds.image_linf`).
+        """
+        return self.l1 * image_linf(image, mode, cval)
 
     @property
     def within_rounding(self) -> bool | np.ndarray:
@@ -312,7 +323,7 @@ def rank_for_error(
     _check_choice(norm, NORMS, "norm")
     max_error = _check_nonnegative(max_error, "max_error")
     arr = _as_kernel(kernel)
-    return _search(arr, max_error, norm, bool(relative)).rank
+    return _search(arr, max_error, norm, _check_bool(relative, "relative")).rank
 
 
 @overload
@@ -411,7 +422,7 @@ def lowrank(
         )
     if max_error is not None:
         max_error = _check_nonnegative(max_error, "max_error")
-        return _search(arr, max_error, norm, bool(relative))
+        return _search(arr, max_error, norm, _check_bool(relative, "relative"))
     u, s, vt = np.linalg.svd(arr, full_matrices=False)
     if rank is None:
         rank = int(np.count_nonzero(s > tolerance(s[0], arr.shape)))

@@ -11,6 +11,7 @@ batched LAPACK call.
 from __future__ import annotations
 
 import functools
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
@@ -23,6 +24,7 @@ from ._noise import (
     format_value,
     noise_floor,
     plain,
+    rounding_level,
     shown_above,
     shown_vector,
     shown_where,
@@ -31,27 +33,91 @@ from ._noise import (
 )
 from ._results import Result
 from ._typing import ArrayLike, Floats, KernelLike
-from ._validation import _check_choice, _check_nonnegative
+from ._validation import _check_choice, _check_nonnegative, _describe
 
-__all__ = ["Analysis", "BatchAnalysis", "Margin", "TensorAnalysis", "analyze", "tolerance"]
+__all__ = [
+    "ROBUST_DROP", "ROBUST_KEEP", "TOLERANCE_POLICIES", "Analysis", "BatchAnalysis", "Margin",
+    "TensorAnalysis", "analyze", "tolerance",
+]  # fmt: skip
 
 _EPS = float(np.finfo(np.float64).eps)
 
 
+#: Named tolerance policies (``analyze(..., policy=...)``, :func:`tolerance`):
+#: the rule each tool uses to count singular values, so a verdict from a paper
+#: can be reproduced.  ``"numpy"`` is the default.
+TOLERANCE_POLICIES: dict[str, str] = {
+    "numpy": "max(m, n) * eps * sigma_1 (numpy.linalg.matrix_rank; the default)",
+    "matlab": "max(m, n) * eps(sigma_1), eps(x) = np.spacing(x) (MATLAB's rank)",
+    "imagefiltering": "sigma_1 counted if > 0; sigma_i (i > 1) counted if > sqrt(eps) "
+                      "(absolute; ImageFiltering.jl's kernelfactors)",
+}
+
+_SQRT_EPS = float(np.sqrt(_EPS))
+
+#: :attr:`Margin.robust` needs the smallest counted singular value at least this
+#: many times the noise floor (so rounding cannot bring it down to the tolerance) ...
+ROBUST_KEEP = 10.0
+#: ... and the largest dropped one at most the tolerance divided by this (so a
+#: rounding difference between LAPACK builds cannot lift it above the tolerance).
+ROBUST_DROP = 2.0
+
+#: Kernels whose largest magnitude lies outside [2**-_SAFE_EXP, 2**_SAFE_EXP] are
+#: scaled by an exact power of two before the SVD (see :func:`analyze`).
+_SAFE_EXP = 500
+
+#: :func:`analyze` refuses single kernels with more entries than this (an SVD of
+#: a 3000 x 3000 matrix takes about 10 s; time grows as the cube of the side).
+MAX_ANALYZE_ENTRIES = 3000 * 3000
+
+
+def _scale_exponents(arr: np.ndarray) -> np.ndarray:
+    """Per kernel (last two axes): E with max|K| * 2**-E in [1/2, 1), or 0 in the safe range."""
+    top = np.max(np.abs(arr), axis=(-2, -1))
+    _, exp = np.frexp(top)
+    extreme = (top > 0) & ((top > 2.0**_SAFE_EXP) | (top < 2.0**-_SAFE_EXP))
+    return np.where(extreme, exp, 0).astype(np.int64)
+
+
+def _check_policy(policy: object, rtol: float | None, atol: float | None) -> str | None:
+    if policy is None:
+        return None
+    _check_choice(policy, tuple(TOLERANCE_POLICIES), "policy")
+    if rtol is not None or atol is not None:
+        raise ValueError(
+            f"`policy`={policy!r} fixes the tolerance; do not pass `rtol` or `atol` with it "
+            "(pass either a named policy or your own rtol/atol)."
+        )
+    return str(policy)
+
+
+def _check_shape(shape: object) -> tuple[int, int]:
+    if (not isinstance(shape, tuple | list) or len(shape) != 2
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                       and int(d) >= 1 for d in shape)):
+        raise ValueError(
+            f"`shape` must be (m, n), two integers >= 1 (the kernel's shape); got "
+            f"{_describe(shape)}."
+        )
+    return int(shape[0]), int(shape[1])
+
+
 def tolerance(
     sigma_max: ArrayLike, shape: tuple[int, int], rtol: float | None = None,
-    atol: float | None = None,
+    atol: float | None = None, *, policy: str | None = None,
 ) -> Floats:
     """The singular-value tolerance of the rank decision.
 
     Parameters
     ----------
     sigma_max : float or ndarray
-        The largest singular value(s).
+        The largest singular value(s): finite and >= 0.
     shape : tuple of int
         ``(m, n)``, the kernel shape.
     rtol, atol : float, optional
         Relative (to ``sigma_max``) and absolute tolerances.
+    policy : {None, 'numpy', 'matlab', 'imagefiltering'}
+        A named policy (:data:`TOLERANCE_POLICIES`) instead of rtol/atol.
 
     Returns
     -------
@@ -60,7 +126,7 @@ def tolerance(
 
     Notes
     -----
-    The policy, as in MATLAB's ``rank`` and ``numpy.linalg.matrix_rank``:
+    The default policy is numpy's (``numpy.linalg.matrix_rank``):
 
     .. math::
 
@@ -75,16 +141,55 @@ def tolerance(
     rounding errors an SVD of a float64 matrix makes: singular values below it
     are indistinguishable from zero.
 
+    The named policies reproduce other tools' verdicts:
+
+    - ``'numpy'``: the default above.
+    - ``'matlab'``: MATLAB's ``rank``, :math:`\\max(m, n)\\,\\mathrm{eps}(\\sigma_1)`
+      where ``eps(x)`` is the spacing of floats at ``x`` (``np.spacing``), 1 to
+      2 times smaller than numpy's: ``diag(1.9, 1e-15, 0)`` has rank 1 by numpy's
+      policy and 2 by MATLAB's.
+    - ``'imagefiltering'``: ImageFiltering.jl's ``kernelfactors``: a kernel is
+      separable when every :math:`\\sigma_i`, :math:`i > 1`, is below the
+      absolute :math:`\\sqrt{\\varepsilon} \\approx 1.49 \\cdot 10^{-8}`; the
+      tolerance returned is that constant, and :func:`analyze` counts
+      :math:`\\sigma_1` whenever it is > 0.
+
     Examples
     --------
     >>> tolerance(1.0, (3, 3))
     6.66133814775094e-16
     >>> tolerance(2.0, (3, 3), rtol=1e-3)
     0.002
+    >>> tolerance(1.9, (3, 3), policy="matlab")  # 3 * np.spacing(1.9)
+    6.661338147750939e-16
     """
-    sigma_max = np.asarray(sigma_max, dtype=np.float64)
-    if rtol is None and atol is None:
-        tol = max(shape) * _EPS * sigma_max
+    m, n = _check_shape(shape)
+    policy = _check_policy(policy, rtol, atol)
+    if rtol is not None:
+        rtol = _check_nonnegative(rtol, "rtol")
+    if atol is not None:
+        atol = _check_nonnegative(atol, "atol")
+    if isinstance(sigma_max, bool):
+        raise TypeError(f"`sigma_max` must be a real number >= 0; got {_describe(sigma_max)}.")
+    try:
+        sigma_max = np.asarray(sigma_max, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`sigma_max` must be a real number >= 0 (the largest singular value); got "
+            f"{_describe(sigma_max)}."
+        ) from None
+    if not np.all(np.isfinite(sigma_max)) or np.any(sigma_max < 0):
+        raise ValueError(
+            "`sigma_max` must be finite and >= 0 (the largest singular value); got "
+            f"{_describe(sigma_max if sigma_max.ndim else float(sigma_max))}."
+        )
+    if policy == "matlab":
+        tol = max(m, n) * np.spacing(sigma_max)
+        tol = np.where(sigma_max > 0, tol, 0.0)
+    elif policy == "imagefiltering":
+        tol = np.full_like(sigma_max, _SQRT_EPS)
+    elif rtol is None and atol is None:
+        tol = max(m, n) * _EPS * sigma_max
     elif atol is None:
         tol = rtol * sigma_max
     elif rtol is None:
@@ -94,7 +199,9 @@ def tolerance(
     return float(tol) if tol.ndim == 0 else tol
 
 
-def _policy(rtol: float | None, atol: float | None) -> str:
+def _policy(rtol: float | None, atol: float | None, named: str | None = None) -> str:
+    if named is not None:
+        return f"{named}: {TOLERANCE_POLICIES[named]}"
     if rtol is None and atol is None:
         return "max(m, n) * eps * sigma_1"
     if atol is None:
@@ -134,6 +241,22 @@ class Margin(Result):
     kept_is_noise : bool
         :math:`\\sigma_r` is at or below ``floor`` (a tolerance below the
         rounding level counted noise): ``radius`` and ``above_tol`` are noise.
+    robust : bool
+        The one field to ask "is this verdict robust?".  True when (a) the
+        smallest counted singular value :math:`\\sigma_r` is at least
+        :data:`ROBUST_KEEP` (10) times the noise floor, or nothing is counted:
+        no perturbation smaller than that can lower the rank; and (b) the
+        largest dropped one :math:`\\sigma_{r+1}` is at most the tolerance
+        divided by :data:`ROBUST_DROP` (2), or is at the rounding level
+        :math:`\\max(m, n)\\,\\varepsilon\\,\\sigma_1` (indistinguishable from 0:
+        the noise policy), or nothing is dropped.  Unlike ``gap`` it cannot
+        look safe when the counted values are noise, or when a user tolerance
+        sits just above real data (``atol=1e-3`` with
+        :math:`\\sigma_{r+1} = 0.996 \\cdot 10^{-3}`: ``gap`` may be huge,
+        ``robust`` is False).  It never depends on the digits of rounding noise,
+        so it is the same on every LAPACK build.  With the default tolerance
+        (at the rounding level) every dropped value is rounding noise, and the
+        verdict means "within rounding of rank r".
 
     Notes
     -----
@@ -151,6 +274,7 @@ class Margin(Result):
     floor: float = 0.0
     dropped_is_noise: bool = False
     kept_is_noise: bool = False
+    robust: bool = False
 
     @property
     def gap_at_least(self) -> float:
@@ -182,6 +306,7 @@ class Margin(Result):
             "below_tol": None if dropped else significant(self.below_tol),
             "dropped_is_noise": dropped,
             "kept_is_noise": kept,
+            "robust": self.robust,
         }
 
     def describe(self) -> str:
@@ -213,8 +338,8 @@ def _margins(
 ) -> tuple[Any, ...]:
     """Vectorised margins for singular values ``s`` (..., k) and ranks (...).
 
-    Returns gap, distance, radius, above_tol, below_tol, the noise floor and
-    the two noise flags (dropped value noise, kept value noise).
+    Returns gap, distance, radius, above_tol, below_tol, the noise floor,
+    the two noise flags (dropped value noise, kept value noise) and robust.
     """
     k = s.shape[-1]
     rank = np.asarray(rank)
@@ -232,7 +357,11 @@ def _margins(
     floor = noise_floor(tol, s[..., 0], shape)
     dropped = (rank < k) & (s_r1 <= floor)
     kept = (rank > 0) & (s_r <= floor)
-    return gap, s_r1, s_r, above, below, floor, dropped, kept
+    level = rounding_level(s[..., 0], shape)
+    kept_ok = (rank == 0) | (~kept & (s_r >= ROBUST_KEEP * floor))
+    dropped_ok = (rank >= k) | (s_r1 <= level) | (s_r1 * ROBUST_DROP <= np.asarray(tol))
+    robust = np.asarray(kept_ok & dropped_ok)
+    return gap, s_r1, s_r, above, below, floor, dropped, kept, robust
 
 
 def _flip_symmetry(kernel: np.ndarray, axis: int) -> int:
@@ -398,7 +527,22 @@ class Analysis(Result):
     rank : int
         The numerical separable rank.
     is_separable : bool
-        ``rank <= 1`` (a zero kernel is trivially separable).
+        ``rank <= 1``.  Convention: the zero kernel has rank 0 and is separable
+        here (it is the empty sum of outer products, and filtering by it is
+        free); MATLAB-style checks that require ``rank == 1`` call it not
+        separable.
+    robust : bool
+        ``margin.robust``: the verdict cannot be changed by rounding (see
+        :attr:`Margin.robust`).
+    scale_exponent : int
+        :math:`E`: the SVD ran on the kernel scaled by :math:`2^{-E}` (exact),
+        0 unless its largest magnitude lies outside :math:`[2^{-500}, 2^{500}]`.
+        ``singular_values``, ``tol`` and the margin's ``distance``, ``radius``
+        and ``floor`` are then those of :math:`2^{-E} K` (the kernel's own are
+        :math:`2^{E}` times larger and may not be representable: a 3x3 kernel
+        of 1e308 has :math:`\\sigma_1 = 3 \\cdot 10^{308}`); the ratios, the rank
+        and ``factors`` (of :math:`K` itself) do not depend on it, so the
+        verdict is the same at every representable scale.
     margin : Margin
         How far the verdict is from changing.
     factors : tuple of (ndarray, ndarray)
@@ -429,10 +573,15 @@ class Analysis(Result):
     factors: tuple[tuple[np.ndarray, np.ndarray], ...]
     exact_rank: int | None = None
     note: str | None = None
+    scale_exponent: int = 0
 
     @property
     def is_separable(self) -> bool:
         return self.rank <= 1
+
+    @property
+    def robust(self) -> bool:
+        return self.margin.robust
 
     @property
     def gap(self) -> float:
@@ -476,6 +625,8 @@ class Analysis(Result):
             ],
             "exact_rank": self.exact_rank,
             "note": self.note,
+            "robust": self.robust,
+            "scale_exponent": self.scale_exponent,
             "raw": {
                 "singular_values": self.singular_values.tolist(),
                 "tol": self.tol,
@@ -492,8 +643,10 @@ class Analysis(Result):
             f"Analysis({m}x{n} kernel: rank {self.rank}, {verdict}",
             f"  singular_values={_format_values(self.singular_values, floor)}",
             f"  tol={self.tol:.3g} ({self.policy})",
-            f"  margin: {self.margin.describe()}",
+            f"  margin: {self.margin.describe()}; robust={self.robust}",
         ]
+        if self.scale_exponent:
+            lines.insert(1, f"  (values of the kernel scaled by 2**{-self.scale_exponent}, exact)")
         for i, (c, r) in enumerate(self.factors[:4]):
             if self.singular_values[i] <= floor:
                 lines.append(f"  term {i}: from a singular value at rounding level (noise)")
@@ -534,6 +687,8 @@ class BatchAnalysis(Result):
     noise_floor: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(()))
     _dropped: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), bool))
     _kept: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), bool))
+    scale_exponent: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), int))
+    robust: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((), bool))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -551,8 +706,13 @@ class BatchAnalysis(Result):
 
     @functools.cached_property
     def _terms(self) -> tuple[np.ndarray, np.ndarray]:
-        u, s, vt = np.linalg.svd(self.kernels, full_matrices=False)
-        return _factor_terms(self.kernels, u, s, vt, s.shape[-1])
+        e = np.broadcast_to(self.scale_exponent, self.shape)[..., None, None]
+        work = np.ldexp(self.kernels, -e) if np.any(e) else self.kernels
+        u, s, vt = np.linalg.svd(work, full_matrices=False)
+        cols, rows = _factor_terms(work, u, s, vt, s.shape[-1])
+        if np.any(e):
+            cols, rows = np.ldexp(cols, e // 2), np.ldexp(rows, e - e // 2)
+        return cols, rows
 
     @property
     def columns(self) -> np.ndarray:
@@ -590,8 +750,10 @@ class BatchAnalysis(Result):
                 float(self.noise_floor[index]),
                 bool(self._dropped[index]),
                 bool(self._kept[index]),
+                bool(np.broadcast_to(self.robust, self.shape)[index]),
             ),
             factors=tuple((cols[i], rows[i]) for i in range(rank)),
+            scale_exponent=int(np.broadcast_to(self.scale_exponent, self.shape)[index]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -632,15 +794,63 @@ class BatchAnalysis(Result):
         )
 
 
+#: ``verify='exact'`` refuses kernels with more entries than this (512 x 512).
+MAX_VERIFY_ENTRIES = 512 * 512
+
+
+def _check_analyze_size(shape: tuple[int, ...], verify: str | None) -> None:
+    """Refuse, before any work, kernels whose SVD (or exact check) would take minutes."""
+    m, n = shape[-2:]
+    work = m * n * min(m, n)
+    if work > 3000**3:
+        seconds = 10.0 * work / 3000**3
+        raise ValueError(
+            f"`kernel` is {m} x {n}: its SVD would take about {seconds:.0f} s or more, and "
+            f"analyze refuses kernels beyond a 3000 x 3000 SVD (m * n * min(m, n) <= 3000**3). "
+            "Crop or subsample the kernel, or call numpy.linalg.svd yourself."
+        )
+    if verify is not None and m * n > MAX_VERIFY_ENTRIES:
+        raise ValueError(
+            f"`verify`='exact' works on kernels of at most {MAX_VERIFY_ENTRIES} entries "
+            f"(512 x 512); got {m} x {n}. Drop verify='exact' (--exact), or crop the kernel."
+        )
+
+
+def _tolerance_scaled(
+    s1: Floats, shape: tuple[int, int], rtol: float | None, atol: Floats | None,
+    named: str | None,
+) -> Floats:
+    """:func:`tolerance` on a kernel scaled by 2**-E (`atol` already scaled; it may be inf)."""
+    if named == "imagefiltering":
+        out = np.broadcast_to(np.asarray(atol, dtype=np.float64), np.shape(s1)).copy()
+        return float(out) if out.ndim == 0 else out
+    if named is not None:
+        return tolerance(s1, shape, policy=named)
+    if atol is None:
+        return tolerance(s1, shape, rtol)
+    rel = 0.0 if rtol is None else rtol * np.asarray(s1)
+    out = np.maximum(atol, rel) if rtol is not None else np.broadcast_to(atol, np.shape(s1))
+    out = np.asarray(out, dtype=np.float64)
+    return float(out) if out.ndim == 0 else out
+
+
+def _count_rank(s: np.ndarray, tol: Floats, named: str | None) -> np.ndarray:
+    """Singular values above `tol`; ImageFiltering.jl's policy always counts sigma_1 > 0."""
+    t = np.asarray(tol)[..., None]
+    if named == "imagefiltering":
+        return np.asarray((s[..., 0] > 0) + np.count_nonzero(s[..., 1:] > t, axis=-1))
+    return np.asarray(np.count_nonzero(s > t, axis=-1))
+
+
 @overload
 def analyze(
     kernel: KernelLike, *, rtol: float | None = ..., atol: float | None = ...,
-    verify: str | None = ..., ndim: Literal[2] = ...,
+    verify: str | None = ..., ndim: Literal[2] = ..., policy: str | None = ...,
 ) -> Analysis | BatchAnalysis: ...
 @overload
 def analyze(
     kernel: KernelLike, *, rtol: float | None = ..., atol: float | None = ...,
-    verify: str | None = ..., ndim: int,
+    verify: str | None = ..., ndim: int, policy: str | None = ...,
 ) -> Analysis | BatchAnalysis | TensorAnalysis: ...
 def analyze(
     kernel: KernelLike,
@@ -649,6 +859,7 @@ def analyze(
     atol: float | None = None,
     verify: str | None = None,
     ndim: int = 2,
+    policy: str | None = None,
 ) -> Analysis | BatchAnalysis | TensorAnalysis:
     """Decide whether a kernel is separable, and of which separable rank.
 
@@ -658,6 +869,9 @@ def analyze(
         A catalogue name, an ``(m, n)`` array, or a stack ``(..., m, n)``.
     rtol, atol : float, optional
         Override the default tolerance; see :func:`tolerance` for the policy.
+    policy : {None, 'numpy', 'matlab', 'imagefiltering'}
+        A named tolerance policy (:data:`TOLERANCE_POLICIES`, :func:`tolerance`)
+        that reproduces the verdict of that tool; not with rtol/atol.
     verify : {None, 'exact'}
         ``'exact'`` also computes the rank over the rationals of the kernel
         *as given* (integers of any width, ``Fraction``, ``Decimal``; every
@@ -691,6 +905,16 @@ def analyze(
     Stacks use one batched LAPACK call (``numpy.linalg.svd`` with
     ``compute_uv=False``); their factors are computed on first access.
 
+    A kernel whose largest magnitude lies outside :math:`[2^{-500}, 2^{500}]`
+    (1e308, or subnormal entries) is scaled by an exact power of two first
+    (:attr:`Analysis.scale_exponent`), so the verdict and the margin are the
+    same at every representable scale.
+
+    Size limit: a single kernel with :math:`m n \\min(m, n)` above
+    :math:`3000^3` (a 3000 x 3000 SVD, about 10-30 s) is refused at once, as is
+    ``verify='exact'`` above 512 x 512 entries; crop the kernel, or call
+    ``numpy.linalg.svd`` yourself.
+
     Examples
     --------
     >>> import numpy as np
@@ -707,6 +931,7 @@ def analyze(
         rtol = _check_nonnegative(rtol, "rtol")
     if atol is not None:
         atol = _check_nonnegative(atol, "atol")
+    named = _check_policy(policy, rtol, atol)
     if verify is not None:
         _check_choice(verify, ("exact",), "verify")
     if ndim != 2:
@@ -716,40 +941,53 @@ def analyze(
         return _analyze_tensor(_as_kernel(kernel, ndim=ndim), rtol, atol)
     arr = _as_kernel(kernel, batch=True)
     m, n = arr.shape[-2:]
-    policy = _policy(rtol, atol)
+    _check_analyze_size(arr.shape, verify)
+    policy_text = _policy(rtol, atol, named)
+    e = _scale_exponents(arr)
+    work = np.ldexp(arr, -e[..., None, None]) if np.any(e) else arr
+    # an absolute tolerance is in the kernel's units: scale it with the kernel
+    if named == "imagefiltering":
+        atol = _SQRT_EPS  # absolute, in the kernel's units
+    atol_w = None if atol is None else np.ldexp(atol, -e)
     if arr.ndim > 2:
         if verify is not None:
             raise ValueError("`verify` works on one kernel at a time; got a stack "
                              f"of shape {arr.shape[:-2]}. Index the stack first.")
-        s = np.linalg.svd(arr, compute_uv=False)
-        tol = tolerance(s[..., 0], (m, n), rtol, atol)
-        rank = np.count_nonzero(s > np.asarray(tol)[..., None], axis=-1)
-        gap, dist, radius, above, below, floor, dropped, kept = _margins(s, rank, tol, (m, n))
-        return BatchAnalysis(arr, s, np.asarray(tol), policy, rank, gap, dist, radius, above,
-                             below, np.asarray(floor), np.asarray(dropped), np.asarray(kept))
-    u, s, vt = np.linalg.svd(arr, full_matrices=False)
-    tol = float(tolerance(s[0], (m, n), rtol, atol))
-    rank = int(np.count_nonzero(s > tol))
-    gap, dist, radius, above, below, floor, dropped, kept = _margins(s, rank, tol, (m, n))
-    cols, rows = _factor_terms(arr, u, s, vt, rank)
+        s = np.linalg.svd(work, compute_uv=False)
+        tol = _tolerance_scaled(s[..., 0], (m, n), rtol, atol_w, named)
+        ranks = _count_rank(s, tol, named)
+        gap, dist, radius, above, below, floor, dropped, kept, robust = _margins(
+            s, ranks, tol, (m, n))
+        return BatchAnalysis(arr, s, np.asarray(tol), policy_text, ranks, gap, dist, radius,
+                             above, below, np.asarray(floor), np.asarray(dropped),
+                             np.asarray(kept), e, robust)
+    exp = int(e)
+    u, s, vt = np.linalg.svd(work, full_matrices=False)
+    tol = float(_tolerance_scaled(s[0], (m, n), rtol, atol_w, named))
+    rank = int(_count_rank(s, tol, named))
+    gap, dist, radius, above, below, floor, dropped, kept, robust = _margins(s, rank, tol, (m, n))
+    cols, rows = _factor_terms(work, u, s, vt, rank)
+    if exp:
+        cols, rows = np.ldexp(cols, exp // 2), np.ldexp(rows, exp - exp // 2)
     exact_rank = note = None
     if verify == "exact":
         # the data as given (int64 beyond 2**53, Fraction, Decimal, longdouble ...),
         # not the float64 copy the SVD used
         given = arr if isinstance(kernel, str) or hasattr(kernel, "to_array") else kernel
-        check = _verify_numeric(given, rank, tol)
+        check = _verify_numeric(given, rank, float(np.ldexp(tol, exp)))
         exact_rank, note = check["exact_rank"], check["explanation"]
     return Analysis(
         shape=(m, n),
         singular_values=s,
         tol=tol,
-        policy=policy,
+        policy=policy_text,
         rank=rank,
         margin=Margin(float(gap), float(dist), float(radius), float(above), float(below),
-                      float(floor), bool(dropped), bool(kept)),
+                      float(floor), bool(dropped), bool(kept), bool(robust)),
         factors=tuple((cols[i], rows[i]) for i in range(rank)),
         exact_rank=exact_rank,
         note=note,
+        scale_exponent=exp,
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "NdimageRuntimeError",
     "NdimageTypeError",
     "NdimageValueError",
+    "_check_bool",
     "_check_choice",
     "_check_filter_axes",
     "_check_mode",
@@ -33,6 +34,7 @@ __all__ = [
     "_check_origin",
     "_check_positive_int",
     "_check_rank",
+    "_check_rank_at_most",
     "_close_matches",
     "_describe",
 ]
@@ -146,6 +148,13 @@ def _check_choice(value: Any, choices: Sequence[str], name: str) -> str:
     return value
 
 
+def _check_bool(value: Any, name: str) -> bool:
+    """A flag: True or False (numpy's bool too); "no", 1 or None are refused, not read as True."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"`{name}` must be True or False; got {_describe(value)}.")
+
+
 def _check_mode(mode: Any, name: str = "mode") -> str:
     """Check a boundary mode name against scipy.ndimage's list."""
     return _check_choice(mode, MODES, name)
@@ -188,6 +197,17 @@ def _check_rank(rank: Any, max_rank: int, name: str = "rank") -> int:
             f"got {rank}."
         )
     return int(rank)
+
+
+def _check_rank_at_most(rank: Any, max_rank: int, name: str, why: str) -> int:
+    """A rank ``1 <= rank <= max_rank`` (`why` says where the maximum comes from)."""
+    rank = _check_positive_int(rank, name)
+    if rank > max_rank:
+        raise ValueError(
+            f"`{name}` must lie in [1, {max_rank}] ({why}); got {rank}. A larger rank adds "
+            f"only zero terms: use {max_rank}."
+        )
+    return rank
 
 
 def _check_nonnegative(value: Any, name: str) -> float:

@@ -130,7 +130,9 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -366,6 +368,35 @@ def _list_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.set_defaults(func=_cmd_list)
 
 
+#: API parameter names in messages -> the options a user of the command line typed.
+_CLI_NAMES = {
+    "`input_shape`": "--input", "`kernel_shape`": "--kernel", "`out_channels`": "--out-channels",
+    "`channel_rank`": "--channel-rank", "`spatial_rank`": "--spatial-rank",
+    "`multiplier`": "--multiplier", "`stride`": "--stride", "`dilation`": "--dilation",
+    "`padding`": "--padding", "`image_shape`": "--image", "`origin`": "--origin",
+    "`cval`": "--cval", "`rank`": "--rank", "`max_error`": "--max-error",
+    "kernelfactor.list_kernels()": "kernelfactor list",
+}
+
+
+def _cli_names(text: str) -> str:
+    """A library message in the command line's vocabulary (option names, not parameters)."""
+    for api, option in _CLI_NAMES.items():
+        text = text.replace(api, option)
+    return text
+
+
+def _list_blocks(rows: list[tuple[Any, ...]], width: int) -> str:
+    """The catalogue for a narrow terminal: one block per kernel, wrapped to `width`."""
+    out: list[str] = []
+    for name, params, size, rank, definition in rows:
+        head = f"{name}  {size}  rank {rank if rank is not None else '-'}  ({params})"
+        out.extend(textwrap.wrap(head, width, subsequent_indent="    ") or [head])
+        out.extend(textwrap.wrap(str(definition), width, initial_indent="    ",
+                                 subsequent_indent="    "))
+    return "\n".join(out)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     entries: list[dict[str, Any]] = []
     for name in list_kernels():
@@ -394,8 +425,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
         for e in entries
     ]
-    print(text_table(["kernel", "parameters (defaults)", "size", "rank", "definition"],
-                      rows, "llrrl"))
+    table = text_table(["kernel", "parameters (defaults)", "size", "rank", "definition"],
+                       rows, "llrrl")
+    # wrap to the terminal (or $COLUMNS); a pipe or a file gets the whole table
+    terminal = sys.stdout.isatty() or "COLUMNS" in os.environ
+    width = shutil.get_terminal_size((100, 24)).columns
+    fits = not terminal or max(len(line) for line in table.splitlines()) <= width
+    print(table if fits else _list_blocks(rows, width))
     print(f"\n{len(rows)} kernels; pass parameters as name:key=value,key=value, "
           "e.g. gaussian:sigma=2")
     return 0
@@ -595,7 +631,8 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
     if bad:
         raise _UsageError(f"{', '.join(bad)} apply to array kernels, not to --expr")
     expr, x, y = _parse_expression(args.expr)
-    res = function_rank(expr, x, y, max_rank=args.max_rank, time_limit=_time_limit(args))
+    max_rank = 4 if args.max_rank is None else args.max_rank
+    res = function_rank(expr, x, y, max_rank=max_rank, time_limit=_time_limit(args))
     d = res.to_dict()
     doc = {
         "schema": "kernelfactor.analyze/1",
@@ -655,8 +692,9 @@ def _analyze_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.add_argument("kernel", nargs="?", metavar="KERNEL",
                    help="catalogue name[:key=value,...] or a kernel file")
     p.add_argument("--expr", metavar="F",
-                   help='analytic kernel f(x, y), e.g. "exp(-(x**2 + y**2)/2)"')
-    p.add_argument("--max-rank", type=int, default=4,
+                   help='analytic kernel f(x, y), e.g. "exp(-(x**2 + y**2)/2)"; a formula '
+                   'starting with "-" works too (--expr "-x*y" or --expr=-x*y)')
+    p.add_argument("--max-rank", type=int, default=None,
                    help="--expr: largest separable rank tried (default 4, at most 12)")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
                    help="--exact / --expr: give up (undecided) after this many seconds "
@@ -683,6 +721,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return _cmd_analyze_expr(args)
     if args.limit_denominator is not None and not args.exact:
         raise _UsageError("--limit-denominator qualifies --exact; give --exact too")
+    if args.max_rank is not None:
+        raise _UsageError("--max-rank qualifies --expr; give --expr too (for array kernels "
+                          "use --rank or --max-error)")
     kernel = _load_kernel(args.kernel, args.key)
     if args.time_limit is not None and not args.exact:
         raise _UsageError("--time-limit qualifies --exact or --expr; give one of them")
@@ -725,6 +766,9 @@ def _approx_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.add_argument("kernel", metavar="KERNEL", help="catalogue name[:key=value,...] or a file")
     _add_kernel_options(p)
     _add_approx_options(p, NORMS)
+    p.add_argument("--rtol", type=float, default=None,
+                   help="relative rank tolerance (the default rank: see `analyze --help`)")
+    p.add_argument("--atol", type=float, default=None, help="absolute rank tolerance")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output (the analyze schema, see `analyze --help`)")
     p.add_argument("--save", metavar="FILE.npz", help="write the factors to an .npz file")
@@ -734,7 +778,7 @@ def _approx_arguments(sub: _Subparsers, common: _Parser) -> None:
 def _cmd_approx(args: argparse.Namespace) -> int:
     _check_approx_flags(args)
     kernel = _load_kernel(args.kernel, args.key)
-    analysis = analyze(kernel.array)
+    analysis = analyze(kernel.array, rtol=args.rtol, atol=args.atol)
     assert isinstance(analysis, Analysis)  # one 2-D kernel
     doc = _analysis_document(kernel, analysis, "kernelfactor.approx/1")
     if args.rank is None and args.max_error is None:
@@ -779,9 +823,17 @@ def _apply_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.add_argument("--kernel", required=True, metavar="KERNEL",
                    help="catalogue name[:key=value,...] or a kernel file")
     _add_kernel_options(p)
-    p.add_argument("--method", choices=list(APPLY_METHODS), default="auto")
+    p.add_argument("--method", choices=list(APPLY_METHODS), default="auto",
+                   help="auto (default: the fastest by the cost model among those giving "
+                   "ndimage's numbers), direct (ndimage's sums), separable (rank-1 passes) "
+                   "or fft")
     p.add_argument("--mode", choices=list(MODES), default="reflect",
                    help="boundary mode (scipy.ndimage's names; default reflect)")
+    p.add_argument("--origin", type=int, nargs="+", default=[0], metavar="O",
+                   help="scipy.ndimage's origin: one shift for both axes or two (rows, "
+                   "columns); default 0")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow IMAGE_OUT to be IMAGE_IN (refused otherwise)")
     p.add_argument("--cval", type=float, default=0.0, help="value outside for constant modes")
     p.add_argument("--rank", type=int, metavar="K",
                    help="apply the best rank-K approximation of the kernel")
@@ -800,14 +852,24 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     out_suffix = Path(args.image_out).suffix.lower()
     if args.float and out_suffix not in (*_TIFF_SUFFIXES, ".npy"):
         raise _UsageError(f"--float writes a .tif/.tiff (or .npy) file; got {args.image_out!r}")
+    if len(args.origin) > 2:
+        raise _UsageError(f"--origin takes one or two integers; got {len(args.origin)}")
+    same = Path(args.image_in).resolve() == Path(args.image_out).resolve()
+    if same and not args.overwrite:
+        raise _UsageError(f"IMAGE_OUT {args.image_out!r} is the input image; choose another "
+                          "output file, or pass --overwrite to replace the input")
     image = read_image(args.image_in)
     check_output_path(args.image_out, image, args.float)
     func = convolve if args.convolve else correlate
     start = time.perf_counter()
     # Filter in floating point (float32 stays float32); _write_image clips and rounds.
     work = np.float32 if image.dtype.kind == "f" and image.dtype.itemsize <= 4 else np.float64
-    result, info = func(image, weights, work, mode=args.mode, cval=args.cval,
-                        method=args.method, axes=(0, 1), return_info=True)
+    origin = args.origin[0] if len(args.origin) == 1 else tuple(args.origin)
+    try:
+        result, info = func(image, weights, work, mode=args.mode, cval=args.cval,
+                            origin=origin, method=args.method, axes=(0, 1), return_info=True)
+    except ValueError as exc:
+        raise ValueError(_cli_names(str(exc))) from None
     seconds = time.perf_counter() - start
     kind, clipped = write_image(args.image_out, result, image.dtype, args.float)
     dims = "x".join(str(s) for s in image.shape)
@@ -889,9 +951,13 @@ def _cost_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.add_argument("--kernel", type=_shape_arg, metavar="KhxKw",
                    help="kernel size (default 5x5 for layers, 15x15 for images)")
     p.add_argument("--out-channels", type=int, metavar="N", help="output channels (default 256)")
-    p.add_argument("--padding", choices=["same", "valid"], default="valid")
-    p.add_argument("--stride", type=int, default=1)
-    p.add_argument("--dilation", type=int, default=1)
+    p.add_argument("--padding", choices=["same", "valid"], default="valid",
+                   help="valid (default: no padding, the output shrinks) or same (zero "
+                   "padding keeps H x W at stride 1)")
+    p.add_argument("--stride", type=int, default=1,
+                   help="step between outputs, both axes (default 1)")
+    p.add_argument("--dilation", type=int, default=1,
+                   help="spacing between kernel taps, both axes (default 1)")
     p.add_argument("--multiplier", type=int, metavar="M", help="depth multiplier (default 1)")
     p.add_argument("--spatial-rank", type=int, default=1,
                    help="rank of each spatially separable filter (default 1)")
@@ -906,20 +972,30 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     if args.image is not None:
         if args.input is not None:
             raise _UsageError("--input (a CNN layer) and --image (a filter) are alternatives")
-        return _cmd_cost_image(args)
+        try:
+            return _cmd_cost_image(args)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(_cli_names(str(exc))) from None
     if args.rank is not None:
         raise _UsageError("--rank goes with --image; for layers use --spatial-rank")
-    costs = layer_costs(
-        args.input if args.input is not None else (12, 12, 3),
-        _kernel_shape(args.kernel or (5, 5)),
-        256 if args.out_channels is None else args.out_channels,
-        padding=args.padding,
-        stride=args.stride,
-        dilation=args.dilation,
-        multiplier=1 if args.multiplier is None else args.multiplier,
-        spatial_rank=args.spatial_rank,
-        channel_rank=args.channel_rank,
-    )
+    try:
+        costs = layer_costs(
+            args.input if args.input is not None else (12, 12, 3),
+            _kernel_shape(args.kernel or (5, 5)),
+            256 if args.out_channels is None else args.out_channels,
+            padding=args.padding,
+            stride=args.stride,
+            dilation=args.dilation,
+            multiplier=1 if args.multiplier is None else args.multiplier,
+            spatial_rank=args.spatial_rank,
+            channel_rank=args.channel_rank,
+        )
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        if "`rank`" in text:  # layer_costs passes each rank on as `rank`
+            which = "--channel-rank" if "out_channels" in text else "--spatial-rank"
+            text = text.replace("`rank`", which)
+        raise type(exc)(_cli_names(text)) from None
     if args.json:
         _print_json({"schema": "kernelfactor.cost-layer/1", **costs.to_dict()})
         return 0
@@ -1023,6 +1099,9 @@ def _figures_arguments(sub: _Subparsers, common: _Parser) -> None:
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"--out {args.out!r} is a file; --out names a folder for the figures")
     start = time.perf_counter()
     kernels = _kernel_specs(args.kernels)
     print("catalogue analysis (the whole catalogue; also written as table.md/.tex/.csv)")
@@ -1081,6 +1160,26 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+#: Options whose value may start with "-" (a formula such as "-x*y").
+_FORMULA_OPTIONS = ("--expr",)
+
+
+def _join_option_values(argv: list[str]) -> list[str]:
+    """``--expr -x*y`` -> ``--expr=-x*y``: argparse would read "-x*y" as an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _FORMULA_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and argv[i + 1] not in ("-h", "--help") and not argv[i + 1].startswith("--"):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad input, 2 usage).
 
@@ -1105,7 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...
     True
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_option_values(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in argv
     try:
         parser = _build_parser()

@@ -749,17 +749,17 @@ def test_cost_image(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "code", "message"),
     [
         (["--input", "12xax3"], 2, "expected sizes joined by 'x'"),
-        (["--input", "12x12"], 1, "`input_shape`"),
+        (["--input", "12x12"], 1, "--input must be"),
         (["--input", "0x12x3"], 1, "positive sizes"),
         (["--input", "4x4x3"], 1, "larger than the input"),
-        (["--stride", "0"], 1, "`stride`"),
-        (["--multiplier", "0"], 1, "`multiplier`"),
-        (["--out-channels", "0"], 1, "out_channels"),
+        (["--stride", "0"], 1, "--stride must be"),
+        (["--multiplier", "0"], 1, "--multiplier must be"),
+        (["--out-channels", "0"], 1, "--out-channels must be"),
         (["--padding", "full"], 2, "invalid choice"),
         (["--input", "12x12x3", "--image", "64x64"], 2, "alternatives"),
         (["--image", "64x64", "--multiplier", "2"], 2, "CNN layers"),
         (["--rank", "2"], 2, "--rank goes with --image"),
-        (["--image", "64x64x3"], 1, "`image_shape`"),
+        (["--image", "64x64x3"], 1, "--image must be"),
     ],
 )
 def test_cost_errors(

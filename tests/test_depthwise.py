@@ -113,10 +113,11 @@ def test_depthwise_random_is_not_exact(rng, m) -> None:
 
 def test_depthwise_exact_when_multiplier_covers_the_slice(rng) -> None:
     w = rng.normal(size=(4, 2, 3, 3))  # slices are 4 x 9: rank <= 4
-    f = depthwise_factor(w, multiplier=6)  # extra filters are zero
-    assert f.exact and f.depthwise.shape == (12, 3, 3)
-    np.testing.assert_array_equal(f.depthwise[4:6], 0.0)
+    f = depthwise_factor(w, multiplier=4)
+    assert f.exact and f.depthwise.shape == (8, 3, 3)
     np.testing.assert_allclose(f.reconstruct(), w, atol=1e-12)
+    with pytest.raises(ValueError, match=r"`multiplier` must lie in \[1, 4\]"):
+        depthwise_factor(w, multiplier=6)  # only zero filters beyond the slice rank (issue 12)
 
 
 def test_depthwise_layout_grouped(rng) -> None:
@@ -149,7 +150,7 @@ def test_depthwise_error_is_the_residual(rng, m) -> None:
 
 def test_depthwise_error_monotone_and_optimal(rng) -> None:
     w = rng.normal(size=(12, 3, 3, 3))
-    errors = [depthwise_factor(w, multiplier=m).error.fro for m in range(1, 11)]
+    errors = [depthwise_factor(w, multiplier=m).error.fro for m in range(1, 10)]
     assert all(a >= b for a, b in itertools.pairwise(errors))
     assert errors[0] > errors[-1]
     assert errors[-1] == pytest.approx(0.0, abs=1e-12)
@@ -339,8 +340,8 @@ def test_factorised_layers_agree_property(c_in, c_out, k, hw, stride, padding, m
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(c_out, c_in, *k))
     x = rng.normal(size=(c_in, *hw))
-    d = depthwise_factor(w, multiplier=m)
-    s = spatial_factor(w, rank=m)
+    d = depthwise_factor(w, multiplier=min(m, c_out, k[0] * k[1]))
+    s = spatial_factor(w, rank=min(m, *k))
     for f in (d, s):
         want = conv2d(x, f.reconstruct(), stride=stride, padding=padding)
         np.testing.assert_allclose(f.apply(x, stride=stride, padding=padding), want, atol=1e-10)
