@@ -126,6 +126,7 @@ Float images stay float (TIFF).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -133,8 +134,9 @@ import os
 import shutil
 import sys
 import textwrap
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -727,8 +729,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     kernel = _load_kernel(args.kernel, args.key)
     if args.time_limit is not None and not args.exact:
         raise _UsageError("--time-limit qualifies --exact or --expr; give one of them")
-    analysis = analyze(_given(kernel) if args.exact else kernel.array, rtol=args.rtol,
-                       atol=args.atol, verify="exact" if args.exact else None)
+    m, n = kernel.array.shape
+    with _progress(f"analysing a {m}x{n} kernel", _svd_seconds(m, n)):
+        analysis = analyze(_given(kernel) if args.exact else kernel.array, rtol=args.rtol,
+                           atol=args.atol, verify="exact" if args.exact else None)
     assert isinstance(analysis, Analysis)  # files and the catalogue hold one 2-D kernel
     doc = _analysis_document(kernel, analysis, "kernelfactor.analyze/1")
     exact = None
@@ -1070,6 +1074,37 @@ def _cmd_table(args: argparse.Namespace) -> int:
     else:
         print(text, end="" if text.endswith("\n") else "\n")
     return 0
+
+
+def _svd_seconds(m: int, n: int) -> float:
+    """A rough estimate of an m x n SVD's time (about 10 s for 3000 x 3000 here)."""
+    return 10.0 * m * n * min(m, n) / 3000**3
+
+
+@contextlib.contextmanager
+def _progress(what: str, expected_seconds: float, *, every: float = 1.0) -> Iterator[None]:
+    """Elapsed seconds on stderr while long work runs; silent when stderr is not a
+    terminal or the work should take under a second."""
+    if expected_seconds < 1.0 or not sys.stderr.isatty():
+        yield
+        return
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            print(f"\r{what}: {time.perf_counter() - start:.0f} s "
+                  f"(about {expected_seconds:.0f} s expected)", end="", file=sys.stderr,
+                  flush=True)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        print("\r" + " " * 72 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def _progress_printer(tty: bool) -> Callable[[str, int, int, float], None]:

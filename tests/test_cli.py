@@ -926,3 +926,23 @@ def test_model_subcommand_prints_the_layer_table(
     assert "depthwise" in out
     code, out, err = run(capsys, "model", str(tmp_path / "missing.onnx"))
     assert code == 1 and err.count("\n") == 1 and err.startswith("error:")
+
+
+def test_long_work_shows_progress_on_a_terminal_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading as _threading
+
+    release = _threading.Event()
+    with cli._progress("work", 0.5):  # under a second: silent
+        pass
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with cli._progress("analysing a 3000x3000 kernel", 10.0, every=0.01):
+        release.wait(0.1)
+    err = capsys.readouterr().err
+    assert "analysing a 3000x3000 kernel: 0 s (about 10 s expected)" in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    with cli._progress("work", 10.0, every=0.01):
+        release.wait(0.05)
+    assert capsys.readouterr().err == ""
