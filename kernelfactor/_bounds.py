@@ -43,10 +43,15 @@ __all__ = [
 MAX_FREQUENCY_GRID = 2**26
 
 
-def _as_real(values: ArrayLike, name: str, what: str, min_ndim: int) -> np.ndarray:
-    """A finite float64 array with at least `min_ndim` axes, none empty, or a clear refusal."""
+def _as_values(
+    values: ArrayLike, name: str, what: str, min_ndim: int, *, complex_ok: bool = False
+) -> np.ndarray:
+    """A finite float64 (or, with `complex_ok`, complex128) array with at least
+    `min_ndim` axes, none of the last `min_ndim` empty, or a clear refusal."""
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        arr = np.asarray(values)
+        kind = np.complex128 if complex_ok and np.iscomplexobj(arr) else np.float64
+        arr = arr.astype(kind, copy=False)
     except (TypeError, ValueError):
         raise TypeError(f"`{name}` must be {what}; got {_describe(values)}.") from None
     if arr.ndim < min_ndim:
@@ -58,22 +63,13 @@ def _as_real(values: ArrayLike, name: str, what: str, min_ndim: int) -> np.ndarr
     return arr
 
 
+def _as_real(values: ArrayLike, name: str, what: str, min_ndim: int) -> np.ndarray:
+    return _as_values(values, name, what, min_ndim)
+
+
 def _as_kernel_values(values: ArrayLike, name: str, ndim: int) -> np.ndarray:
-    """A finite real (float64) or complex (complex128) array with at least `ndim`
-    non-empty kernel axes, or a clear refusal."""
     what = f"a real or complex kernel of {ndim} axes (or a stack of them)"
-    try:
-        arr = np.asarray(values)
-        arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=False)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be {what}; got {_describe(values)}.") from None
-    if arr.ndim < ndim:
-        raise ValueError(f"`{name}` must be {what}; got shape {arr.shape}.")
-    if 0 in arr.shape[-ndim:]:
-        raise ValueError(f"`{name}` is empty (shape {arr.shape}); it must be {what}.")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"`{name}` contains NaN or Inf; it must be {what} with finite values.")
-    return arr
+    return _as_values(values, name, what, ndim, complex_ok=True)
 
 
 def eckart_young(singular_values: ArrayLike, rank: int) -> tuple[Floats, Floats]:
