@@ -15,7 +15,7 @@ function, may only point to a lower line; ``tests/test_layers.py`` holds it)::
 
     cli                                   the command line: arguments, printing
     paper                                 surveys, figure registry
-    _calibrate  plotting  networks        measured constants; drawing; ONNX models
+    _calibrate  plotting  networks _banks  constants; drawing; ONNX; filter banks
     _apply  _depthwise                    public filtering; conv-layer factors
     _large                                the dask backend
     _engine                               in-memory filter engines, one table
@@ -38,6 +38,15 @@ from ._apply import (
     ApplyInfo,
     convolve,
     correlate,
+)
+from ._banks import (
+    BankBasis,
+    SeparableBasis,
+    gabor_bank,
+    separable_basis,
+    separable_basis_for_error,
+    steerable_bank,
+    svd_basis,
 )
 from ._bounds import (
     eckart_young,
@@ -135,6 +144,7 @@ __all__ = [
     "Analysis",
     "ApplyInfo",
     "ApproximationAccuracy",
+    "BankBasis",
     "BatchAnalysis",
     "Calibration",
     "ConvCost",
@@ -154,6 +164,7 @@ __all__ = [
     "NdimageTypeError",
     "NdimageValueError",
     "SeparabilityConditions",
+    "SeparableBasis",
     "SpatialFactorization",
     "TensorAnalysis",
     "TensorLowRank",
@@ -177,6 +188,7 @@ __all__ = [
     "filter_cost",
     "frequency_bound",
     "function_rank",
+    "gabor_bank",
     "get_kernel",
     "kernel_info",
     "l1_norm",
@@ -190,10 +202,14 @@ __all__ = [
     "rank_for_error",
     "seed_example",
     "separability_conditions",
+    "separable_basis",
+    "separable_basis_for_error",
     "separable_crossover",
     "spatial_factor",
     "spatial_rank_for_error",
     "spatially_separable_cost",
+    "steerable_bank",
+    "svd_basis",
     "tolerance",
     "unfolding_lower_bound",
     "volume_kernel",

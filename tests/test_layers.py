@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_engine",),
     ("_large",),
     ("_apply", "_depthwise"),
-    ("_calibrate", "plotting", "networks"),
+    ("_calibrate", "plotting", "networks", "_banks"),
     ("paper",),
     ("cli",),
 )
