@@ -329,6 +329,8 @@ def _load_kernel(spec: str, key: str | None = None) -> _Kernel:
         info = kernel_info(name, **params)
     except ValueError as exc:
         text = str(exc).replace("`kernelfactor.list_kernels()`", "`kernelfactor list`")
+        if text.startswith("`name` "):  # the catalogue's parameter is the user's KERNEL
+            text = "KERNEL " + text[len("`name` "):]
         raise _InputError(text) from None
     return _Kernel(
         info.to_array(),

@@ -946,3 +946,8 @@ def test_long_work_shows_progress_on_a_terminal_only(
     with cli._progress("work", 10.0, every=0.01):
         release.wait(0.05)
     assert capsys.readouterr().err == ""
+
+
+def test_unknown_kernel_names_the_command_line_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "analyze", "nosuch")
+    assert code == 1 and err.startswith("error: KERNEL 'nosuch' is not a catalogue kernel")
