@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._noise import significant
+from ._noise import NOISE_TEXT, significant
 from ._validation import _check_choice, _describe
 
 __all__ = [
@@ -258,7 +258,7 @@ def _short(value: float) -> str:
     return f"{mant}e{int(exp)}"
 
 
-def _floor_row(ax: Any, floor: float, top: float, text: str = "0 (below tol)") -> None:
+def _floor_row(ax: Any, floor: float, top: float, text: str = NOISE_TEXT) -> None:
     """Label the y position `floor` as `text` and mark the axis break above it.
 
     Ticks are the decades from just above `top` up to 1 (every other decade

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._depthwise import conv2d, spatial_factor
-from .._noise import significant
+from .._noise import NOISE_TEXT, significant
 from .._results import Result
 from .._validation import _check_positive_int, _describe
 from ..networks import ConvLayer, NetworkReport, _layer_report, choose_ranks
@@ -62,7 +62,7 @@ class LayerCurve(Result):
     errors: tuple[float | None, ...]
 
     def __repr__(self) -> str:
-        errs = ", ".join("0 (below tol)" if e is None else f"{e:.3g}" for e in self.errors)
+        errs = ", ".join(NOISE_TEXT if e is None else f"{e:.3g}" for e in self.errors)
         return (
             f"LayerCurve({self.name}: {self.kernel[0]}x{self.kernel[1]}, ranks "
             f"{list(self.ranks)}, errors [{errs}], mults {self.multiplications} -> "
