@@ -1,10 +1,14 @@
 """Factorising conv-layer weights: depthwise-separable and spatially separable layers.
 
-Weights have the deep-learning layout ``(C_out, C_in, K_h, K_w)`` and feature
-maps ``(C, H, W)`` or ``(N, C, H, W)``; layers compute a *cross-correlation*
+Weights have the deep-learning layout ``(C_out, C_in, K_h, K_w)``.  Feature
+maps and input shapes are channels-last, ``(H, W, C)`` or ``(N, H, W, C)``,
+everywhere in the package (the seed's ``12x12x3``, the cost functions,
+TensorFlow, scikit-image's ``channel_axis=-1``); arrays in the PyTorch / ONNX
+layout ``(C, H, W)`` / ``(N, C, H, W)`` are taken with ``channel_axis=-3``
+and come back in that layout.  Layers compute a *cross-correlation*
 (no kernel flip), as deep-learning frameworks do.  ``padding="same"`` follows
 TensorFlow (the odd padding pixel at the bottom / right); output sizes are
-those of :func:`kernelfactor._cost.conv_output_shape`.
+those of :func:`kernelfactor.conv_output_shape`.
 
 Depthwise-separable (:func:`depthwise_factor`)
     ``W[o, c] = sum_j P[o, c m + j] D[c m + j]``: a depthwise layer ``D`` of
@@ -23,12 +27,13 @@ with one batched :func:`numpy.linalg.svd` call.  Numerical ranks use the
 tolerance ``max(rows, cols) * eps * sigma_1`` per block (numpy's
 ``matrix_rank`` default), reported in the results.
 
-Costs of the factorised layers come from :mod:`kernelfactor._cost` (the
+Costs of the factorised layers come from :mod:`kernelfactor._costmodel` (the
 results' ``cost`` methods).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +129,81 @@ def _spatial_input_shape(input_shape: Shape, c_in: int) -> tuple[int, int, int]:
 # ---------------------------------------------------------------------------
 
 
+#: The channel axes a feature map may have: last (the package's convention) or
+#: third from last (PyTorch / ONNX).
+CHANNEL_AXES: tuple[int, ...] = (-1, -3)
+
+
+def _channel_axis(
+    arr: np.ndarray, c_in: int, channel_axis: int | None, *, stacklevel: int = 3
+) -> int:
+    """Where `arr` has its channels: -1 or -3 (checked, not yet matched to ``C_in``).
+
+    ``channel_axis=None`` is the 0.2 transition: channels-last unless only the
+    0.1 layout ``(C, H, W)`` fits ``C_in``, which is still read as channels-first
+    with a DeprecationWarning (the fallback goes in 0.3).
+    """
+    if channel_axis is None:
+        last, first = arr.shape[-1] == c_in, arr.shape[-3] == c_in
+        axis = -3 if first and not last else -1
+        if first:
+            read = "channels-first (C, H, W)" if axis == -3 else "channels-last (H, W, C)"
+            warnings.warn(
+                f"`x` of shape {arr.shape} fits the weights' C_in = {c_in} as (C, H, W), "
+                f"the 0.1 layout; it is read as {read}. Feature maps are channels-last "
+                "(H, W, C) since 0.2.0: pass channel_axis=-1 for (H, W, C) or "
+                "channel_axis=-3 for (C, H, W) to silence this (the 0.1 fallback goes in 0.3).",
+                DeprecationWarning,
+                stacklevel=stacklevel,
+            )
+        return axis
+    if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+        raise TypeError(
+            "`channel_axis` must be an int, -1 (channels-last) or -3 (channels-first); "
+            f"got {_describe(channel_axis)}."
+        )
+    axis = int(channel_axis) - arr.ndim if channel_axis >= 0 else int(channel_axis)
+    if axis not in CHANNEL_AXES:
+        raise ValueError(
+            f"`channel_axis` must be -1 (channels-last, (H, W, C)) or -3 (channels-first, "
+            f"(C, H, W)) for `x` of shape {arr.shape}; got {channel_axis!r}."
+        )
+    return axis
+
+
+def _as_feature_map(x: ArrayLike, name: str = "x") -> np.ndarray:
+    """Finite float64 ``(H, W, C)`` / ``(C, H, W)`` or batched 4-D feature map."""
+    arr = _as_image(x, name=name, min_ndim=3)
+    if arr.ndim not in (3, 4):
+        raise ValueError(
+            f"`{name}` must have shape (H, W, C) or (N, H, W, C) (channels-last; (C, H, W) "
+            f"with channel_axis=-3); got shape {arr.shape}."
+        )
+    xf = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(xf)):
+        raise ValueError(f"`{name}` contains NaN or Inf; pass a finite feature map.")
+    return xf
+
+
+def _layer_input(x: ArrayLike, c_in: int, channel_axis: int | None) -> tuple[np.ndarray, int]:
+    """A factorised layer's input and its channel axis, its channels matched to ``C_in``."""
+    xf = _as_feature_map(x)
+    axis = _channel_axis(xf, c_in, channel_axis, stacklevel=4)
+    if xf.shape[axis] != c_in:
+        layout = "(H, W, C)" if axis == -1 else "(C, H, W)"
+        raise ValueError(
+            f"`x` of shape {xf.shape} read as {layout} has {xf.shape[axis]} channels, but the "
+            f"layer's weights have C_in = {c_in}. Feature maps are channels-last (H, W, C); "
+            "pass channel_axis=-3 for (C, H, W)."
+        )
+    return xf, axis
+
+
+def _restore(out: np.ndarray, axis: int) -> np.ndarray:
+    """Channels back from axis -3 to where the input had them."""
+    return np.moveaxis(out, -3, -1) if axis == -1 else out
+
+
 def conv2d(
     x: ArrayLike,
     weights: ArrayLike,
@@ -132,13 +212,16 @@ def conv2d(
     padding: str = "valid",
     dilation: Pair = 1,
     groups: int = 1,
+    channel_axis: int | None = None,
 ) -> np.ndarray:
     """A 2-D convolution layer (cross-correlation, as in deep learning), numpy only.
 
     Parameters
     ----------
     x : array_like
-        Feature map ``(C_in, H, W)`` or a batch ``(N, C_in, H, W)``.
+        Feature map ``(H, W, C_in)`` or a batch ``(N, H, W, C_in)``
+        (channels-last, as every shape in the package), or ``(C_in, H, W)`` /
+        ``(N, C_in, H, W)`` with ``channel_axis=-3``.
     weights : array_like
         ``(C_out, C_in / groups, K_h, K_w)``.
     stride, dilation : int or pair of int
@@ -148,41 +231,48 @@ def conv2d(
     groups : int
         Grouped convolution: input and output channels split into `groups`
         blocks convolved separately (``groups = C_in`` is depthwise).
+    channel_axis : {-1, -3}, optional
+        Where `x` has its channels; the output has them in the same place.
+        Omitted, ``-1``, except that an `x` only the 0.1 layout ``(C, H, W)``
+        fits is still read channels-first, with a DeprecationWarning.
 
     Returns
     -------
     ndarray
-        ``(C_out, H_out, W_out)`` or ``(N, C_out, H_out, W_out)``, float64.
+        ``(H_out, W_out, C_out)`` or ``(N, H_out, W_out, C_out)`` (channels
+        where `x` had them), float64.
 
     Examples
     --------
-    >>> x = np.arange(16.0).reshape(1, 4, 4)
-    >>> conv2d(x, np.ones((1, 1, 2, 2)))[0]
+    >>> x = np.arange(16.0).reshape(4, 4, 1)
+    >>> conv2d(x, np.ones((1, 1, 2, 2)))[..., 0]
     array([[10., 14., 18.],
            [26., 30., 34.],
            [42., 46., 50.]])
+    >>> conv2d(x.reshape(1, 4, 4), np.ones((1, 1, 2, 2)), channel_axis=-3).shape
+    (1, 3, 3)
     """
-    arr = _as_image(x, name="x", min_ndim=3)
-    if arr.ndim not in (3, 4):
-        raise ValueError(f"`x` must have shape (C, H, W) or (N, C, H, W); got shape {arr.shape}.")
-    xf = np.asarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(xf)):
-        raise ValueError("`x` contains NaN or Inf; pass a finite feature map.")
+    xf = _as_feature_map(x)
     w = _as_weights(weights)
     g = _check_positive_int(groups, "groups")
-    batched = xf.ndim == 4
-    xb = xf if batched else xf[np.newaxis]
-    n, c_in, h, wd = xb.shape
     c_out, c_per, kh, kw = w.shape
+    axis = _channel_axis(xf, c_per * g, channel_axis)
+    xc = np.moveaxis(xf, -1, -3) if axis == -1 else xf
+    batched = xc.ndim == 4
+    xb = xc if batched else xc[np.newaxis]
+    n, c_in, h, wd = xb.shape
     if c_in % g or c_out % g:
         raise ValueError(
             f"`groups` = {g} must divide both C_in = {c_in} (from `x`) and C_out = {c_out} "
             "(from `weights`)."
         )
     if c_per * g != c_in:
+        layout = "(H, W, C)" if axis == -1 else "(C, H, W)"
         raise ValueError(
-            f"`weights` has shape {w.shape}: C_in / groups = {c_per}, but `x` has "
-            f"{c_in} channels and groups = {g} (expected weights.shape[1] == {c_in // g})."
+            f"`weights` has shape {w.shape}: C_in / groups = {c_per}, but `x` of shape "
+            f"{xf.shape} read as {layout} has {c_in} channels and groups = {g} (expected "
+            f"weights.shape[1] == {c_in // g}). Feature maps are channels-last (H, W, C); "
+            "pass channel_axis=-3 for (C, H, W)."
         )
     s = _pair(stride, "stride")
     d = _pair(dilation, "dilation")
@@ -199,7 +289,7 @@ def conv2d(
     wg = w.reshape(g, c_out // g, c_per * kh * kw).transpose(0, 2, 1)
     out = np.matmul(cols, wg)  # (n, g, ho * wo, c_out // g)
     out = out.transpose(0, 1, 3, 2).reshape(n, c_out, ho, wo)
-    return out if batched else out[0]
+    return _restore(out if batched else out[0], axis)
 
 
 # ---------------------------------------------------------------------------
@@ -281,8 +371,42 @@ def _exact_ranks_rational(blocks: np.ndarray) -> np.ndarray:
     return np.array(ranks, dtype=int).reshape(blocks.shape[:-2])
 
 
+class _FactorisedLayer(Result):
+    """What the two factorised layers share: running them on a feature map."""
+
+    @property
+    def weights_shape(self) -> tuple[int, int, int, int]:
+        """``(C_out, C_in, K_h, K_w)``."""
+        raise NotImplementedError
+
+    def _run(
+        self, x: np.ndarray, stride: tuple[int, int], padding: str, dilation: tuple[int, int]
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(
+        self,
+        x: ArrayLike,
+        *,
+        stride: Pair = 1,
+        padding: str = "valid",
+        dilation: Pair = 1,
+        channel_axis: int | None = None,
+    ) -> np.ndarray:
+        """Run the factorised layer; with zero padding it equals :func:`conv2d` with the
+        reconstructed weights.
+
+        `x` and `channel_axis` as in :func:`conv2d`: channels-last ``(H, W, C_in)``
+        or ``(N, H, W, C_in)``; the output has its channels where `x` had them.
+        """
+        xf, axis = _layer_input(x, self.weights_shape[1], channel_axis)
+        xc = np.moveaxis(xf, -1, -3) if axis == -1 else xf
+        out = self._run(xc, _pair(stride, "stride"), padding, _pair(dilation, "dilation"))
+        return _restore(out, axis)
+
+
 @dataclass(frozen=True, eq=False)
-class DepthwiseFactorization(Result):
+class DepthwiseFactorization(_FactorisedLayer):
     """A conv layer written as depthwise then pointwise: ``W[o, c] = sum_j P[o, cm+j] D[cm+j]``.
 
     Attributes
@@ -335,27 +459,20 @@ class DepthwiseFactorization(Result):
         """Alias of :meth:`reconstruct`."""
         return self.reconstruct()
 
-    def apply(
-        self, x: ArrayLike, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
+    def _run(
+        self, x: np.ndarray, stride: tuple[int, int], padding: str, dilation: tuple[int, int]
     ) -> np.ndarray:
-        """Run the factorised layer: depthwise (groups = C_in) then pointwise 1x1."""
-        c_in = self.weights_shape[1]
-        y = conv2d(
-            x,
-            self.depthwise[:, np.newaxis],
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=c_in,
-        )
-        return conv2d(y, self.pointwise[:, :, np.newaxis, np.newaxis])
+        """Depthwise (groups = C_in) then pointwise 1x1, on channels-first `x`."""
+        y = conv2d(x, self.depthwise[:, np.newaxis], stride=stride, padding=padding,
+                   dilation=dilation, groups=self.weights_shape[1], channel_axis=-3)
+        return conv2d(y, self.pointwise[:, :, np.newaxis, np.newaxis], channel_axis=-3)
 
     def cost(
         self, input_shape: Shape, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
     ) -> ConvCost:
         """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
 
-        See :func:`kernelfactor._cost.depthwise_separable_cost`; compare with
+        See :func:`kernelfactor.depthwise_separable_cost`; compare with
         :meth:`standard_cost`.
         """
         c_out, c_in, kh, kw = self.weights_shape
@@ -396,7 +513,7 @@ class DepthwiseFactorization(Result):
 
 
 @dataclass(frozen=True, eq=False)
-class SpatialFactorization(Result):
+class SpatialFactorization(_FactorisedLayer):
     """Every ``W[o, c]`` written as ``sum_t columns[o, c, t] rows[o, c, t]^T``.
 
     Attributes
@@ -441,10 +558,10 @@ class SpatialFactorization(Result):
         """Alias of :meth:`reconstruct`."""
         return self.reconstruct()
 
-    def apply(
-        self, x: ArrayLike, *, stride: Pair = 1, padding: str = "valid", dilation: Pair = 1
+    def _run(
+        self, x: np.ndarray, stride: tuple[int, int], padding: str, dilation: tuple[int, int]
     ) -> np.ndarray:
-        """Run the factorised layer: ``K_h x 1`` (groups = C_in) then ``1 x K_w`` (groups = C_out).
+        """``K_h x 1`` (groups = C_in) then ``1 x K_w`` (groups = C_out), on channels-first `x`.
 
         Vertical stride, padding and dilation go to the first stage,
         horizontal ones to the second; with zero padding this equals the 2-D
@@ -452,10 +569,10 @@ class SpatialFactorization(Result):
         """
         c_out, c_in, kh, kw = self.weights_shape
         r = self.rank
-        s = _pair(stride, "stride")
-        d = _pair(dilation, "dilation")
+        s, d = stride, dilation
         w1 = self.columns.transpose(1, 0, 2, 3).reshape(c_in * c_out * r, 1, kh, 1)
-        y = conv2d(x, w1, stride=(s[0], 1), padding=padding, dilation=(d[0], 1), groups=c_in)
+        y = conv2d(x, w1, stride=(s[0], 1), padding=padding, dilation=(d[0], 1), groups=c_in,
+                   channel_axis=-3)
         batched = y.ndim == 4
         yb = y if batched else y[np.newaxis]
         n, _, ho, wd = yb.shape
@@ -463,7 +580,8 @@ class SpatialFactorization(Result):
         yb = yb.reshape(n, c_in, c_out, r, ho, wd).transpose(0, 2, 1, 3, 4, 5)
         yb = yb.reshape(n, c_out * c_in * r, ho, wd)
         w2 = self.rows.reshape(c_out, c_in * r, 1, kw)
-        out = conv2d(yb, w2, stride=(1, s[1]), padding=padding, dilation=(1, d[1]), groups=c_out)
+        out = conv2d(yb, w2, stride=(1, s[1]), padding=padding, dilation=(1, d[1]), groups=c_out,
+                     channel_axis=-3)
         return out if batched else out[0]
 
     def cost(
@@ -471,7 +589,7 @@ class SpatialFactorization(Result):
     ) -> ConvCost:
         """Counts of this layer on an input ``(H, W)`` or ``(H, W, C_in)``.
 
-        See :func:`kernelfactor._cost.spatially_separable_cost`.
+        See :func:`kernelfactor.spatially_separable_cost`.
         """
         c_out, c_in, kh, kw = self.weights_shape
         shape = _spatial_input_shape(input_shape, c_in)

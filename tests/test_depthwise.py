@@ -50,6 +50,11 @@ def _ref_conv2d(x, w, stride=1, padding="valid", dilation=1):
     return out[:, ::stride, ::stride]
 
 
+def _hwc(x):
+    """(..., C, H, W) -> (..., H, W, C): the package's channels-last layout."""
+    return np.moveaxis(x, -3, -1)
+
+
 def _separable_weights(rng, c_out, c_in, k, m):
     """Weights whose every input-channel slice has rank <= m (exactly representable)."""
     d = rng.normal(size=(c_in * m, k, k))
@@ -64,23 +69,55 @@ def _separable_weights(rng, c_out, c_in, k, m):
 def test_conv2d_matches_reference(rng, padding, stride, dilation, kernel) -> None:
     x = rng.normal(size=(3, 11, 10))
     w = rng.normal(size=(4, 3, *kernel))
-    got = conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
-    np.testing.assert_allclose(got, _ref_conv2d(x, w, stride, padding, dilation), atol=1e-12)
+    ref = _ref_conv2d(x, w, stride, padding, dilation)
+    got = conv2d(_hwc(x), w, stride=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(got, _hwc(ref), atol=1e-12)
+    first = conv2d(x, w, stride=stride, padding=padding, dilation=dilation, channel_axis=-3)
+    np.testing.assert_array_equal(first, np.moveaxis(got, -1, -3))
+
+
+@pytest.mark.parametrize("axis", [-1, 2, -3, 0])
+def test_conv2d_channel_axis_spellings(rng, axis) -> None:
+    w = rng.normal(size=(2, 3, 3, 3))
+    x = rng.normal(size=(7, 8, 3)) if axis in (-1, 2) else rng.normal(size=(3, 7, 8))
+    got = conv2d(x, w, channel_axis=axis)
+    assert got.shape == ((5, 6, 2) if axis in (-1, 2) else (2, 5, 6))
+
+
+def test_conv2d_reads_the_old_layout_with_a_deprecation_warning(rng) -> None:
+    w = rng.normal(size=(2, 3, 3, 3))
+    x = rng.normal(size=(3, 7, 8))  # (C, H, W): only the 0.1 layout fits C_in = 3
+    with pytest.warns(DeprecationWarning, match=r"read as channels-first.*channel_axis=-3"):
+        old = conv2d(x, w)
+    np.testing.assert_array_equal(old, conv2d(x, w, channel_axis=-3))
+    f = depthwise_factor(w)
+    with pytest.warns(DeprecationWarning, match="read as channels-first"):
+        got = f.apply(x)
+    assert got.shape == (2, 5, 6)
+
+
+def test_conv2d_ambiguous_layout_is_read_channels_last_with_a_warning(rng) -> None:
+    w = rng.normal(size=(2, 3, 3, 3))
+    x = rng.normal(size=(3, 7, 3))  # fits both (C, H, W) and (H, W, C)
+    with pytest.warns(DeprecationWarning, match=r"read as channels-last"):
+        got = conv2d(x, w)
+    np.testing.assert_array_equal(got, conv2d(x, w, channel_axis=-1))
 
 
 def test_conv2d_is_cross_correlation() -> None:
-    x = np.zeros((1, 5, 5))
-    x[0, 2, 2] = 1.0
+    x = np.zeros((5, 5, 1))
+    x[2, 2, 0] = 1.0
     w = np.arange(9.0).reshape(1, 1, 3, 3)
     # an impulse response of a cross-correlation is the flipped kernel
-    np.testing.assert_array_equal(conv2d(x, w, padding="same")[0, 1:4, 1:4], w[0, 0, ::-1, ::-1])
+    np.testing.assert_array_equal(conv2d(x, w, padding="same")[1:4, 1:4, 0], w[0, 0, ::-1, ::-1])
 
 
 def test_conv2d_batch_and_groups(rng) -> None:
     x = rng.normal(size=(2, 4, 9, 9))
     w = rng.normal(size=(6, 2, 3, 3))
-    got = conv2d(x, w, groups=2, padding="same")
+    got = conv2d(x, w, groups=2, padding="same", channel_axis=1)
     assert got.shape == (2, 6, 9, 9)
+    np.testing.assert_array_equal(conv2d(_hwc(x), w, groups=2, padding="same"), _hwc(got))
     for n in range(2):
         for g in range(2):
             ref = _ref_conv2d(x[n, 2 * g : 2 * g + 2], w[3 * g : 3 * g + 3], padding="same")
@@ -189,11 +226,13 @@ def test_depthwise_apply_matches_standard(rng, padding, stride, m) -> None:
     w = rng.normal(size=(6, 3, 3, 3))
     f = depthwise_factor(w, multiplier=m)
     x = rng.normal(size=(2, 3, 13, 12))
-    got = f.apply(x, stride=stride, padding=padding)
-    want = conv2d(x, f.reconstruct(), stride=stride, padding=padding)
+    got = f.apply(_hwc(x), stride=stride, padding=padding)
+    want = conv2d(_hwc(x), f.reconstruct(), stride=stride, padding=padding)
     np.testing.assert_allclose(got, want, atol=1e-10)
     ref = _ref_conv2d(x[1], f.reconstruct(), stride, padding)
-    np.testing.assert_allclose(got[1], ref, atol=1e-10)
+    np.testing.assert_allclose(got[1], _hwc(ref), atol=1e-10)
+    first = f.apply(x, stride=stride, padding=padding, channel_axis=-3)
+    np.testing.assert_allclose(first, np.moveaxis(got, -1, -3), atol=1e-12)
 
 
 def test_depthwise_cost_seed(rng) -> None:
@@ -305,11 +344,13 @@ def test_spatial_apply_matches_standard(rng, padding, stride, r) -> None:
     w = rng.normal(size=(4, 3, 3, 5))
     f = spatial_factor(w, rank=r)
     x = rng.normal(size=(3, 12, 13))
-    got = f.apply(x, stride=stride, padding=padding)
+    got = f.apply(_hwc(x), stride=stride, padding=padding)
     np.testing.assert_allclose(
-        got, _ref_conv2d(x, f.reconstruct(), stride, padding), atol=1e-10
+        got, _hwc(_ref_conv2d(x, f.reconstruct(), stride, padding)), atol=1e-10
     )
-    assert f.apply(x[np.newaxis], stride=stride, padding=padding).shape == (1, *got.shape)
+    assert f.apply(_hwc(x)[np.newaxis], stride=stride, padding=padding).shape == (1, *got.shape)
+    first = f.apply(x, stride=stride, padding=padding, channel_axis=-3)
+    np.testing.assert_allclose(first, np.moveaxis(got, -1, -3), atol=1e-12)
 
 
 def test_spatial_cost_and_rank_for_error(rng) -> None:
@@ -339,17 +380,13 @@ def test_spatial_cost_and_rank_for_error(rng) -> None:
 def test_factorised_layers_agree_property(c_in, c_out, k, hw, stride, padding, m, seed) -> None:
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(c_out, c_in, *k))
-    x = rng.normal(size=(c_in, *hw))
+    x = rng.normal(size=(*hw, c_in))  # channels-last, as `cost` takes its shape
     d = depthwise_factor(w, multiplier=min(m, c_out, k[0] * k[1]))
     s = spatial_factor(w, rank=min(m, *k))
     for f in (d, s):
         want = conv2d(x, f.reconstruct(), stride=stride, padding=padding)
         np.testing.assert_allclose(f.apply(x, stride=stride, padding=padding), want, atol=1e-10)
-        assert f.cost(hw, stride=stride, padding=padding).output_shape == (
-            want.shape[1],
-            want.shape[2],
-            c_out,
-        )
+        assert f.cost(hw, stride=stride, padding=padding).output_shape == want.shape
 
 
 # ---------------------------------------------------------------------------
@@ -375,13 +412,19 @@ _W = np.ones((2, 3, 3, 3))
         (lambda: spatial_factor(np.ones((2, 3, 3))), ValueError, "`weights` must be 4-D"),
         (lambda: depthwise_multiplier_for_error(_W, -1.0), ValueError, "`max_error`"),
         (lambda: spatial_rank_for_error(_W, float("nan")), ValueError, "`max_error`"),
-        (lambda: conv2d(np.ones((3, 8, 8)), _W, stride=0), ValueError, "`stride`"),
-        (lambda: conv2d(np.ones((2, 8, 8)), _W), ValueError, "`weights`.*3 channels|channels"),
-        (lambda: conv2d(np.ones((3, 8, 8)), _W, groups=2), ValueError, "`groups`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, stride=0), ValueError, "`stride`"),
+        (lambda: conv2d(np.ones((8, 8, 2)), _W), ValueError, r"`weights`.*\(H, W, C\) has 2 ch"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, groups=2), ValueError, "`groups`"),
         (lambda: conv2d(np.ones((8, 8)), _W), ValueError, "`x`"),
-        (lambda: conv2d(np.full((3, 8, 8), np.nan), _W), ValueError, "`x` contains NaN"),
-        (lambda: conv2d(np.ones((3, 2, 8)), _W), ValueError, "`kernel`.*larger.*of `x`"),
-        (lambda: conv2d(np.ones((3, 8, 8)), _W, padding="full"), ValueError, "`padding`"),
+        (lambda: conv2d(np.full((8, 8, 3), np.nan), _W), ValueError, "`x` contains NaN"),
+        (lambda: conv2d(np.ones((2, 8, 3)), _W), ValueError, "`kernel`.*larger.*of `x`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, padding="full"), ValueError, "`padding`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, channel_axis=1), ValueError, "`channel_axis`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, channel_axis=-2), ValueError, "`channel_axis`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, channel_axis=1.0), TypeError, "`channel_axis`"),
+        (lambda: conv2d(np.ones((8, 8, 3)), _W, channel_axis=True), TypeError, "`channel_axis`"),
+        (lambda: depthwise_factor(_W).apply(np.ones((3, 8, 8)), channel_axis=-1), ValueError,
+         r"`x`.*\(H, W, C\) has 8 channels"),
         (lambda: depthwise_factor(_W).cost((8, 8, 4)), ValueError, "`input_shape` has 4"),
         (lambda: depthwise_factor(_W).cost((8,)), ValueError, "`input_shape`"),
         (lambda: spatial_factor(_W).cost((2, 8)), ValueError, "`kernel`.*larger"),

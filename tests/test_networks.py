@@ -309,7 +309,8 @@ def test_approximated_graph_matches_numpy_with_the_approximated_weights():
     approx = nw.export_approximated(model, plan)
     x = rand_input()
     w = nw.find_convs(model)[0].weights.astype(np.float64)
-    expect = conv2d(x.astype(np.float64), spatial_factor(w, 1).reconstruct(), groups=4)
+    expect = conv2d(x.astype(np.float64), spatial_factor(w, 1).reconstruct(), groups=4,
+                    channel_axis=-3)
     np.testing.assert_allclose(run_model(approx, x), expect, rtol=1e-4, atol=1e-4)
     assert not any(n.op_type == "Constant" for n in approx.graph.node)  # pruned
 

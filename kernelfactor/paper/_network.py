@@ -277,7 +277,8 @@ def _forward(x: np.ndarray, weights: Sequence[tuple[np.ndarray, np.ndarray]]) ->
         p = k // 2
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         groups = x.shape[1] if kind == "depthwise" else 1
-        x = conv2d(xp, w, stride=stride, groups=groups) + b.astype(np.float64)[:, None, None]
+        x = conv2d(xp, w, stride=stride, groups=groups, channel_axis=-3)
+        x = x + b.astype(np.float64)[:, None, None]
         x = np.maximum(x, 0.0) if i + 1 < len(_EXAMPLE_LAYERS) else 1.0 / (1.0 + np.exp(-x))
     return x
 
