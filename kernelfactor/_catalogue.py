@@ -60,15 +60,16 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 
 from ._results import Result
+from ._typing import ArrayLike, JSONDict, Params
 from ._validation import (
     _check_choice,
     _check_positive_int,
@@ -98,19 +99,15 @@ EXACT_MAX_ENTRIES = 65536
 ExactEntry = int | Fraction
 ExactMatrix = tuple[tuple[ExactEntry, ...], ...]
 Factors = tuple[tuple[np.ndarray, np.ndarray], ...]
+#: A builder's ``(column, row)`` factors, as lists or arrays.
+_RawFactors: TypeAlias = Sequence[tuple[ArrayLike, ArrayLike]]
+#: A builder: the parameters (defaults merged with the user's) to the kernel.
+_Builder: TypeAlias = Callable[[Params], "_Built"]
 
 
 # ---------------------------------------------------------------------------
 # The result type
 # ---------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +118,7 @@ class KernelInfo(Result):
     ----------
     name : str
         The catalogue name.
-    params : Mapping[str, Any]
+    params : Mapping[str, object]
         The parameter values actually used (defaults filled in, sizes
         resolved), read-only.
     array : ndarray
@@ -154,7 +151,7 @@ class KernelInfo(Result):
     """
 
     name: str
-    params: Mapping[str, Any]
+    params: Params
     array: np.ndarray
     factors: Factors | None
     rank: int | None
@@ -173,7 +170,7 @@ class KernelInfo(Result):
         """A fresh writable float64 copy of the kernel."""
         return np.array(self.array, dtype=np.float64)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """JSON-ready plain Python: exact entries become strings such as ``"1/16"``.
 
         Examples
@@ -185,8 +182,7 @@ class KernelInfo(Result):
         (['1/16', '1/8', '1/16'], 1, [3, 3])
         >>> s = json.dumps(d)
         """
-        d = super().to_dict()
-        d["params"] = {k: _jsonable(v) for k, v in self.params.items()}
+        d = super().to_dict()  # params as plain Python, tuples as lists
         d["exact"] = (None if self.exact is None
                       else [[str(Fraction(v)) for v in row] for row in self.exact])
         return {"name": d.pop("name"), "params": d.pop("params"), "shape": list(self.shape),
@@ -210,16 +206,16 @@ class KernelInfo(Result):
 @dataclass(frozen=True)
 class _Built:
     array: np.ndarray
-    factors: list[tuple[Any, Any]] | None
+    factors: _RawFactors | None
     rank: int | None
     exact: Callable[[], ExactMatrix] | None
-    params: dict[str, Any]
+    params: Params
 
 
 @dataclass(frozen=True)
 class _Spec:
-    defaults: dict[str, Any]
-    build: Callable[[dict[str, Any]], _Built]
+    defaults: dict[str, object]
+    build: _Builder
     definition: str
     citation: str
     tags: tuple[str, ...]
@@ -229,16 +225,16 @@ _REGISTRY: dict[str, _Spec] = {}
 
 
 def _register(
-    name: str, defaults: dict[str, Any], definition: str, citation: str, tags: tuple[str, ...]
-) -> Callable[[Callable[[dict[str, Any]], _Built]], Callable[[dict[str, Any]], _Built]]:
-    def deco(fn: Callable[[dict[str, Any]], _Built]) -> Callable[[dict[str, Any]], _Built]:
+    name: str, defaults: Params, definition: str, citation: str, tags: tuple[str, ...]
+) -> Callable[[_Builder], _Builder]:
+    def deco(fn: _Builder) -> _Builder:
         _REGISTRY[name] = _Spec(dict(defaults), fn, definition, citation, tuple(sorted(tags)))
         return fn
 
     return deco
 
 
-def _real(value: Any, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
+def _real(value: object, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number; got {_describe(value)}.")
     out = float(value)
@@ -260,7 +256,7 @@ def _check_taps(taps: int, name: str) -> None:
         )
 
 
-def _odd_size(value: Any, name: str) -> int:
+def _odd_size(value: object, name: str) -> int:
     size = _check_positive_int(value, name)
     _check_taps(size, name)
     if size % 2 == 0:
@@ -310,13 +306,13 @@ def _gauss1d(sigma: float, order: int, radius: int) -> np.ndarray:
 
 
 def _ints(
-    rows: list[list[int]], factors: list[tuple[Any, Any]] | None, rank: int, params: dict[str, Any]
+    rows: list[list[int]], factors: _RawFactors | None, rank: int, params: Params
 ) -> _Built:
     exact = tuple(tuple(int(v) for v in row) for row in rows)
     return _Built(np.array(rows, dtype=np.float64), factors, rank, lambda: exact, params)
 
 
-def _row_factors(rows: list[list[int]]) -> list[tuple[Any, Any]]:
+def _row_factors(rows: list[list[int]]) -> list[tuple[np.ndarray, list[int]]]:
     """``K = sum_i e_i (x) K[i, :]``: a minimal factorisation when K has full row rank."""
     m = len(rows)
     return [(np.eye(m)[i], rows[i]) for i in range(m)]
@@ -329,14 +325,15 @@ def _row_factors(rows: list[list[int]]) -> list[tuple[Any, Any]]:
 _SOBEL = {3: ([1, 2, 1], [-1, 0, 1]), 5: ([1, 4, 6, 4, 1], [-1, -2, 0, 2, 1])}
 
 
-def _sobel(params: dict[str, Any], transpose: bool) -> _Built:
-    size = params["size"]
-    if isinstance(size, bool) or size not in _SOBEL:
-        raise ValueError(f"`size` must be 3 or 5; got {_describe(size)}.")
-    smooth, deriv = _SOBEL[int(size)]
+def _sobel(params: Params, transpose: bool) -> _Built:
+    given = params["size"]
+    if isinstance(given, bool) or given not in _SOBEL:
+        raise ValueError(f"`size` must be 3 or 5; got {_describe(given)}.")
+    size = next(k for k in _SOBEL if k == given)  # the int equal to it (3.0 -> 3)
+    smooth, deriv = _SOBEL[size]
     col, row = (deriv, smooth) if transpose else (smooth, deriv)
     rows = np.outer(col, row).astype(int).tolist()
-    return _ints(rows, [(col, row)], 1, {"size": int(size)})
+    return _ints(rows, [(col, row)], 1, {"size": size})
 
 
 _SOBEL_CITE = (
@@ -356,7 +353,7 @@ for _axis, _t in (("x", False), ("y", True)):
     )(functools.partial(_sobel, transpose=_t))
 
 
-def _fixed_rank1(col: list[int], row: list[int]) -> Callable[[dict[str, Any]], _Built]:
+def _fixed_rank1(col: list[int], row: list[int]) -> _Builder:
     return lambda p: _ints(np.outer(col, row).astype(int).tolist(), [(col, row)], 1, {})
 
 
@@ -479,7 +476,7 @@ _KIRSCH_AXIS_FACTORS = {
     "images', Comput. Biomed. Res. 4",
     ("compass", "edge"),
 )
-def _kirsch(params: dict[str, Any]) -> _Built:
+def _kirsch(params: Params) -> _Built:
     d = params["direction"]
     if isinstance(d, numbers.Integral) and not isinstance(d, bool):
         d = int(d)
@@ -506,7 +503,7 @@ def _kirsch(params: dict[str, Any]) -> _Built:
     "Gonzalez & Woods, Digital Image Processing, 4th ed., sec. 3.4",
     ("identity",),
 )
-def _identity(params: dict[str, Any]) -> _Built:
+def _identity(params: Params) -> _Built:
     size = _odd_size(params["size"], "size")
     e = np.zeros(size)
     e[size // 2] = 1.0
@@ -560,7 +557,7 @@ _FC_EXACT = {
     "IEEE Trans. Comput. C-26",
     ("basis", "edge", "line"),
 )
-def _freichen(params: dict[str, Any]) -> _Built:
+def _freichen(params: Params) -> _Built:
     idx = params["index"]
     if isinstance(idx, bool) or not isinstance(idx, numbers.Integral):
         raise TypeError(f"`index` must be an integer 1..9; got {_describe(idx)}.")
@@ -591,7 +588,7 @@ def _freichen(params: dict[str, Any]) -> _Built:
     "Gonzalez & Woods, Digital Image Processing, 4th ed., sec. 3.5 (box filter)",
     ("lowpass", "smoothing"),
 )
-def _box(params: dict[str, Any]) -> _Built:
+def _box(params: Params) -> _Built:
     size, shape = params["size"], params["shape"]
     from_size = None
     if size is not None:
@@ -629,7 +626,7 @@ def _box(params: dict[str, Any]) -> _Built:
     "Image Processing, sec. 11.4",
     ("binomial", "lowpass", "smoothing"),
 )
-def _binomial(params: dict[str, Any]) -> _Built:
+def _binomial(params: Params) -> _Built:
     size = _check_positive_int(params["size"], "size")
     _check_taps(size, "size")
     n = size - 1
@@ -665,7 +662,7 @@ _G_CITE = "scipy.ndimage.gaussian_filter (same radius rule and normalisation)"
     "Gonzalez & Woods, Digital Image Processing, 4th ed., sec. 3.5; taps as " + _G_CITE,
     ("gaussian", "lowpass", "smoothing"),
 )
-def _gaussian(params: dict[str, Any]) -> _Built:
+def _gaussian(params: Params) -> _Built:
     sigma = _real(params["sigma"], "sigma", positive=True)
     truncate = _real(params["truncate"], "truncate", positive=True)
     if params["size"] is None:
@@ -685,7 +682,7 @@ def _gaussian(params: dict[str, Any]) -> _Built:
     _G_CITE + "; Lindeberg (1994), Scale-Space Theory in Computer Vision",
     ("derivative", "edge", "gaussian"),
 )
-def _gaussian_derivative(params: dict[str, Any]) -> _Built:
+def _gaussian_derivative(params: Params) -> _Built:
     order = _check_positive_int(params["order"], "order")
     axis = _check_choice(params["axis"], ("x", "y"), "axis")
     sigma = _real(params["sigma"], "sigma", positive=True)
@@ -709,7 +706,7 @@ def _gaussian_derivative(params: dict[str, Any]) -> _Built:
     "as scipy.ndimage.gaussian_laplace",
     ("edge", "gaussian", "laplacian", "second-derivative"),
 )
-def _log(params: dict[str, Any]) -> _Built:
+def _log(params: Params) -> _Built:
     sigma = _real(params["sigma"], "sigma", positive=True)
     truncate = _real(params["truncate"], "truncate", positive=True)
     radius = _gauss_radius(sigma, truncate)
@@ -736,7 +733,7 @@ def _log(params: dict[str, Any]) -> _Built:
     "Marr & Hildreth (1980), Proc. R. Soc. Lond. B 207 (sigma2/sigma1 = 1.6); taps as " + _G_CITE,
     ("bandpass", "edge", "gaussian"),
 )
-def _dog(params: dict[str, Any]) -> _Built:
+def _dog(params: Params) -> _Built:
     s1 = _real(params["sigma1"], "sigma1", positive=True)
     s2 = _real(params["sigma2"], "sigma2", positive=True)
     truncate = _real(params["truncate"], "truncate", positive=True)
@@ -765,7 +762,7 @@ def _dog(params: dict[str, Any]) -> _Built:
     "Gaussian taps as " + _G_CITE,
     ("sharpening",),
 )
-def _unsharp(params: dict[str, Any]) -> _Built:
+def _unsharp(params: Params) -> _Built:
     amount = _real(params["amount"], "amount", nonneg=True)
     sigma = _real(params["sigma"], "sigma", positive=True)
     truncate = _real(params["truncate"], "truncate", positive=True)
@@ -810,7 +807,7 @@ def _quadrant_area(x: np.ndarray, y: np.ndarray, r: float) -> np.ndarray:
     "this one is the exact area)",
     ("blur", "lowpass", "pillbox", "smoothing"),
 )
-def _disk(params: dict[str, Any]) -> _Built:
+def _disk(params: Params) -> _Built:
     r = _real(params["radius"], "radius", positive=True)
     aa = params["antialias"]
     if not isinstance(aa, bool | np.bool_):
@@ -871,7 +868,7 @@ _DEGENERATE = 1e-8
     "Gabor (1946), 'Theory of communication', J. IEE 93; Daugman (1985), J. Opt. Soc. Am. A 2",
     ("gabor", "oriented", "texture"),
 )
-def _gabor(params: dict[str, Any]) -> _Built:
+def _gabor(params: Params) -> _Built:
     sigma = _real(params["sigma"], "sigma", positive=True)
     theta = _real(params["theta"], "theta")
     f = _real(params["frequency"], "frequency", nonneg=True)
@@ -921,8 +918,8 @@ def _gabor(params: dict[str, Any]) -> _Built:
     return _Built(array, factors, 2 if ok else None, None, used)
 
 
-def _segment_overlap(lo: Any, hi: Any, half: Any) -> Any:
-    return max(0, min(hi, half) - max(lo, -half))
+def _segment_overlap(lo: Fraction, hi: Fraction, half: Fraction) -> Fraction:
+    return max(Fraction(0), min(hi, half) - max(lo, -half))
 
 
 @_register(
@@ -935,7 +932,7 @@ def _segment_overlap(lo: Any, hi: Any, half: Any) -> Any:
     "Graphics, sec. 3.17)",
     ("blur", "motion", "oriented"),
 )
-def _motion_blur(params: dict[str, Any]) -> _Built:
+def _motion_blur(params: Params) -> _Built:
     length = _real(params["length"], "length", positive=True)
     angle = _real(params["angle"], "angle")
     used = {"length": length, "angle": angle}
@@ -990,7 +987,7 @@ def list_kernels() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _spec(name: Any) -> _Spec:
+def _spec(name: object) -> _Spec:
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a kernel name (str); got {_describe(name)}.")
     try:
@@ -1004,7 +1001,7 @@ def _spec(name: Any) -> _Spec:
         ) from None
 
 
-def catalogue_params(name: str) -> dict[str, Any]:
+def catalogue_params(name: str) -> dict[str, object]:
     """The parameters of kernel `name` with their default values.
 
     Examples
@@ -1016,7 +1013,7 @@ def catalogue_params(name: str) -> dict[str, Any]:
     return dict(_spec(name).defaults)
 
 
-def _build(name: str, params: dict[str, Any]) -> tuple[_Spec, _Built]:
+def _build(name: str, params: Params) -> tuple[_Spec, _Built]:
     spec = _spec(name)
     unknown = sorted(set(params) - set(spec.defaults))
     if unknown:
@@ -1027,7 +1024,7 @@ def _build(name: str, params: dict[str, Any]) -> tuple[_Spec, _Built]:
     return spec, spec.build({**spec.defaults, **params})
 
 
-def get_kernel(name: str, **params: Any) -> np.ndarray:
+def get_kernel(name: str, **params: object) -> np.ndarray:
     """A catalogue kernel as a fresh float64 2-D array (correlation weights).
 
     Parameters
@@ -1073,13 +1070,13 @@ def get_kernel(name: str, **params: Any) -> np.ndarray:
     return out
 
 
-def _readonly(a: Any) -> np.ndarray:
+def _readonly(a: ArrayLike) -> np.ndarray:
     out = np.array(a, dtype=np.float64)
     out.flags.writeable = False
     return out
 
 
-def kernel_info(name: str, **params: Any) -> KernelInfo:
+def kernel_info(name: str, **params: object) -> KernelInfo:
     """A catalogue kernel with its known rank, factors, exact form and reference.
 
     Parameters
@@ -1162,7 +1159,7 @@ class VolumeKernel(Result):
     def to_array(self) -> np.ndarray:
         return np.array(self.array, dtype=np.float64)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         return {
             "name": self.name,
             "shape": list(self.array.shape),
@@ -1188,7 +1185,7 @@ def _binomial_row(size: int) -> list[int]:
 VOLUME_KERNELS: tuple[str, ...] = ("binomial3d", "gaussian3d", "laplacian7", "sobel3d")
 
 
-def volume_kernel(name: str, **params: Any) -> VolumeKernel:
+def volume_kernel(name: str, **params: object) -> VolumeKernel:
     """A 3-D kernel: ``binomial3d`` (size), ``gaussian3d`` (sigma, truncate),
     ``laplacian7`` (the 7-point Laplacian) or ``sobel3d`` (axis 0, 1 or 2).
 

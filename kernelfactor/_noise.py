@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from ._typing import ArrayLike, Floats
+from ._typing import ArrayLike, Floats, JSONValue
 
 __all__ = [
     "NOISE_TEXT",
@@ -139,7 +139,7 @@ def format_value(value: float, floor: float, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
-def shown_where(values: ArrayLike, noise: ArrayLike) -> object:
+def shown_where(values: ArrayLike, noise: ArrayLike) -> JSONValue:
     """Nested lists of `values` with ``None`` where `noise` is true, else :func:`significant`.
 
     Examples
@@ -154,7 +154,7 @@ def shown_where(values: ArrayLike, noise: ArrayLike) -> object:
     return [shown_where(a, b) for a, b in zip(v, mask, strict=True)]
 
 
-def shown_above(values: ArrayLike, floor: ArrayLike) -> object:
+def shown_above(values: ArrayLike, floor: ArrayLike) -> JSONValue:
     """:func:`shown_where` with noise where ``|values| <= floor`` (element by element).
 
     Examples
@@ -190,7 +190,7 @@ def shown_vector(
     return [0.0 if abs(x) <= level else significant(x) for x in v.astype(np.float64).tolist()]
 
 
-def plain(values: ArrayLike) -> object:
+def plain(values: ArrayLike) -> JSONValue:
     """Nested lists of floats; complex entries as ``[re, im]`` pairs (plain JSON).
 
     Examples

@@ -13,17 +13,19 @@ import dataclasses
 import numbers
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
+
+from ._typing import JSONDict, JSONValue
 
 __all__ = ["Result", "plain"]
 
 
-def plain(value: Any) -> Any:
+def plain(value: object) -> JSONValue:
     """`value` as plain Python: results via ``to_dict``, arrays and tuples as lists.
 
-    Fractions become strings (``"1/16"``), numpy scalars Python numbers.
+    Fractions become strings (``"1/16"``), numpy scalars and other numbers
+    (:mod:`numbers`) Python numbers; anything else its ``str``.
 
     Examples
     --------
@@ -43,8 +45,14 @@ def plain(value: Any) -> Any:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if isinstance(value, (str, bool, numbers.Number)) or value is None:
+    if isinstance(value, (str, int, float, complex)) or value is None:
         return value
+    if isinstance(value, numbers.Integral):  # other numbers (sympy's) as Python's
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, numbers.Complex):
+        return complex(value)
     return str(value)
 
 
@@ -53,7 +61,7 @@ class Result:
 
     __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """The public fields as plain Python (see :func:`plain`).
 
         Fields whose names start with ``_`` are internal and left out.

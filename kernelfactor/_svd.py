@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Literal, NamedTuple, SupportsIndex, overload
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from ._noise import (
     vector_floor,
 )
 from ._results import Result
-from ._typing import ArrayLike, Floats, KernelLike
+from ._typing import ArrayLike, Floats, JSONDict, KernelLike
 from ._validation import _check_choice, _check_nonnegative, _describe
 
 __all__ = [
@@ -293,7 +293,7 @@ class Margin(Result):
         return {k: float(getattr(self, k)) for k in
                 ("gap", "distance", "radius", "above_tol", "below_tol")}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Documented fields: noise is ``None``; others to 6 significant digits."""
         dropped = self.dropped_is_noise
         kept = self.kept_is_noise
@@ -333,9 +333,21 @@ def _ratio(a: ArrayLike, b: ArrayLike) -> Floats:
     return out[()] if out.ndim == 0 else out
 
 
-def _margins(
-    s: np.ndarray, rank: ArrayLike, tol: ArrayLike, shape: tuple[int, int]
-) -> tuple[Any, ...]:
+class _Margins(NamedTuple):
+    """What :func:`_margins` returns, one entry per kernel of the stack."""
+
+    gap: np.ndarray
+    distance: np.ndarray
+    radius: np.ndarray
+    above_tol: np.ndarray
+    below_tol: Floats
+    floor: Floats
+    dropped: np.ndarray  # the dropped value is noise
+    kept: np.ndarray  # the kept value is noise
+    robust: np.ndarray
+
+
+def _margins(s: np.ndarray, rank: ArrayLike, tol: ArrayLike, shape: tuple[int, int]) -> _Margins:
     """Vectorised margins for singular values ``s`` (..., k) and ranks (...).
 
     Returns gap, distance, radius, above_tol, below_tol, the noise floor,
@@ -361,7 +373,7 @@ def _margins(
     kept_ok = (rank == 0) | (~kept & (s_r >= ROBUST_KEEP * floor))
     dropped_ok = (rank >= k) | (s_r1 <= level) | (s_r1 * ROBUST_DROP <= np.asarray(tol))
     robust = np.asarray(kept_ok & dropped_ok)
-    return gap, s_r1, s_r, above, below, floor, dropped, kept, robust
+    return _Margins(gap, s_r1, s_r, above, below, floor, dropped, kept, robust)
 
 
 def _flip_symmetry(kernel: np.ndarray, axis: int) -> int:
@@ -600,7 +612,7 @@ class Analysis(Result):
             out += np.outer(c, r)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Plain Python; documented fields follow the noise policy, ``raw`` has the floats.
 
         ``singular_values`` holds ``None`` for values at or below
@@ -725,7 +737,7 @@ class BatchAnalysis(Result):
     def __len__(self) -> int:
         return self.kernels.shape[0]
 
-    def __getitem__(self, index: Any) -> Analysis:
+    def __getitem__(self, index: SupportsIndex | tuple[SupportsIndex, ...]) -> Analysis:
         if not isinstance(index, tuple):
             index = (index,)
         sv = self.singular_values[index]
@@ -756,7 +768,7 @@ class BatchAnalysis(Result):
             scale_exponent=int(np.broadcast_to(self.scale_exponent, self.shape)[index]),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Plain Python; documented fields follow the noise policy (see :class:`Analysis`).
 
         ``singular_values``, ``distance`` and ``gap`` hold ``None`` where the
@@ -959,7 +971,7 @@ def analyze(
         gap, dist, radius, above, below, floor, dropped, kept, robust = _margins(
             s, ranks, tol, (m, n))
         return BatchAnalysis(arr, s, np.asarray(tol), policy_text, ranks, gap, dist, radius,
-                             above, below, np.asarray(floor), np.asarray(dropped),
+                             above, np.asarray(below), np.asarray(floor), np.asarray(dropped),
                              np.asarray(kept), e, robust)
     exp = int(e)
     u, s, vt = np.linalg.svd(work, full_matrices=False)
@@ -1068,7 +1080,7 @@ class TensorAnalysis(Result):
             out = np.multiply.outer(out, f)
         return np.asarray(out)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         floors = self.noise_floors
         return {
             "shape": list(self.shape),

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import SupportsIndex
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class NdimageValueError(TypeError, ValueError):
     reports as a TypeError, e.g. ``axes=(0, 1.5)``)."""
 
 
-def _describe(value: Any) -> str:
+def _describe(value: object) -> str:
     """A short description of `value` for an error message."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
@@ -135,7 +135,7 @@ def _close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)
 
 
-def _check_choice(value: Any, choices: Sequence[str], name: str) -> str:
+def _check_choice(value: object, choices: Sequence[str], name: str) -> str:
     """Return `value` if it is one of `choices`, else raise a ValueError listing them."""
     if not isinstance(value, str) or value not in choices:
         valid = ", ".join(repr(c) for c in sorted(choices))
@@ -148,19 +148,19 @@ def _check_choice(value: Any, choices: Sequence[str], name: str) -> str:
     return value
 
 
-def _check_bool(value: Any, name: str) -> bool:
+def _check_bool(value: object, name: str) -> bool:
     """A flag: True or False (numpy's bool too); "no", 1 or None are refused, not read as True."""
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise TypeError(f"`{name}` must be True or False; got {_describe(value)}.")
 
 
-def _check_mode(mode: Any, name: str = "mode") -> str:
+def _check_mode(mode: object, name: str = "mode") -> str:
     """Check a boundary mode name against scipy.ndimage's list."""
     return _check_choice(mode, MODES, name)
 
 
-def _check_origin(origin: Any, size: int, name: str = "origin") -> int:
+def _check_origin(origin: object, size: int, name: str = "origin") -> int:
     """Check an ndimage origin for a filter of length `size`.
 
     scipy.ndimage accepts ``-(size // 2) <= origin <= (size - 1) // 2``.
@@ -177,7 +177,7 @@ def _check_origin(origin: Any, size: int, name: str = "origin") -> int:
     return int(origin)
 
 
-def _check_positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
+def _check_positive_int(value: object, name: str, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer; got {_describe(value)}.")
     if value < 0 or (value == 0 and not allow_zero):
@@ -186,7 +186,7 @@ def _check_positive_int(value: Any, name: str, *, allow_zero: bool = False) -> i
     return int(value)
 
 
-def _check_rank(rank: Any, max_rank: int, name: str = "rank") -> int:
+def _check_rank(rank: object, max_rank: int, name: str = "rank") -> int:
     """Check a requested rank ``0 <= rank <= max_rank``."""
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer; got {_describe(rank)}.")
@@ -199,7 +199,7 @@ def _check_rank(rank: Any, max_rank: int, name: str = "rank") -> int:
     return int(rank)
 
 
-def _check_rank_at_most(rank: Any, max_rank: int, name: str, why: str) -> int:
+def _check_rank_at_most(rank: object, max_rank: int, name: str, why: str) -> int:
     """A rank ``1 <= rank <= max_rank`` (`why` says where the maximum comes from)."""
     rank = _check_positive_int(rank, name)
     if rank > max_rank:
@@ -210,7 +210,7 @@ def _check_rank_at_most(rank: Any, max_rank: int, name: str, why: str) -> int:
     return rank
 
 
-def _check_nonnegative(value: Any, name: str) -> float:
+def _check_nonnegative(value: object, name: str) -> float:
     """Check a finite real number >= 0 (a tolerance or an error target)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number; got {_describe(value)}.")
@@ -221,7 +221,7 @@ def _check_nonnegative(value: Any, name: str) -> float:
 
 
 def _check_filter_axes(
-    axes: Any, origin: Any, ndim: int, kernel_shape: tuple[int, int]
+    axes: object, origin: object, ndim: int, kernel_shape: tuple[int, int]
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """scipy.ndimage's reading of `axes` and `origin` for 2-D weights.
 
@@ -238,17 +238,19 @@ def _check_filter_axes(
     ((0, 1), (1, -1))
     """
     if axes is None:
-        items: tuple[Any, ...] = tuple(range(ndim))
+        items: tuple[object, ...] = tuple(range(ndim))
     elif isinstance(axes, str) or not (np.isscalar(axes) or isinstance(axes, Iterable)):
         raise NdimageValueError(
             f"`axes` must be a pair of integers, the image axes the kernel runs along; "
             f"got {_describe(axes)}."
         )
     else:
-        items = (axes,) if np.isscalar(axes) else tuple(axes)  # type: ignore[arg-type]
+        items = (axes,) if np.isscalar(axes) or not isinstance(axes, Iterable) else tuple(axes)
     norm = []
     for a in items:
         try:
+            if not isinstance(a, SupportsIndex):  # what operator.index needs
+                raise TypeError
             a = operator.index(a)
         except TypeError:
             raise NdimageValueError(
@@ -282,7 +284,7 @@ def _check_filter_axes(
                 f"`origin` must be an integer or a pair of integers (one per axis in `axes`); "
                 f"got {_describe(origin)}."
             )
-        given: list[Any] = [origin, origin]
+        given: list[object] = [origin, origin]
     else:
         given = list(origin)
         if len(given) != 2:

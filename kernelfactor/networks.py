@@ -55,19 +55,29 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from ._costmodel import conv_cost, depthwise_separable_cost, spatially_separable_cost
-from ._depthwise import FactorAccuracy, depthwise_factor, spatial_factor
+from ._depthwise import (
+    DepthwiseFactorization,
+    FactorAccuracy,
+    SpatialFactorization,
+    depthwise_factor,
+    spatial_factor,
+)
 from ._noise import NOISE_TEXT, significant
 from ._report import Column, format_table, latex_escape
-from ._results import Result
+from ._results import Result, plain
 from ._svd import analyze
+from ._typing import ArrayLike, JSONDict, ModelLike, PathLike, Shape
 from ._validation import _check_choice, _check_nonnegative, _check_positive_int, _describe
 
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
     import onnx
 
 __all__ = [
@@ -107,7 +117,7 @@ _KINDS = ("depthwise", "grouped", "pointwise", "standard")
 # ---------------------------------------------------------------------------
 
 
-def _onnx() -> Any:
+def _onnx() -> ModuleType:
     try:
         import onnx
     except ImportError:
@@ -118,7 +128,7 @@ def _onnx() -> Any:
     return onnx
 
 
-def _ort() -> Any:
+def _ort() -> ModuleType:
     try:
         import onnxruntime
     except ImportError:
@@ -129,7 +139,7 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def _load(model: Any, name: str = "model") -> onnx.ModelProto:
+def _load(model: object, name: str = "model") -> onnx.ModelProto:
     """An ``onnx.ModelProto`` from a path or a model (the model itself, not a copy)."""
     onnx = _onnx()
     if isinstance(model, onnx.ModelProto):
@@ -252,12 +262,13 @@ class ConvLayer(Result):
         )
 
 
-def _attributes(node: Any) -> dict[str, Any]:
+def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    """The node's attributes (their values as onnx.helper gives them: untyped)."""
     onnx = _onnx()
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _fix_input_shape(model: onnx.ModelProto, input_shape: Any) -> tuple[int, ...] | None:
+def _fix_input_shape(model: onnx.ModelProto, input_shape: Shape | None) -> tuple[int, ...] | None:
     """Set the first graph input's dims; returns them (None when it has no tensor shape)."""
     inits = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
@@ -298,7 +309,7 @@ def _fix_input_shape(model: onnx.ModelProto, input_shape: Any) -> tuple[int, ...
     return shape
 
 
-def _inferred_shapes(model: onnx.ModelProto, input_shape: Any) -> tuple[
+def _inferred_shapes(model: onnx.ModelProto, input_shape: Shape | None) -> tuple[
     dict[str, tuple[int, ...]], tuple[int, ...] | None
 ]:
     onnx = _onnx()
@@ -348,7 +359,7 @@ def _resolved_pads(
 
 
 def _conv_layers(
-    model: onnx.ModelProto, input_shape: Any
+    model: onnx.ModelProto, input_shape: Shape | None
 ) -> tuple[tuple[ConvLayer, ...], tuple[int, ...] | None]:
     onnx = _onnx()
     from onnx import numpy_helper
@@ -435,7 +446,7 @@ def _conv_layers(
     return tuple(layers), fixed
 
 
-def find_convs(model: Any, *, input_shape: Any = None) -> tuple[ConvLayer, ...]:
+def find_convs(model: ModelLike, *, input_shape: Shape | None = None) -> tuple[ConvLayer, ...]:
     """Every ``Conv`` node of an ONNX model, with its weights and attributes.
 
     Parameters
@@ -568,7 +579,7 @@ class LayerReport(Result):
         """The layer's kind (see :class:`ConvLayer`)."""
         return self.layer.kind
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Documented fields under the noise policy (errors None at rounding level)."""
         d = self.layer.to_dict()
         d["weights_source"] = self.layer.weights_source
@@ -597,7 +608,7 @@ class LayerReport(Result):
         )
         return d
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> dict[str, str | int]:
         """One table row (text-ready values; rounding noise as ``0 (below tol)``)."""
         layer = self.layer
         e1 = self.spatial_errors[0] if self.spatial_errors else None
@@ -736,7 +747,7 @@ class NetworkReport(Result):
                 h[k] = h.get(k, 0) + v
         return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[dict[str, str | int]]:
         """The per-layer table rows (text-ready)."""
         return [r.row() for r in self.layers]
 
@@ -806,7 +817,7 @@ class NetworkReport(Result):
     def __str__(self) -> str:
         return self.text()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """JSON-ready: the summary numbers and one dict per layer."""
         return {
             "source": self.source,
@@ -814,7 +825,7 @@ class NetworkReport(Result):
             "assumed_input_shape": self.assumed_input_shape,
             "rtol": self.rtol,
             "atol": self.atol,
-            "counts": self.counts(),
+            "counts": plain(self.counts()),
             "multiplications": self.multiplications,
             "kernel_histograms": {
                 kind: {f"{k[0]}x{k[1]}": {str(r): c for r, c in h.items()}
@@ -830,7 +841,9 @@ class NetworkReport(Result):
         return f"NetworkReport({self.source}: {len(self.layers)} convs ({kinds}), input {shape})"
 
 
-def _text_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+def _text_table(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[tuple[str, str, str]]
+) -> str:
     cells = [[h for _, h, _ in columns]] + [[str(r[k]) for k, _, _ in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = []
@@ -844,7 +857,11 @@ def _text_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, 
 
 
 def analyze_network(
-    model: Any, *, input_shape: Any = None, rtol: float | None = None, atol: float | None = None
+    model: ModelLike,
+    *,
+    input_shape: Shape | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> NetworkReport:
     """Analyse every conv layer of an ONNX model: ranks, rank-k errors, savings.
 
@@ -938,7 +955,7 @@ class LayerChoice(Result):
     multiplications_before: int | None
     multiplications_after: int | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         d = super().to_dict()
         d["error"] = None if self.within_rounding else significant(self.error)
         d["raw"] = {"error": self.error}
@@ -992,7 +1009,7 @@ class FactorPlan(Result):
     def factorised(self) -> tuple[LayerChoice, ...]:
         return tuple(c for c in self.choices if c.method != "keep")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         d = super().to_dict()
         d.update(
             multiplications_before=self.multiplications_before,
@@ -1033,7 +1050,11 @@ class FactorPlan(Result):
         )
 
 
-def _options(report: LayerReport) -> list[tuple[str, int | None, FactorAccuracy | None, int]]:
+#: A layer's candidate: (method, rank, error, multiplications); see :func:`_options`.
+_Option: TypeAlias = tuple[str, int | None, FactorAccuracy | None, int]
+
+
+def _options(report: LayerReport) -> list[_Option]:
     """(method, rank, error, mults) of a layer, "keep" first; only exportable options."""
     base = report.multiplications
     if base is None:
@@ -1041,7 +1062,7 @@ def _options(report: LayerReport) -> list[tuple[str, int | None, FactorAccuracy 
             f"layer {report.name!r}: its input shape is unknown, so its multiplications are; "
             "pass `input_shape` to analyze_network."
         )
-    out: list[tuple[str, int | None, FactorAccuracy | None, int]] = [("keep", None, None, base)]
+    out: list[_Option] = [("keep", None, None, base)]
     if report.layer.kind == "depthwise":
         for k, (e, c) in enumerate(
             zip(report.spatial_errors, report.spatial_multiplications, strict=True), start=1
@@ -1057,9 +1078,7 @@ def _options(report: LayerReport) -> list[tuple[str, int | None, FactorAccuracy 
     return out
 
 
-def _choice(
-    report: LayerReport, option: tuple[str, int | None, FactorAccuracy | None, int]
-) -> LayerChoice:
+def _choice(report: LayerReport, option: _Option) -> LayerChoice:
     method, rank, err, mults = option
     return LayerChoice(
         name=report.name, method=method, rank=rank,
@@ -1175,10 +1194,10 @@ def choose_ranks(
     return FactorPlan(tuple(choices), rule, None, bound, scope)
 
 
-def _hull(opts: list[Any]) -> list[Any]:
+def _hull(opts: list[_Option]) -> list[_Option]:
     """Options on the lower convex hull of (squared error, mults), by increasing error."""
     pts = sorted(opts, key=lambda o: (_err_value(o[2]) ** 2, o[3]))
-    hull: list[Any] = []
+    hull: list[_Option] = []
     for p in pts:
         if hull and p[3] >= hull[-1][3]:
             continue  # not cheaper than a smaller-error option
@@ -1194,7 +1213,7 @@ def _hull(opts: list[Any]) -> list[Any]:
     return hull
 
 
-def _greedy(options: list[list[Any]], bound: float) -> list[Any]:
+def _greedy(options: list[list[_Option]], bound: float) -> list[_Option]:
     hulls = [_hull(opts) for opts in options]
     pos = [0] * len(hulls)
     budget = bound**2
@@ -1225,7 +1244,7 @@ def _greedy(options: list[list[Any]], bound: float) -> list[Any]:
 # ---------------------------------------------------------------------------
 
 
-def _check_plan(model: onnx.ModelProto, plan: Any) -> dict[str, tuple[LayerChoice, ConvLayer]]:
+def _check_plan(model: onnx.ModelProto, plan: object) -> dict[str, tuple[LayerChoice, ConvLayer]]:
     if not isinstance(plan, FactorPlan):
         raise TypeError(
             f"`plan` must be a FactorPlan from choose_ranks; got {_describe(plan)}."
@@ -1243,7 +1262,9 @@ def _check_plan(model: onnx.ModelProto, plan: Any) -> dict[str, tuple[LayerChoic
     return out
 
 
-def _factors(choice: LayerChoice, layer: ConvLayer) -> Any:
+def _factors(
+    choice: LayerChoice, layer: ConvLayer
+) -> SpatialFactorization | DepthwiseFactorization:
     w = np.asarray(layer.weights, dtype=np.float64)
     assert choice.rank is not None
     if choice.method == "spatial":
@@ -1251,17 +1272,17 @@ def _factors(choice: LayerChoice, layer: ConvLayer) -> Any:
     return depthwise_factor(w, choice.rank)
 
 
-def _tensor(array: np.ndarray, name: str, dtype: np.dtype) -> Any:
+def _tensor(array: np.ndarray, name: str, dtype: np.dtype) -> onnx.TensorProto:
     from onnx import numpy_helper
 
     return numpy_helper.from_array(np.ascontiguousarray(array.astype(dtype)), name)
 
 
-def _node_index(model: onnx.ModelProto, layer: ConvLayer) -> Any:
+def _node_index(model: onnx.ModelProto, layer: ConvLayer) -> onnx.NodeProto:
     return model.graph.node[layer.index]
 
 
-def _prune_constants(graph: Any) -> None:
+def _prune_constants(graph: onnx.GraphProto) -> None:
     used = {name for n in graph.node for name in n.input} | {o.name for o in graph.output}
     keep = [n for n in graph.node if n.op_type != "Constant" or any(o in used for o in n.output)]
     if len(keep) != len(graph.node):
@@ -1269,7 +1290,7 @@ def _prune_constants(graph: Any) -> None:
         graph.node.extend(keep)
 
 
-def _finish(model: onnx.ModelProto, path: Any) -> onnx.ModelProto:
+def _finish(model: onnx.ModelProto, path: PathLike | None) -> onnx.ModelProto:
     onnx = _onnx()
     _prune_constants(model.graph)
     onnx.checker.check_model(model)
@@ -1285,7 +1306,9 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
     return out
 
 
-def export_approximated(model: Any, plan: FactorPlan, path: Any = None) -> onnx.ModelProto:
+def export_approximated(
+    model: ModelLike, plan: FactorPlan, path: PathLike | None = None
+) -> onnx.ModelProto:
     """The same graph with every planned layer's weights replaced by their approximation.
 
     Parameters
@@ -1323,10 +1346,10 @@ def export_approximated(model: Any, plan: FactorPlan, path: Any = None) -> onnx.
 def _conv_node(
     name: str, inputs: list[str], output: str, *, kernel: tuple[int, int], group: int,
     stride: tuple[int, int], dilation: tuple[int, int], pads: Sequence[int] | str,
-) -> Any:
+) -> onnx.NodeProto:
     """A Conv node; `pads` are explicit, or an ``auto_pad`` value (``"SAME_UPPER"``...)."""
     onnx = _onnx()
-    padding: dict[str, Any] = (
+    padding: dict[str, str | list[int]] = (
         {"auto_pad": pads} if isinstance(pads, str) else {"pads": list(pads)}
     )
     return onnx.helper.make_node(
@@ -1335,13 +1358,15 @@ def _conv_node(
     )
 
 
-def _auto_pad(node: Any) -> str | None:
+def _auto_pad(node: onnx.NodeProto) -> str | None:
     value = _attributes(node).get("auto_pad", b"NOTSET")
     text = value.decode() if isinstance(value, bytes) else str(value)
     return text if text in ("SAME_UPPER", "SAME_LOWER") else None
 
 
-def export_factorised(model: Any, plan: FactorPlan, path: Any = None) -> onnx.ModelProto:
+def export_factorised(
+    model: ModelLike, plan: FactorPlan, path: PathLike | None = None
+) -> onnx.ModelProto:
     """A graph in which every planned layer is two convolutions, equal to the approximated one.
 
     A depthwise layer at spatial rank ``r`` (weights ``(C_in q, 1, K_h, K_w)``,
@@ -1369,7 +1394,7 @@ def export_factorised(model: Any, plan: FactorPlan, path: Any = None) -> onnx.Mo
     original = _load(model)
     planned = _check_plan(original, plan)
     out = _copy(original)
-    replacements: dict[int, list[Any]] = {}
+    replacements: dict[int, list[onnx.NodeProto]] = {}
     for choice, layer in planned.values():
         node = _node_index(out, layer)
         f = _factors(choice, layer)
@@ -1382,7 +1407,7 @@ def export_factorised(model: Any, plan: FactorPlan, path: Any = None) -> onnx.Mo
         auto = _auto_pad(node)
         pads1: Sequence[int] | str = auto or layer.pads or (0, 0, 0, 0)
         pads2: Sequence[int] | str = (0, 0, 0, 0)
-        if choice.method == "spatial":
+        if isinstance(f, SpatialFactorization):  # choice.method == "spatial"
             rank = f.rank
             w1 = f.columns.reshape(c_out * rank, 1, kh, 1)  # (o, t) order
             w2 = f.rows.reshape(c_out, rank, 1, kw)
@@ -1425,7 +1450,7 @@ def export_factorised(model: Any, plan: FactorPlan, path: Any = None) -> onnx.Mo
 
 
 def image_input(
-    image: Any,
+    image: PathLike | ArrayLike,
     *,
     multiple: int = 32,
     max_side: int | None = 960,
@@ -1511,11 +1536,12 @@ class ModelRun(Result):
     seconds: float
     time_ratio: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         d = super().to_dict()
         for key in ("relative_l2", "max_abs", "iou", "metric", "seconds", "time_ratio"):
-            if d[key] is not None:
-                d[key] = significant(d[key])
+            value = d[key]
+            if isinstance(value, (int, float)):
+                d[key] = significant(value)
         return d
 
     def __repr__(self) -> str:
@@ -1578,6 +1604,7 @@ class Evaluation(Result):
 
 
 def _session(model: onnx.ModelProto, threads: int) -> Any:
+    """An onnxruntime InferenceSession (onnxruntime has no type annotations)."""
     ort = _ort()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -1588,7 +1615,7 @@ def _session(model: onnx.ModelProto, threads: int) -> Any:
     )
 
 
-def _as_inputs(inputs: Any) -> list[np.ndarray]:
+def _as_inputs(inputs: object) -> list[np.ndarray]:
     if isinstance(inputs, np.ndarray):
         inputs = [inputs]
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence) or not inputs:
@@ -1606,8 +1633,8 @@ def _as_inputs(inputs: Any) -> list[np.ndarray]:
 
 
 def evaluate(
-    models: Mapping[str, Any],
-    inputs: Any,
+    models: Mapping[str, ModelLike],
+    inputs: ArrayLike | Sequence[ArrayLike],
     *,
     reference: str | None = None,
     threshold: float = 0.3,
@@ -1761,7 +1788,7 @@ def example_model(seed: int = 0) -> onnx.ModelProto:
 # ---------------------------------------------------------------------------
 
 
-def add_arguments(parser: Any) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``model`` subcommand's arguments to an ``argparse`` parser."""
     parser.add_argument("model", help="path of an .onnx model")
     parser.add_argument("--input-shape", default=None, metavar="N,C,H,W",
@@ -1801,13 +1828,13 @@ def _parse_shape(text: str | None) -> tuple[int, ...] | None:
         ) from None
 
 
-def run(args: Any) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the ``model`` subcommand from parsed `args`; prints to stdout, returns 0."""
     import json
 
     report = analyze_network(args.model, input_shape=_parse_shape(args.input_shape),
                              rtol=args.rtol, atol=args.atol)
-    out: dict[str, Any] = {"report": report}
+    out: dict[str, NetworkReport | FactorPlan | Evaluation] = {"report": report}
     plan = None
     wants_plan = args.rank is not None or args.max_error is not None
     if not wants_plan and (args.export_approx or args.export_factorised or args.evaluate):
@@ -1823,6 +1850,7 @@ def run(args: Any) -> int:
     if plan is not None and (args.export_factorised or args.evaluate):
         factorised = export_factorised(args.model, plan, args.export_factorised)
     if args.evaluate:
+        assert approx is not None and factorised is not None  # a plan is required above
         xs = [image_input(path) for path in args.evaluate]
         out["evaluation"] = evaluate(
             {"original": args.model, "approximated": approx, "factorised": factorised},
