@@ -16,7 +16,6 @@ import time
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from ._costmodel import (
 )
 from ._engine import _compiled_active, _terms
 from ._results import Result
+from ._typing import KernelLike, Pair
 from ._validation import _check_positive_int, _describe
 
 __all__ = [
@@ -78,7 +78,8 @@ class Calibration(Result):
 
 
 def _features_for(
-    image_shape: tuple[int, ...], kernel: Any, *, axes: Any = (-2, -1), convolve: bool = False
+    image_shape: tuple[int, ...], kernel: KernelLike, *, axes: Pair = (-2, -1),
+    convolve: bool = False,
 ) -> dict[str, dict[str, float]]:
     """The cost-model counts of filtering an image of `image_shape` with `kernel`."""
     kern, ax = _prepare_kernel(kernel, 0, convolve, axes=axes, ndim=len(image_shape))

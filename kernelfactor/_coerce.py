@@ -11,7 +11,7 @@ through :func:`kernelfactor.get_kernel`) and below every numeric module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class KernelSpecError(ValueError):
     line reports it as a usage error)."""
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str) -> bool | int | float | tuple[int, ...] | str | None:
     """A spec value: bool, None, int, float, a shape ``3x5``, or the text itself."""
     low = text.lower()
     if low in ("true", "false"):
@@ -60,7 +60,7 @@ def _parse_value(text: str) -> Any:
     return text
 
 
-def parse_kernel_spec(spec: str, *, name: str = "kernel") -> tuple[str, dict[str, Any]]:
+def parse_kernel_spec(spec: str, *, name: str = "kernel") -> tuple[str, dict[str, object]]:
     """``"gaussian:size=15,sigma=2"`` -> ``("gaussian", {"size": 15, "sigma": 2})``.
 
     Values are ints, floats, ``true``/``false``, ``none``, shapes such as
@@ -79,7 +79,7 @@ def parse_kernel_spec(spec: str, *, name: str = "kernel") -> tuple[str, dict[str
         raise KernelSpecError(
             f"`{name}` spec {spec!r} has no name; write `name` or `name:key=value,key=value`."
         )
-    params: dict[str, Any] = {}
+    params: dict[str, object] = {}
     for item in (p.strip() for p in rest.split(",")):
         if not item:
             if rest.strip():
@@ -132,7 +132,7 @@ def _is_name_params(item: object) -> TypeGuard[tuple[str, Params]]:
     )
 
 
-def as_kernel_spec(item: object, name: str = "kernels") -> tuple[str, dict[str, Any]]:
+def as_kernel_spec(item: object, name: str = "kernels") -> tuple[str, dict[str, object]]:
     """A catalogue kernel as ``(name, params)``: from a name, a spec string or a pair.
 
     Examples

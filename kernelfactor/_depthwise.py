@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -56,7 +55,7 @@ from ._exact import exact_rank
 from ._noise import NOISE_TEXT, rounding_level, shown_above, shown_where, significant
 from ._results import Result
 from ._svd import _fix_signs
-from ._typing import ArrayLike, Pair, Shape
+from ._typing import ArrayLike, JSONDict, Pair, Shape
 from ._validation import (
     _check_bool,
     _check_choice,
@@ -315,7 +314,7 @@ class FactorAccuracy(Result):
     fro_rel: float
     within_rounding: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Documented fields under the noise policy; the floats under ``raw``."""
         noise = self.within_rounding
         return {
@@ -330,8 +329,8 @@ class FactorAccuracy(Result):
 
 
 def _with_raw(
-    d: dict[str, Any], factors: tuple[str, ...], s: np.ndarray, tol: np.ndarray
-) -> dict[str, Any]:
+    d: JSONDict, factors: tuple[str, ...], s: np.ndarray, tol: np.ndarray
+) -> JSONDict:
     """The noise policy on a factorisation's dict: factors, tolerances and singular
     values move under ``raw``; documented singular values are None at or below the
     block's tolerance and 6 significant digits otherwise."""
@@ -497,7 +496,7 @@ class DepthwiseFactorization(_FactorisedLayer):
             shape, (kh, kw), c_out, stride=stride, padding=padding, dilation=dilation
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """JSON-ready plain Python; factors and unrounded floats under ``raw``."""
         d = _with_raw(super().to_dict(), ("depthwise", "pointwise"), self.singular_values,
                       np.asarray(self.tolerances))
@@ -603,7 +602,7 @@ class SpatialFactorization(_FactorisedLayer):
             dilation=dilation,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """JSON-ready plain Python; factors and unrounded floats under ``raw``."""
         d = _with_raw(super().to_dict(), ("columns", "rows"), self.singular_values,
                       self.tolerances)
@@ -719,7 +718,7 @@ def depthwise_factor(
 
 
 def _smallest_for_error(
-    s: np.ndarray, max_error: Any, relative: bool, tol: np.ndarray, name: str = "max_error"
+    s: np.ndarray, max_error: object, relative: bool, tol: np.ndarray, name: str = "max_error"
 ) -> int:
     """Smallest ``k >= 1`` keeping ``k`` singular values per block within the error target.
 

@@ -19,9 +19,11 @@ import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import numpy as np
+
+from ._typing import ArrayLike
 
 __all__ = [
     "KERNEL_SUFFIXES",
@@ -109,7 +111,7 @@ def _too_large(shape: tuple[int, ...], what: str) -> None:
         )
 
 
-def _npy_header(fp: Any, what: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(fp: IO[bytes], what: str) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from an .npy header, without reading the data."""
     fmt = np.lib.format
     try:
@@ -152,7 +154,7 @@ def _choose_key(keys: Sequence[str], key: str | None, what: str) -> str:
     return key
 
 
-def _open_npz(path: Path) -> Any:
+def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
     """np.load of a .npz, or one clear line when the file is empty or not a zip archive."""
     try:
         npz = np.load(path, allow_pickle=False)
@@ -431,8 +433,8 @@ def write_image(path: str, result: np.ndarray, source_dtype: np.dtype,
 def save_factors(
     path: str,
     *,
-    columns: Any,
-    rows: Any,
+    columns: ArrayLike,
+    rows: ArrayLike,
     singular_values: np.ndarray,
     tol: float,
     rank: int,

@@ -48,12 +48,15 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._engine import _Kernel, filter_into
 from ._validation import BOUNDARY_MODES
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.array as da  # optional and heavy: only type checkers import it here
 
 __all__ = ["ChunkFilter", "dask_filter"]
 
@@ -104,7 +107,7 @@ class ChunkFilter:
         return out
 
 
-def dask_filter(image: Any, chunk: ChunkFilter) -> Any:
+def dask_filter(image: da.Array, chunk: ChunkFilter) -> da.Array:
     """Filter a dask array lazily, chunk by chunk (the arguments already checked).
 
     :func:`kernelfactor.correlate` / :func:`kernelfactor.convolve` call this

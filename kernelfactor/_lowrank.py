@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from ._noise import NOISE_TEXT, plain, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
 from ._tensor import TensorLowRank, cp_lowrank
-from ._typing import ArrayLike, Floats, KernelLike
+from ._typing import ArrayLike, Floats, JSONDict, KernelLike
 from ._validation import _check_bool, _check_choice, _check_nonnegative, _check_rank, _describe
 
 __all__ = ["NORMS", "ApproximationAccuracy", "LowRankKernel", "lowrank", "rank_for_error"]
@@ -112,10 +112,10 @@ class ApproximationAccuracy(Result):
         out = np.asarray(self.spectral) <= np.asarray(self.rounding)
         return bool(out) if out.ndim == 0 else out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Documented fields: ``None`` where within rounding, else 6 significant digits."""
         noise = np.asarray(self.within_rounding)
-        out: dict[str, Any] = {}
+        out: JSONDict = {}
         for k in self.__dataclass_fields__:
             value = getattr(self, k)
             out[k] = shown_where(value, False if k == "rounding" else noise)
@@ -178,7 +178,7 @@ class LowRankKernel(Result):
         """The sign image attaining the ``linf_bound`` (see :func:`worst_case_image`)."""
         return worst_case_image(self.residual)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Plain Python: singular values under the noise policy; factors in ``raw``."""
         floor = np.asarray(self.error.rounding)[..., None]
         return {

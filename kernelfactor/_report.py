@@ -17,6 +17,7 @@ from typing import Any
 
 from ._noise import NOISE_TEXT, significant
 from ._results import Result
+from ._typing import SupportsToDict
 from ._validation import _check_choice, _describe
 
 __all__ = [
@@ -103,7 +104,7 @@ SURVEY_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _as_mapping(row: Any, i: int) -> Mapping[str, Any]:
+def _as_mapping(row: object, i: int) -> Mapping[str, object]:
     if isinstance(row, Mapping):
         return row
     if hasattr(row, "to_dict"):
@@ -124,7 +125,9 @@ def _sci(value: float, latex: bool) -> str:
     return f"{mant}e{e:+03d}"
 
 
-def _cell(value: Any, kind: str, row: Mapping[str, Any], fmt: str) -> str:
+def _cell(value: Any, kind: str, row: Mapping[str, object], fmt: str) -> str:
+    # untyped on purpose: a cell is written by its column's kind, not its type (a "shape"
+    # is unpacked, an "int" goes through int()); whatever a row holds serves if that works
     latex = fmt == "latex"
     if value is None:
         return "--" if latex else "\u2013"  # en dash
@@ -152,13 +155,14 @@ def _cell(value: Any, kind: str, row: Mapping[str, Any], fmt: str) -> str:
     return latex_escape(text) if latex else text
 
 
-def _is_noise(value: float, row: Mapping[str, Any]) -> bool:
+def _is_noise(value: float, row: Mapping[str, object]) -> bool:
     """At or below the row's noise floor (``rounding``; exact 0 without one)."""
     rounding = row.get("rounding")
-    return value == 0.0 or (rounding is not None and abs(value) <= rounding)
+    return value == 0.0 or (isinstance(rounding, numbers.Real) and abs(value) <= float(rounding))
 
 
-def _csv_value(value: Any, kind: str, row: Mapping[str, Any]) -> str:
+def _csv_value(value: Any, kind: str, row: Mapping[str, object]) -> str:
+    # untyped on purpose, as in _cell
     if value is None:
         return ""
     if kind == "shape":
@@ -172,7 +176,7 @@ def _csv_value(value: Any, kind: str, row: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def _plain_number(value: Any, digits: int = 4) -> str:
+def _plain_number(value: object, digits: int = 4) -> str:
     """A compact number: ints with thousands separators, floats to `digits` figures."""
     if value is None:
         return "-"
@@ -185,7 +189,7 @@ def _plain_number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
     """An aligned plain-text table for terminals; `align` holds one 'l' or 'r' per column.
 
     Cells that are not strings are written by one rule: ints with thousands
@@ -221,7 +225,7 @@ def _markdown_escape(text: str) -> str:
 
 
 def format_table(
-    rows: Sequence[Any],
+    rows: Sequence[SupportsToDict | Mapping[str, object]],
     fmt: str = "markdown",
     *,
     columns: Sequence[Column] | None = None,
@@ -321,10 +325,10 @@ def format_table(
     return "\n".join(lines) + "\n"
 
 
-def _numeric(value: Any) -> bool:
+def _numeric(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _integer(value: Any) -> bool:
+def _integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

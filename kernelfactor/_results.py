@@ -24,8 +24,8 @@ __all__ = ["Result", "plain"]
 def plain(value: object) -> JSONValue:
     """`value` as plain Python: results via ``to_dict``, arrays and tuples as lists.
 
-    Fractions become strings (``"1/16"``), numpy scalars and other numbers
-    (:mod:`numbers`) Python numbers; anything else its ``str``.
+    Fractions become strings (``"1/16"``), numpy scalars Python numbers, other
+    integers (:class:`numbers.Integral`) ints; anything else its ``str`` (exact).
 
     Examples
     --------
@@ -47,12 +47,8 @@ def plain(value: object) -> JSONValue:
         return [plain(v) for v in value]
     if isinstance(value, (str, int, float, complex)) or value is None:
         return value
-    if isinstance(value, numbers.Integral):  # other numbers (sympy's) as Python's
+    if isinstance(value, numbers.Integral):  # sympy's Integer...
         return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, numbers.Complex):
-        return complex(value)
     return str(value)
 
 
