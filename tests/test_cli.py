@@ -1200,3 +1200,19 @@ def test_bank_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     ]
     for name, message in cases:
         assert_refused(capsys, ["bank", str(tmp_path / name), "--size", "1"], 1, message)
+
+
+def test_readme_shows_the_bank_output_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's `kernelfactor bank` excerpt is what the command prints ("..." elides)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ kernelfactor bank steerable:order=2 --size 3\n"
+    excerpt = readme.split(command, 1)[1].split("```", 1)[0].splitlines()
+    code, out, _ = run(capsys, *command[len("$ kernelfactor "):].split())
+    assert code == 0
+    printed = out.splitlines()
+    at = 0
+    for line in excerpt:
+        if line == "...":
+            continue
+        assert line in printed[at:], line
+        at = printed.index(line, at) + 1
