@@ -18,6 +18,18 @@ Subcommands
     / ``--max-error`` a best approximation, ``--save`` writes the factors.
 ``approx KERNEL``
     A best rank-k approximation with its errors and output-error bounds.
+``analyze KERNEL --ndim D`` / ``approx KERNEL --ndim D --rank K``
+    One D-dimensional kernel (a volume catalogue kernel such as ``laplacian7``,
+    or a ``.npy``/``.npz`` file): every unfolding's rank (the multilinear
+    rank), ``--exact`` the tensor rank where the unfoldings prove it, and
+    ``--rank K`` a CP approximation with its achieved error, a certified lower
+    bound on the error of every rank-K approximation, and a flag where the
+    fit diverges (no best approximation exists).
+``bank BANK``
+    A shared separable basis for a filter bank (``gabor``,
+    ``steerable:order=2`` or a ``.npy`` stack ``(N, h, w)``): ``--size M`` or
+    ``--max-error E``, the achieved and certified errors and the
+    multiplications per pixel (``--image HxW`` for totals).
 ``apply IMAGE_IN IMAGE_OUT --kernel KERNEL``
     Filter a PNG/TIFF image (8-bit, 16-bit, float; grayscale or colour).
 ``cost``
@@ -98,6 +110,30 @@ A single object; keys are always present (``null`` when not applicable)::
                      inside "approximation" and its "error") are the only
                      ones whose digits depend on the machine's LAPACK build.
 
+JSON output of ``analyze --ndim D`` (schema ``kernelfactor.analyze-nd/1``;
+``approx --ndim D --rank K``: ``kernelfactor.approx-nd/1``)::
+
+    schema, kernel   as above
+    ndim             int
+    shape            [n_0, ..., n_{D-1}]
+    multilinear_rank [int, ...]   each unfolding's numerical rank
+    rank_lower_bound int          their largest: a lower bound on the tensor rank
+    is_separable     bool         every unfolding has rank <= 1
+    singular_values  [[float | null, ...], ...]  per unfolding (null: noise)
+    tol, policy      per-unfolding tolerances; how they were chosen
+    factors          [[...], ...]  the D 1-D factors when separable, else []
+    catalogue        null | {"rank", "border_rank", "factors", "scale",
+                      "citation"}  what the volume catalogue knows a priori
+    exact            null | {"rank": int | null, "decided": bool,
+                      "note": str | null}                      (--exact)
+    approximation    null | {"shape", "rank", "fro", "fro_rel", "l1",
+                      "freq_bound", "lower_bound", "degenerate", "note",
+                      "terms": [[factor, ...], ...], "raw"}   (--rank K)
+                     errors null when at the rounding level; lower_bound
+                     certified (no rank-K tensor is closer), null when 0 up
+                     to rounding
+    raw              the unrounded singular values, tolerances and factors
+
 Non-finite numbers (an infinite margin) are written as the strings ``"inf"``,
 ``"-inf"`` and ``"nan"``, so the output is strict JSON.  ``approx --json``
 prints the same schema (``kernelfactor.approx/1``) with ``approximation``
@@ -121,12 +157,35 @@ clipped values is reported; ``--float`` saves the unrounded result as a
 32-bit float TIFF instead (grayscale only), and an output name ending in
 ``.npy`` saves the float64 result as an array (any number of channels).
 Float images stay float (TIFF).
+
+JSON output of ``bank`` (schema ``kernelfactor.bank/1``)
+--------------------------------------------------------
+One object; keys are always present (``null`` when not applicable)::
+
+    schema           "kernelfactor.bank/1"
+    bank             {"source": "builder" | "file", "spec", "name", "params",
+                      "key", "shape": [N, h, w]}
+    request          {"size", "max_error", "relative", "max_size"}
+    size             int   M, the number of shared separable filters
+    fro, fro_rel     float | null  achieved Frobenius error over the bank,
+                     absolute and relative (null: rounding noise)
+    filter_errors    [float | null, ...]  each filter's relative error
+    lower_bound      float | null  certified: every basis of M filters has
+                     a Frobenius error >= this (null: 0 up to rounding)
+    degenerate       bool  the fit diverged: no best basis of this size
+    within_rounding  bool  the bank is exact over the basis up to rounding
+    cost             {"image": [H, W], "direct", "basis", "speedup",
+                      "direct_total", "basis_total"}: multiplications per
+                     pixel (N h w directly, M (h + w) + N M through the
+                     basis) and for the whole image
+    raw              the factors, coefficients and unrounded errors
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -145,10 +204,23 @@ import numpy as np
 
 from . import __version__, networks
 from ._apply import APPLY_METHODS, convolve, correlate
-from ._catalogue import catalogue_params, kernel_info, list_kernels
+from ._banks import gabor_bank, separable_basis, separable_basis_for_error, steerable_bank
+from ._catalogue import (
+    VOLUME_KERNELS,
+    catalogue_params,
+    kernel_info,
+    list_kernels,
+    volume_kernel,
+)
 from ._coerce import KernelSpecError, _as_kernel, parse_kernel_spec
 from ._costmodel import filter_cost, layer_costs
-from ._exact import DEFAULT_TIME_LIMIT, exact_factor, function_rank, parse_expression
+from ._exact import (
+    DEFAULT_TIME_LIMIT,
+    exact_factor,
+    exact_rank,
+    function_rank,
+    parse_expression,
+)
 from ._io import (
     MAX_IMAGE_BYTES,
     MAX_KERNEL_ELEMENTS,
@@ -163,7 +235,8 @@ from ._io import (
 )
 from ._lowrank import NORMS, LowRankKernel, lowrank
 from ._noise import NOISE_TEXT, shown_vector
-from ._svd import Analysis, analyze
+from ._svd import Analysis, TensorAnalysis, analyze
+from ._tensor import TensorLowRank
 from ._validation import MODES
 from .paper import format_table, regenerate_figures, survey, text_table
 
@@ -178,6 +251,8 @@ _TIFF_SUFFIXES = (".tif", ".tiff")
 
 _RAW = argparse.RawDescriptionHelpFormatter
 _Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+#: A JSON document (or one block of it) as printed by --json.
+_Doc: TypeAlias = "dict[str, Any]"
 
 
 class _UsageError(Exception):
@@ -232,21 +307,26 @@ def _one_line(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _parse_kernel_spec(spec: str) -> tuple[str, dict[str, Any]]:
+def _parse_kernel_spec(spec: str, name: str = "kernel") -> tuple[str, _Doc]:
     """``"gaussian:size=15,sigma=2"`` -> ``("gaussian", {"size": 15, "sigma": 2})``."""
     try:
-        return parse_kernel_spec(spec)
+        return parse_kernel_spec(spec, name=name)
     except KernelSpecError as exc:  # malformed syntax: a usage error
-        raise _UsageError(_one_line(str(exc)).replace("`kernel` ", "kernel ")) from None
+        raise _UsageError(_one_line(str(exc)).replace(f"`{name}` ", f"{name} ")) from None
+
+
+def _doc_section(start: str, end: str | None) -> str:
+    """The module docstring from the heading `start` up to `end` (help epilogs)."""
+    doc = __doc__ or ""
+    first = doc.find(start)
+    last = len(doc) if end is None else doc.find(end)
+    if first < 0 or last < 0:
+        return ""
+    return doc[first:last].replace("``", "").rstrip()
 
 
 def _schema_epilog() -> str:
-    doc = __doc__ or ""
-    start = doc.find("JSON output of ``analyze``")
-    end = doc.find("Images (``apply``)")
-    if start < 0 or end < 0:
-        return ""
-    return doc[start:end].replace("``", "").rstrip()
+    return _doc_section("JSON output of ``analyze``", "Images (``apply``)")
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
@@ -290,13 +370,13 @@ class _Kernel:
     source: str  # "catalogue" | "file"
     spec: str
     name: str | None = None
-    params: dict[str, Any] | None = None
+    params: _Doc | None = None
     key: str | None = None
     exact: Any = None  # the catalogue's exact rational form, when known
     given: Any = None  # the file's data as written (ints exact), for --exact
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: _Doc = field(default_factory=dict)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> _Doc:
         return {
             "source": self.source,
             "spec": self.spec,
@@ -306,25 +386,64 @@ class _Kernel:
         }
 
 
-def _load_kernel_file(spec: str, key: str | None) -> _Kernel:
-    if key is not None and Path(spec).suffix.lower() not in (".npz", ".json"):
+#: File formats that keep an array's shape (text formats hold 2-D kernels only).
+_ARRAY_SUFFIXES = (".npy", ".npz")
+
+
+def _load_kernel_file(spec: str, key: str | None, ndim: int = 2) -> _Kernel:
+    suffix = Path(spec).suffix.lower()
+    if key is not None and suffix not in (".npz", ".json"):
         raise _UsageError("--key applies to .npz and .json files only")
+    if ndim != 2 and suffix not in _ARRAY_SUFFIXES:
+        raise _InputError(
+            f"{spec}: .csv, .txt and .json files hold 2-D kernels; save a {ndim}-D kernel "
+            "with np.save as .npy (or .npz) to read it with --ndim"
+        )
     given, used = read_kernel_file(spec, key)
+    shape = np.shape(given)
+    if len(shape) >= 2 and len(shape) != ndim:
+        fix = (f"pass --ndim {len(shape)} to read it as one {len(shape)}-D kernel"
+               if len(shape) > 2 else "leave out --ndim to read it as a 2-D kernel")
+        raise _InputError(f"{spec} holds an array of shape {shape}, not a {ndim}-D kernel; {fix}")
     try:
-        array = _as_kernel(given, name="kernel", complex_ok=False)
+        array = _as_kernel(given, name="kernel", complex_ok=False, ndim=ndim)
     except (ValueError, TypeError) as exc:
         raise _InputError(f"{spec}: {_one_line(str(exc))}") from None
     check_kernel_size(array.shape, spec)
     return _Kernel(array, "file", spec, key=used, given=given)
 
 
-def _load_kernel(spec: str, key: str | None = None) -> _Kernel:
+def _load_volume(spec: str, name: str, params: _Doc, ndim: int) -> _Kernel:
+    """A 3-D catalogue kernel (:func:`kernelfactor.volume_kernel`) for ``--ndim 3``."""
+    if name not in VOLUME_KERNELS:
+        raise _InputError(
+            f"KERNEL {name!r} is not a volume kernel; with --ndim {ndim} give one of "
+            f"{', '.join(VOLUME_KERNELS)} or a .npy file holding a {ndim}-D array"
+        )
+    try:
+        volume = volume_kernel(name, **params)
+    except (ValueError, TypeError) as exc:
+        raise _InputError(f"KERNEL {spec}: {_one_line(str(exc))}") from None
+    if volume.array.ndim != ndim:
+        raise _InputError(f"KERNEL {name!r} is {volume.array.ndim}-D; pass "
+                          f"--ndim {volume.array.ndim}")
+    info = volume.to_dict()
+    return _Kernel(volume.to_array(), "catalogue", spec, name=name, params=dict(params),
+                   extra={"catalogue": {k: info[k] for k in
+                                        ("rank", "border_rank", "factors", "scale", "citation")}})
+
+
+def _load_kernel(spec: str, key: str | None = None, ndim: int = 2) -> _Kernel:
     """A kernel from a catalogue spec or a file (see the module docstring)."""
     if is_kernel_file(spec):
-        return _load_kernel_file(spec, key)
+        return _load_kernel_file(spec, key, ndim)
     if key is not None:
         raise _UsageError("--key applies to .npz and .json kernel files only")
     name, params = _parse_kernel_spec(spec)
+    if ndim != 2:
+        return _load_volume(spec, name, params, ndim)
+    if name in VOLUME_KERNELS:
+        raise _InputError(f"KERNEL {name!r} is a 3-D (volume) kernel; add --ndim 3")
     try:
         info = kernel_info(name, **params)
     except ValueError as exc:
@@ -402,7 +521,7 @@ def _list_blocks(rows: list[tuple[Any, ...]], width: int) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    entries: list[dict[str, Any]] = []
+    entries: list[_Doc] = []
     for name in list_kernels():
         info = kernel_info(name)
         entries.append(
@@ -446,7 +565,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, _Doc]:
     if args.max_error is not None:
         lr = lowrank(kernel, max_error=args.max_error, norm=args.norm or "fro",
                         relative=args.relative)
@@ -465,7 +584,7 @@ def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, d
     return lr, info
 
 
-def _exact_block(kernel: _Kernel, analysis: Analysis, args: argparse.Namespace) -> dict[str, Any]:
+def _exact_block(kernel: _Kernel, analysis: Analysis, args: argparse.Namespace) -> _Doc:
     m, n = kernel.array.shape
     if max(m, n) > MAX_EXACT_SIDE:
         raise _InputError(
@@ -500,7 +619,7 @@ def _given(kernel: _Kernel) -> Any:
     return kernel.given if kernel.given is not None else kernel.array
 
 
-def _analysis_document(kernel: _Kernel, analysis: Analysis, schema: str) -> dict[str, Any]:
+def _analysis_document(kernel: _Kernel, analysis: Analysis, schema: str) -> _Doc:
     d = analysis.to_dict()
     return {
         "schema": schema,
@@ -552,7 +671,7 @@ def _print_analysis(kernel: _Kernel, analysis: Analysis, limit: int = 10) -> Non
         print(text_table(["term", "column", "row"], frows, "rll"))
 
 
-def _print_exact(exact: dict[str, Any]) -> None:
+def _print_exact(exact: _Doc) -> None:
     rank = exact["rank"]
     shown = rank if rank is not None else f"undecided in {exact['rank_bounds']}"
     agree = "agrees with" if exact["agrees"] else "differs from"
@@ -570,7 +689,7 @@ def _print_exact(exact: dict[str, Any]) -> None:
             print(f"... {len(exact['terms']) - 10} more terms (use --json for all)")
 
 
-def _print_approximation(lr: LowRankKernel, info: dict[str, Any]) -> None:
+def _print_approximation(lr: LowRankKernel, info: _Doc) -> None:
     e = lr.error
     how = f"rank {lr.rank} requested"
     if info["max_error"] is not None:
@@ -630,6 +749,7 @@ def _cmd_analyze_expr(args: argparse.Namespace) -> int:
         "--rtol": args.rtol is not None, "--atol": args.atol is not None,
         "--key": args.key is not None,
         "--limit-denominator": args.limit_denominator is not None,
+        "--ndim": args.ndim != 2,
     }
     bad = sorted(k for k, v in numeric_only.items() if v)
     if bad:
@@ -710,6 +830,7 @@ def _analyze_arguments(sub: _Subparsers, common: _Parser) -> None:
                    help="--exact: read each float as the nearest fraction with "
                    "denominator <= N (the decimal you meant) instead of its binary value")
     _add_approx_options(p, NORMS)
+    _add_ndim_option(p)
     p.add_argument("--rtol", type=float, default=None, help="relative rank tolerance")
     p.add_argument("--atol", type=float, default=None, help="absolute rank tolerance")
     p.add_argument("--json", action="store_true", help="machine-readable output (schema below)")
@@ -728,9 +849,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.max_rank is not None:
         raise _UsageError("--max-rank qualifies --expr; give --expr too (for array kernels "
                           "use --rank or --max-error)")
-    kernel = _load_kernel(args.kernel, args.key)
     if args.time_limit is not None and not args.exact:
         raise _UsageError("--time-limit qualifies --exact or --expr; give one of them")
+    if args.ndim != 2:
+        return _cmd_nd(args, "kernelfactor.analyze-nd/1")
+    kernel = _load_kernel(args.kernel, args.key)
     m, n = kernel.array.shape
     with _progress(f"analysing a {m}x{n} kernel", _svd_seconds(m, n)):
         analysis = analyze(_given(kernel) if args.exact else kernel.array, rtol=args.rtol,
@@ -772,6 +895,7 @@ def _approx_arguments(sub: _Subparsers, common: _Parser) -> None:
     p.add_argument("kernel", metavar="KERNEL", help="catalogue name[:key=value,...] or a file")
     _add_kernel_options(p)
     _add_approx_options(p, NORMS)
+    _add_ndim_option(p)
     p.add_argument("--rtol", type=float, default=None,
                    help="relative rank tolerance (the default rank: see `analyze --help`)")
     p.add_argument("--atol", type=float, default=None, help="absolute rank tolerance")
@@ -783,6 +907,11 @@ def _approx_arguments(sub: _Subparsers, common: _Parser) -> None:
 
 def _cmd_approx(args: argparse.Namespace) -> int:
     _check_approx_flags(args)
+    if args.ndim != 2:
+        if args.rank is None and args.max_error is None:
+            raise _UsageError(f"--ndim {args.ndim} needs --rank K: the tensor rank of an n-D "
+                              "kernel is not computable in general")
+        return _cmd_nd(args, "kernelfactor.approx-nd/1")
     kernel = _load_kernel(args.kernel, args.key)
     analysis = analyze(kernel.array, rtol=args.rtol, atol=args.atol)
     assert isinstance(analysis, Analysis)  # one 2-D kernel
@@ -804,6 +933,364 @@ def _cmd_approx(args: argparse.Namespace) -> int:
     if saved and not args.json:
         print(f"saved factors to {saved}")
     return 0
+
+
+# ---------------------------------------------------------------------------
+# n-D kernels (analyze / approx --ndim D)
+# ---------------------------------------------------------------------------
+
+
+def _add_ndim_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ndim", type=int, default=2, metavar="D",
+                   help="the kernel's dimension (default 2); D >= 3 reads one D-dimensional "
+                   f"kernel (a volume: {', '.join(VOLUME_KERNELS)}, or a .npy/.npz file) and "
+                   "reports every unfolding's rank; --rank K gives a CP approximation with a "
+                   "certified lower bound on the error of every rank-K approximation")
+
+
+def _check_ndim_flags(args: argparse.Namespace) -> None:
+    if args.ndim < 2:
+        raise _UsageError(f"--ndim must be 2 or more (the kernel's number of axes); got "
+                          f"{args.ndim}")
+    two_d = {"--max-error": args.max_error is not None, "--save": args.save is not None}
+    bad = [k for k, v in two_d.items() if v]
+    if bad:
+        verb = "work" if len(bad) > 1 else "works"
+        raise _UsageError(f"{' and '.join(bad)} {verb} on 2-D kernels; with --ndim {args.ndim} "
+                          "approximate with --rank K")
+
+
+def _nd_document(kernel: _Kernel, analysis: TensorAnalysis, schema: str) -> _Doc:
+    d = analysis.to_dict()
+    return {
+        "schema": schema,
+        "kernel": kernel.describe(),
+        "ndim": analysis.ndim,
+        "shape": d["shape"],
+        "multilinear_rank": d["multilinear_rank"],
+        "rank_lower_bound": analysis.rank_lower_bound,
+        "is_separable": d["is_separable"],
+        "singular_values": d["singular_values"],
+        "tol": d["tol"],
+        "policy": d["policy"],
+        "factors": d["factors"],
+        "catalogue": kernel.extra.get("catalogue"),
+        "exact": None,
+        "approximation": None,
+        "raw": d["raw"],
+    }
+
+
+def _exact_nd(kernel: _Kernel, args: argparse.Namespace) -> _Doc:
+    """``--exact --ndim D``: the tensor rank where the unfoldings prove it, else undecided."""
+    if kernel.array.size > MAX_EXACT_SIDE**2:
+        raise _InputError(f"--exact works on kernels of up to {MAX_EXACT_SIDE**2:,} entries; "
+                          f"this one has {kernel.array.size:,}")
+    try:
+        rank = exact_rank(_given(kernel), ndim=args.ndim,
+                          limit_denominator=args.limit_denominator,
+                          time_limit=_time_limit(args))
+    except ValueError as exc:  # exact_rank's two ways of saying "not proven"
+        text = _one_line(str(exc))
+        if "not decided" not in text and "could not be proven" not in text:
+            raise
+        api = f"`kernelfactor.lowrank(k, r, ndim={args.ndim})` approximates it by r terms"
+        return {"rank": None, "decided": False,
+                "note": text.replace(api, "--rank K approximates it by K terms")}
+    return {"rank": int(rank), "decided": True, "note": None}
+
+
+def _approximation_nd(
+    kernel: _Kernel, args: argparse.Namespace
+) -> tuple[TensorLowRank, _Doc]:
+    try:
+        lr = lowrank(kernel.array, args.rank, ndim=args.ndim)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(_cli_names(str(exc))) from None
+    assert isinstance(lr, TensorLowRank)
+    info = lr.to_dict()
+    info["terms"] = [[shown_vector(f, lr.shape) for f in term] for term in lr.terms]
+    return lr, info
+
+
+def _cmd_nd(args: argparse.Namespace, schema: str) -> int:
+    _check_ndim_flags(args)
+    kernel = _load_kernel(args.kernel, args.key, args.ndim)
+    analysis = analyze(kernel.array, rtol=args.rtol, atol=args.atol, ndim=args.ndim)
+    assert isinstance(analysis, TensorAnalysis)
+    doc = _nd_document(kernel, analysis, schema)
+    if getattr(args, "exact", False):
+        doc["exact"] = _exact_nd(kernel, args)
+    lr = None
+    if args.rank is not None:
+        lr, doc["approximation"] = _approximation_nd(kernel, args)
+    if args.json:
+        _print_json(doc)
+        return 0
+    _print_nd(kernel, analysis, doc)
+    if lr is not None:
+        _print_approximation_nd(lr, doc["approximation"])
+    return 0
+
+
+def _shown(value: object) -> object:
+    """A documented value for text: NOISE_TEXT for None (rounding noise)."""
+    return NOISE_TEXT if value is None else value
+
+
+def _print_nd(kernel: _Kernel, analysis: TensorAnalysis, doc: _Doc) -> None:
+    shape = "x".join(str(n) for n in analysis.shape)
+    what = kernel.spec if kernel.source == "file" else f"{kernel.name}"
+    if kernel.params:
+        what += " (" + ", ".join(f"{k}={v}" for k, v in kernel.params.items()) + ")"
+    verdict = ("separable" if analysis.is_separable
+               else f"not separable: tensor rank >= {analysis.rank_lower_bound}")
+    print(f"kernel  {what}, {shape} ({analysis.ndim}-D)")
+    print(f"rank    multilinear {analysis.multilinear_rank} ({verdict})")
+    print(f"tol     {analysis.policy}")
+    rows = [(str(k), r, f"{t:.4g}", _vector([_shown(v) for v in values], limit=6))
+            for k, (r, t, values) in enumerate(zip(analysis.multilinear_rank, analysis.tol,
+                                                   doc["singular_values"], strict=True))]
+    print()
+    print(text_table(["unfolding", "rank", "tol", "singular values"], rows, "rrrl"))
+    if doc["factors"]:
+        print("\nfactors: kernel = f_0 (x) f_1 (x) ... (each scaled to the same norm)")
+        print(text_table(["axis", "factor"],
+                         [(str(k), _vector(f)) for k, f in enumerate(doc["factors"])], "rl"))
+    cat = doc["catalogue"]
+    if cat:
+        print(f"\ncatalogue  tensor rank {cat['rank']}, border rank {cat['border_rank']}")
+        if cat["factors"]:
+            factors = " (x) ".join(_vector([str(v) for v in f]) for f in cat["factors"])
+            print(f"           = {cat['scale']} * {factors} exactly")
+        print(f"           {cat['citation']}")
+    exact = doc["exact"]
+    if exact is not None:
+        shown = f"{exact['rank']} (proven)" if exact["decided"] else f"undecided: {exact['note']}"
+        print(f"\nexact rank  {shown}")
+
+
+def _print_approximation_nd(lr: TensorLowRank, info: _Doc) -> None:
+    terms = "outer product" if lr.rank == 1 else "outer products"
+    print(f"\napproximation  rank {lr.rank}: {lr.rank} {terms} of {lr.ndim} 1-D factors "
+          "(CP, alternating least squares)")
+    if lr.degenerate:
+        print(f"DEGENERATE     {_one_line(lr.note)}")
+    if lr.within_rounding:
+        print(f"errors         {NOISE_TEXT}: every error is at the rounding level, i.e. "
+              "rounding noise")
+    else:
+        rows = [
+            ("Frobenius ||K - K_r||_F", info["fro"], info["fro_rel"],
+             "achieved (exact, from the residual)"),
+            ("lower bound", _shown(info["lower_bound"]), "-",
+             f"certified: every rank-{lr.rank} approximation has a larger Frobenius error"),
+            ("l1 sum |K - K_r|", info["l1"], "-",
+             "||err||_inf <= this * max(||x||_inf, |cval|), every mode"),
+            ("output, 2-norm (freq)", info["freq_bound"], "-",
+             "||err||_2 <= this * ||x||_2, cval=0/wrap"),
+        ]
+        print(text_table(["error", "absolute", "relative", "meaning"], rows, "lrrl"))
+    if lr.rank:
+        heads = ["term", *(f"factor {k}" for k in range(lr.ndim))]
+        trows = [(str(i + 1), *(_vector(f) for f in term))
+                 for i, term in enumerate(info["terms"][:10])]
+        print(text_table(heads, trows, "r" + "l" * lr.ndim))
+
+
+# ---------------------------------------------------------------------------
+# bank: a shared separable basis for a filter bank
+# ---------------------------------------------------------------------------
+
+#: The bank builders of ``kernelfactor bank BANK``: name -> the public function.
+_BANK_BUILDERS: dict[str, Callable[..., np.ndarray]] = {
+    "gabor": gabor_bank,
+    "steerable": steerable_bank,
+}
+
+
+_BANK_DESCRIPTION = (
+    "Write every kernel of a bank as a combination of M shared separable filters (a rank-M "
+    "CP of the bank), with the achieved error, the certified lower bound on the error of "
+    "every basis of that size, and the multiplications per pixel against filtering with "
+    "each kernel directly."
+)
+
+
+def _bank_arguments(sub: _Subparsers, common: _Parser) -> None:
+    """The `bank` subcommand's arguments (its handler follows)."""
+    epilog = _doc_section("JSON output of ``bank``", None)
+    p = sub.add_parser("bank", parents=[common], formatter_class=_RAW, epilog=epilog,
+                       description=_BANK_DESCRIPTION,
+                       help="a shared separable basis for a filter bank: errors, bound, cost")
+    p.add_argument("bank", metavar="BANK",
+                   help="a builder, gabor[:key=value,...] (orientations, scales such as 2x3, "
+                   "cycles, size) or steerable[:key=value,...] (order 1 or 2, orientations, "
+                   "sigma, size), or a .npy/.npz file holding a stack of kernels (N, h, w)")
+    p.add_argument("--key", help="array name inside an .npz file")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--size", type=int, metavar="M", help="the number of shared filters")
+    group.add_argument("--max-error", type=float, metavar="E",
+                       help="the smallest basis whose Frobenius error over the bank, relative "
+                       "to the bank's norm, is <= E (see --absolute)")
+    p.add_argument("--absolute", action="store_true",
+                   help="--max-error in the bank's own units instead of relative")
+    p.add_argument("--max-size", type=int, metavar="M", default=None,
+                   help="--max-error: the largest basis tried (default 32)")
+    p.add_argument("--image", type=_shape_arg, metavar="HxW", default=(512, 512),
+                   help="image size of the total counts (default 512x512)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (schema below)")
+    p.set_defaults(func=_cmd_bank)
+
+
+def _bank_scales(value: object) -> tuple[object, ...]:
+    """``scales=2``, ``scales=2x3`` (the spec's shape syntax) or ``scales=1.5x2.5``."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (value,)
+    try:
+        return tuple(float(v) for v in str(value).split("x"))
+    except ValueError:
+        raise _InputError(f"BANK scales={value}: give the Gaussian sigmas joined by 'x', "
+                          "e.g. scales=2x3 or scales=1.5x2.5") from None
+
+
+def _load_bank(spec: str, key: str | None) -> tuple[np.ndarray, _Doc]:
+    """A bank from a builder spec or a file: ``(array, description)``."""
+    if is_kernel_file(spec):
+        suffix = Path(spec).suffix.lower()
+        if key is not None and suffix != ".npz":
+            raise _UsageError("--key applies to .npz bank files only")
+        if suffix not in _ARRAY_SUFFIXES:
+            raise _InputError(f"{spec}: a bank is a stack of kernels (N, h, w), which .csv, "
+                              ".txt and .json files do not hold; save it with "
+                              "np.save('bank.npy', np.stack(kernels))")
+        given, used = read_kernel_file(spec, key)
+        if given.ndim != 3:
+            raise _InputError(f"{spec} holds an array of shape {given.shape}; a bank is a "
+                              "stack of N kernels of one size, shape (N, h, w): "
+                              "np.stack(kernels)")
+        check_kernel_size(given.shape, spec)
+        return given, {"source": "file", "spec": spec, "name": None, "params": None,
+                       "key": used}
+    if key is not None:
+        raise _UsageError("--key applies to .npz bank files only")
+    name, params = _parse_kernel_spec(spec, "BANK")
+    builder = _BANK_BUILDERS.get(name)
+    if builder is None:
+        raise _InputError(f"BANK {name!r} is not a bank builder; use one of "
+                          f"{', '.join(_BANK_BUILDERS)} (e.g. steerable:order=2) or a .npy "
+                          "file holding a stack of kernels (N, h, w)")
+    allowed = list(inspect.signature(builder).parameters)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise _InputError(f"BANK parameter {unknown[0]!r} is not one of {name}'s: "
+                          f"{', '.join(allowed)}")
+    if "scales" in params:
+        params["scales"] = _bank_scales(params["scales"])
+    for what in ("orientations", "size"):  # refuse before anything is allocated
+        value = params.get(what)
+        if isinstance(value, int) and value > MAX_KERNEL_ELEMENTS**0.5:
+            raise _InputError(f"BANK {what}={value} is too large: at most "
+                              f"{int(MAX_KERNEL_ELEMENTS**0.5)}")
+    try:
+        bank = builder(**params)
+    except (ValueError, TypeError) as exc:
+        raise _InputError(f"BANK {spec}: {_one_line(str(exc))}") from None
+    check_kernel_size(bank.shape, f"BANK {spec}")
+    return bank, {"source": "builder", "spec": spec, "name": name, "params": params,
+                  "key": None}
+
+
+#: The basis functions' parameters -> the options of `kernelfactor bank`.
+_BANK_NAMES = {"`bank`": "BANK", "`size`": "--size", "`max_size`": "--max-size",
+               "`max_error`": "--max-error"}
+
+
+def _cmd_bank(args: argparse.Namespace) -> int:
+    if args.size is None and args.max_error is None:
+        raise _UsageError("give --size M (a basis of M filters) or --max-error E (the "
+                          "smallest basis meeting E)")
+    if args.max_error is None and (args.absolute or args.max_size is not None):
+        raise _UsageError("--absolute and --max-size qualify --max-error; give --max-error too")
+    if len(args.image) != 2 or min(args.image) < 1:
+        raise _InputError(f"--image must be two sizes >= 1 such as 512x512; got "
+                          f"{'x'.join(str(v) for v in args.image)}")
+    bank, source = _load_bank(args.bank, args.key)
+    n, h, w = bank.shape
+    top = n * min(h, w)  # every bank is exact over its filters' own SVD terms
+    for option, value in (("--size", args.size), ("--max-size", args.max_size)):
+        if value is not None and value > top:
+            raise _InputError(f"{option} {value} is above N x min(h, w) = {top}, a size at "
+                              "which every bank of this shape is exact; ask for at most that")
+    try:
+        if args.size is not None:
+            basis = separable_basis(bank, args.size)
+        else:
+            basis = separable_basis_for_error(
+                bank, args.max_error, relative=not args.absolute,
+                max_size=32 if args.max_size is None else args.max_size)
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        for api, option in _BANK_NAMES.items():
+            text = text.replace(api, option)
+        raise type(exc)(text) from None
+    d = basis.to_dict()
+    cost = basis.cost(tuple(args.image))
+    doc = {
+        "schema": "kernelfactor.bank/1",
+        "bank": {**source, "shape": [n, h, w]},
+        "request": {"size": args.size, "max_error": args.max_error,
+                    "relative": None if args.max_error is None else not args.absolute,
+                    "max_size": None if args.max_error is None else (args.max_size or 32)},
+        **d,
+        "cost": {"image": list(args.image), **cost},
+    }
+    if args.json:
+        _print_json(doc)
+        return 0
+    _print_bank(doc, basis.degenerate)
+    return 0
+
+
+def _print_bank(doc: _Doc, degenerate: bool) -> None:
+    bank, req, cost = doc["bank"], doc["request"], doc["cost"]
+    n, h, w = bank["shape"]
+    what = bank["spec"] if bank["source"] == "file" else bank["name"]
+    if bank["params"]:
+        what += " (" + ", ".join(f"{k}={v}" for k, v in bank["params"].items()) + ")"
+    m = doc["size"]
+    if req["size"] is not None:
+        how = f" (--size {m})"
+    else:
+        rel = "relative " if req["relative"] else ""
+        how = (f": the smallest with {rel}Frobenius error <= {req['max_error']:g} "
+               f"(sizes up to {req['max_size']} tried)")
+    print(f"bank    {what}: {n} filters of {h}x{w}")
+    print(f"basis   {m} shared separable filters{how}")
+    if degenerate:
+        print("DEGENERATE  the fit diverged (terms cancel): no best basis of this size exists")
+    if doc["within_rounding"]:
+        print(f"error   {NOISE_TEXT}: the bank is exact over this basis, up to rounding")
+    rows = [
+        ("Frobenius over the bank", _shown(doc["fro"]), _shown(doc["fro_rel"]),
+         "achieved (exact, from the residual)"),
+        ("lower bound", _shown(doc["lower_bound"]), "-",
+         f"certified: every basis of {m} filters has a larger Frobenius error"),
+    ]
+    print()
+    print(text_table(["error", "absolute", "relative", "meaning"], rows, "lrrl"))
+    print(f"\nper filter (relative)  {_vector([_shown(v) for v in doc['filter_errors']])}")
+    image = "x".join(str(v) for v in cost["image"])
+    crows = [
+        ("direct (N h w)", cost["direct"], cost["direct_total"]),
+        ("through the basis (M (h + w) + N M)", cost["basis"], cost["basis_total"]),
+    ]
+    print()
+    print(text_table(["filtering", "mults/pixel", f"multiplications ({image})"],
+                     [(a, f"{b:,.0f}", f"{c:,.0f}") for a, b, c in crows], "lrr"))
+    print(f"speed-up  {cost['speedup']:.4g} (direct / through the basis, counted)")
 
 
 # ---------------------------------------------------------------------------
@@ -1046,7 +1533,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _kernel_specs(items: Sequence[str] | None) -> list[tuple[str, dict[str, Any]]] | None:
+def _kernel_specs(items: Sequence[str] | None) -> list[tuple[str, _Doc]] | None:
     """``--kernels`` values (``name`` or ``name:key=value,...``) as (name, params) pairs."""
     if not items:
         return None
@@ -1166,6 +1653,7 @@ _SUBCOMMANDS = (
     _list_arguments,
     _analyze_arguments,
     _approx_arguments,
+    _bank_arguments,
     _apply_arguments,
     _cost_arguments,
     _figures_arguments,

@@ -2,7 +2,8 @@
 
 Every function takes results computed elsewhere (:func:`kernelfactor.analyze`,
 :func:`kernelfactor.lowrank`, and the survey functions of :mod:`kernelfactor.paper`:
-``error_curve``, ``tradeoff``, ``residual_comparison``, ``depthwise_cost_grid``),
+``error_curve``, ``tradeoff``, ``residual_comparison``, ``depthwise_cost_grid``,
+``bank_curve``),
 draws them, and returns ``(fig, ax)``; nothing is analysed or filtered here.
 Pass ``ax=`` (or ``fig=`` for the multi-panel figures) to draw into your own
 figure; without it a new figure sized for a single column (3.5 in) or a double
@@ -42,6 +43,7 @@ __all__ = [
     "OKABE_ITO",
     "SINGLE_COLUMN",
     "STYLE",
+    "plot_bank_basis",
     "plot_depthwise_cost",
     "plot_error_vs_rank",
     "plot_factors",
@@ -131,6 +133,30 @@ def _new_figure(fig: Any, size: tuple[float, float]) -> Any:
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=size, layout="constrained")
+
+
+def _axes_row(ax: Any, n: int, name: str) -> tuple[Any, list[Any]]:
+    """The panels of a figure with one panel per entry of the parameter `name`.
+
+    New ones side by side (sharing the y axis) when `ax` is None, else the
+    caller's: one Axes for one panel, a sequence of `n` Axes for several.
+    """
+    if ax is None:
+        if n == 1:
+            fig, axes = _new_axes(None, (SINGLE_COLUMN, 2.8))
+            return fig, [axes]
+        import matplotlib.pyplot as plt
+
+        fig, arr = plt.subplots(1, n, figsize=(DOUBLE_COLUMN, 3.0), layout="constrained",
+                                sharey=True)
+        return fig, list(np.ravel(arr))
+    axes_list = [ax] if n == 1 and not isinstance(ax, (Sequence, np.ndarray)) \
+        else list(np.ravel(ax))
+    if len(axes_list) != n:
+        raise ValueError(
+            f"`ax` must hold one Axes per `{name}` entry ({n}); got {len(axes_list)}."
+        )
+    return axes_list[0].figure, axes_list
 
 
 def _ticks(ax: Any) -> None:
@@ -411,25 +437,7 @@ def plot_tradeoff(
             "`timings=` to `kernelfactor.paper.tradeoff` (e.g. the stored benchmark file)."
         )
     with _style():
-        if ax is None:
-            if len(costs) == 1:
-                fig, axes = _new_axes(None, (SINGLE_COLUMN, 2.8))
-                axes_list = [axes]
-            else:
-                import matplotlib.pyplot as plt
-
-                fig, arr = plt.subplots(1, len(costs), figsize=(DOUBLE_COLUMN, 3.0),
-                                        layout="constrained", sharey=True)
-                axes_list = list(np.ravel(arr))
-        else:
-            axes_list = [ax] if len(costs) == 1 and not isinstance(ax, (Sequence, np.ndarray)) \
-                else list(np.ravel(ax))
-            if len(axes_list) != len(costs):
-                raise ValueError(
-                    f"`ax` must hold one Axes per `cost` entry ({len(costs)}); "
-                    f"got {len(axes_list)}."
-                )
-            fig = axes_list[0].figure
+        fig, axes_list = _axes_row(ax, len(costs), "cost")
         labels = list(dict.fromkeys(p.label for p in pts))
         inexact = [p.error for p in pts if p.error > p.rounding]
         lowest = min(inexact) if inexact else 1.0
@@ -493,6 +501,114 @@ def plot_tradeoff(
             first.legend(ncol=2, **below)
             last.legend(handles=handles, ncol=2, **below)
     return fig, (axes_list[0] if len(costs) == 1 else np.asarray(axes_list, dtype=object))
+
+
+# ---------------------------------------------------------------------------
+# Filter banks: shared separable bases
+# ---------------------------------------------------------------------------
+
+_BANK_AXES = {
+    "size": ("sizes", "shared separable filters $M$"),
+    "multiplications": ("multiplications", "multiplications per pixel (counted)"),
+}
+_NEED_BANK = (
+    ("label", "shape", "sizes", "errors", "lower_bounds", "multiplications", "direct",
+     "degenerate", "exact_size", "rounding"),
+    "a BankCurve or a sequence of them (kernelfactor.paper.bank_curve)",
+)
+
+
+def plot_bank_basis(
+    curves: Any, *, x: str | Sequence[str] = ("size", "multiplications"), ax: Any = None
+) -> tuple[Any, Any]:
+    """A filter bank's error through a shared separable basis, against its size and its cost.
+
+    Parameters
+    ----------
+    curves : BankCurve or sequence of BankCurve
+        From :func:`kernelfactor.paper.bank_curve`.
+    x : {"size", "multiplications"} or a sequence of them
+        The x axis: the number :math:`M` of shared separable filters, or the
+        counted multiplications per pixel :math:`M (h + w) + N M`.  A sequence
+        draws one panel per entry side by side (default both).
+    ax : Axes, or a sequence of Axes, optional
+        One per entry of `x`; without it a new figure (7 in wide for two panels).
+
+    Returns
+    -------
+    fig, ax
+        The figure and its Axes: an array of them when there are several panels.
+
+    Notes
+    -----
+    One colour per bank: the achieved relative Frobenius error over the bank
+    (solid line, filled markers) and the certified lower bound on the error
+    of *every* basis of that size (dashed line, hollow markers); the best
+    basis lies between them.  Errors at the rounding level (the bank is exact
+    over the basis) are rounding noise and sit on a labelled "0 (below tol)"
+    row below an axis break.  On the cost axis a dotted line marks filtering
+    with each kernel directly (:math:`N h w` per pixel); a degenerate fit (no
+    best basis of that size exists) is crossed out.  The legend gives each
+    bank's shape and the size at which it is exact.
+    """
+    items = [curves] if hasattr(curves, "sizes") else list(curves)
+    if not items:
+        raise ValueError("`curves` is empty; pass kernelfactor.paper.bank_curve(...) results.")
+    for c in items:
+        _need(c, _NEED_BANK[0], "curves", _NEED_BANK[1])
+    panels = [x] if isinstance(x, str) else list(x)
+    for p in panels:
+        _check_choice(p, tuple(_BANK_AXES), "x")
+    with _style():
+        fig, axes_list = _axes_row(ax, len(panels), "x")
+        shown = [float(v) for c in items for v in (*c.errors, *c.lower_bounds)
+                 if v > c.rounding]
+        lowest = min(shown) if shown else 1.0
+        floor = 10.0 ** (np.floor(np.log10(lowest)) - 1)
+        for axis, panel in zip(axes_list, panels, strict=True):
+            attr, xlabel = _BANK_AXES[panel]
+            for i, c in enumerate(items):
+                color, marker = OKABE_ITO[i % len(OKABE_ITO)], _MARKERS[i % len(_MARKERS)]
+                xs = [significant(v) for v in getattr(c, attr)]
+                err = [floor if v <= c.rounding else float(v) for v in c.errors]
+                low = [floor if v <= c.rounding else float(v) for v in c.lower_bounds]
+                axis.plot(xs, low, color=color, marker=marker, mfc="white", ls="--", lw=0.8)
+                axis.plot(xs, err, color=color, marker=marker, ls="-")
+                for xv, yv, bad in zip(xs, err, c.degenerate, strict=True):
+                    if bad:
+                        axis.plot(xv, yv, ls="none", marker="x", color="black", ms=6, zorder=5)
+            if panel == "multiplications":
+                for direct in sorted({significant(c.direct) for c in items}):
+                    axis.axvline(direct, color="0.4", ls=":", lw=0.8)
+                    axis.annotate(f"direct: $N h w$ = {direct:,.0f}", (direct, 1.0),
+                                  xytext=(-3, 0), textcoords="offset points", ha="right",
+                                  va="top", fontsize=STYLE["legend.fontsize"], color="0.3")
+                axis.set_xscale("log")
+            else:
+                axis.xaxis.get_major_locator().set_params(integer=True)
+            axis.set_yscale("log")
+            axis.set_ylim(floor / 3, 2.0)
+            _floor_row(axis, floor, lowest)
+            axis.set_xlabel(xlabel)
+            _ticks(axis)
+        axes_list[0].set_ylabel("relative error over the bank")
+        below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2)}
+        first, last = axes_list[0], axes_list[-1]
+        for i, c in enumerate(items):
+            n, h, w = c.shape
+            exact = "" if c.exact_size is None else f", exact at $M$ = {c.exact_size}"
+            first.plot([], [], color=OKABE_ITO[i % len(OKABE_ITO)], lw=2,
+                       label=f"{c.label}: {n} of {h}$\\times${w}{exact}")
+        styles = last if last is not first else first
+        styles.plot([], [], color="0.3", marker="o", label="achieved (CP fit)")
+        styles.plot([], [], color="0.3", marker="o", mfc="white", ls="--", lw=0.8,
+                    label="certified lower bound")
+        if any(any(c.degenerate) for c in items):
+            styles.plot([], [], ls="none", marker="x", color="black", label="degenerate fit")
+        first.legend(ncol=1, **below)
+        if last is not first:
+            last.legend(ncol=1, **below)
+    return fig, (axes_list[0] if len(panels) == 1 else np.asarray(axes_list, dtype=object))
 
 
 # ---------------------------------------------------------------------------

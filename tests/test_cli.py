@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -57,6 +58,16 @@ def assert_one_line_error(err: str) -> None:
     assert err.startswith("error: "), err
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert "Traceback" not in err
+
+
+def assert_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    """`argv` exits with `code`, prints nothing on stdout and one line holding `message`."""
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (code, "")
+    assert_one_line_error(err)
+    assert message in err
 
 
 def entry_point() -> list[str]:
@@ -502,11 +513,7 @@ def test_text_file_size_limit(
 def test_errors_are_one_line_with_the_right_status(
     capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
 ) -> None:
-    status, out, err = run(capsys, *argv)
-    assert status == code
-    assert out == ""
-    assert_one_line_error(err)
-    assert message in err
+    assert_refused(capsys, argv, code, message)
 
 
 def test_debug_shows_the_exception() -> None:
@@ -951,3 +958,261 @@ def test_long_work_shows_progress_on_a_terminal_only(
 def test_unknown_kernel_names_the_command_line_argument(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "analyze", "nosuch")
     assert code == 1 and err.startswith("error: KERNEL 'nosuch' is not a catalogue kernel")
+
+
+# --------------------------------------------------------------------------- --ndim: volumes
+
+ND_KEYS = {
+    "schema", "kernel", "ndim", "shape", "multilinear_rank", "rank_lower_bound", "is_separable",
+    "singular_values", "tol", "policy", "factors", "catalogue", "exact", "approximation", "raw",
+}  # fmt: skip
+
+
+def outer(*factors: Any) -> np.ndarray:
+    out = np.asarray(factors[0], dtype=float)
+    for f in factors[1:]:
+        out = np.multiply.outer(out, np.asarray(f, dtype=float))
+    return out
+
+
+def test_analyze_ndim_sobel3d_is_exactly_rank_one(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "analyze", "sobel3d", "--ndim", "3", "--exact", "--json")
+    assert set(doc) == ND_KEYS and doc["schema"] == "kernelfactor.analyze-nd/1"
+    assert doc["ndim"] == 3 and doc["shape"] == [3, 3, 3]
+    assert doc["multilinear_rank"] == [1, 1, 1] and doc["is_separable"] is True
+    assert doc["exact"] == {"rank": 1, "decided": True, "note": None}
+    assert doc["catalogue"]["factors"] == [[-1, 0, 1], [1, 2, 1], [1, 2, 1]]
+    assert doc["catalogue"]["scale"] == "1" and doc["catalogue"]["border_rank"] == 1
+    kernel = kf.volume_kernel("sobel3d").array
+    np.testing.assert_allclose(outer(*doc["factors"]), kernel, rtol=1e-5, atol=1e-5)
+    # noise policy: every singular value beyond the first is rounding noise, written as null
+    assert all(s[1:] == [None, None] for s in doc["singular_values"])
+
+
+def test_analyze_ndim_laplacian7_has_no_best_rank_two_approximation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = run_json(capsys, "analyze", "laplacian7", "--ndim", "3", "--exact", "--rank", "2",
+                   "--json")
+    assert doc["multilinear_rank"] == [2, 2, 2] and doc["rank_lower_bound"] == 2
+    assert doc["catalogue"]["rank"] == 3 and doc["catalogue"]["border_rank"] == 2
+    exact = doc["exact"]  # unfoldings of rank 2 prove only 2 <= rank <= 4
+    assert exact["rank"] is None and not exact["decided"]
+    assert "[2, 4]" in exact["note"] and "--rank K" in exact["note"]
+    approx = doc["approximation"]
+    assert approx["rank"] == 2 and approx["degenerate"] is True
+    assert approx["lower_bound"] is None  # border rank 2: rank-2 tensors come arbitrarily close
+    assert len(approx["terms"]) == 2 and all(len(t) == 3 for t in approx["terms"])
+    code, out, _ = run(capsys, "analyze", "laplacian7", "--ndim", "3", "--rank", "2")
+    assert code == 0 and "DEGENERATE" in out and "border rank 2" in out
+    assert "not separable: tensor rank >= 2" in out
+
+
+def test_analyze_ndim_reads_npy_volumes_of_any_dimension(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    k4 = outer([1, 2, 1], [1, -1], [1, 0, -1], [1, 3, 3, 1])
+    np.save(tmp_path / "k4.npy", k4)
+    np.savez(tmp_path / "k4.npz", volume=k4, other=np.eye(2))
+    doc = run_json(capsys, "analyze", str(tmp_path / "k4.npy"), "--ndim", "4", "--exact", "--json")
+    assert doc["shape"] == [3, 2, 3, 4] and doc["multilinear_rank"] == [1, 1, 1, 1]
+    assert doc["exact"]["rank"] == 1 and doc["kernel"]["source"] == "file"
+    np.testing.assert_allclose(outer(*doc["raw"]["factors"]), k4, atol=1e-12)
+    doc = run_json(capsys, "analyze", str(tmp_path / "k4.npz"), "--key", "volume", "--ndim", "4",
+                   "--json")
+    assert doc["kernel"]["key"] == "volume" and doc["is_separable"] is True
+    code, out, _ = run(capsys, "analyze", str(tmp_path / "k4.npy"), "--ndim", "4")
+    assert code == 0 and "multilinear (1, 1, 1, 1) (separable)" in out
+
+
+def test_approx_ndim_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "approx", "binomial3d:size=5", "--ndim", "3", "--rank", "1")
+    assert code == 0
+    assert "approximation  rank 1: 1 outer product of 3 1-D factors" in out
+    assert "errors         0 (below tol)" in out  # exact: no rounding digits shown
+    assert "= 1/4096 * [1, 4, 6, 4, 1] (x) [1, 4, 6, 4, 1] (x) [1, 4, 6, 4, 1] exactly" in out
+    doc = run_json(capsys, "approx", "laplacian7", "--ndim", "3", "--rank", "1", "--json")
+    assert doc["schema"] == "kernelfactor.approx-nd/1"
+    approx = doc["approximation"]
+    assert approx["degenerate"] is False and approx["fro"] >= approx["lower_bound"] > 0
+    assert doc["exact"] is None
+
+
+def test_help_documents_the_nd_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "analyze", "--help")
+    assert code == 0 and "kernelfactor.analyze-nd/1" in out and "--ndim D" in out
+    for key in ND_KEYS - {"schema", "kernel", "tol", "policy"}:
+        assert f"\n    {key} " in out, key
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["analyze", "laplacian7"], 1, "is a 3-D (volume) kernel; add --ndim 3"),
+        (["analyze", "gaussian", "--ndim", "3"], 1, "is not a volume kernel"),
+        (["analyze", "laplacian7", "--ndim", "4"], 1, "pass --ndim 3"),
+        (["analyze", "sobel3d:axis=5", "--ndim", "3"], 1, "`axis` must be 0, 1 or 2"),
+        (["analyze", "sobel3d:colour=1", "--ndim", "3"], 1, "not a parameter of 'sobel3d'"),
+        (["analyze", "sobel3d", "--ndim", "1"], 2, "--ndim must be 2 or more"),
+        (["analyze", "sobel3d", "--ndim", "x"], 2, "invalid int value"),
+        (["analyze", "sobel3d", "--ndim", "3", "--max-error", "0.1"], 2, "works on 2-D kernels"),
+        (["analyze", "sobel3d", "--ndim", "3", "--save", "f.npz"], 2, "works on 2-D kernels"),
+        (["analyze", "--expr", "x*y", "--ndim", "3"], 2, "--ndim apply to array kernels"),
+        (["approx", "laplacian7", "--ndim", "3"], 2, "needs --rank K"),
+        (["approx", "laplacian7", "--ndim", "3", "--rank", "99"], 1, "--rank must lie in"),
+        (["approx", "laplacian7", "--ndim", "3", "--rank", "-1"], 1, "--rank must lie in"),
+    ],
+)
+def test_ndim_errors_are_one_line_with_the_right_status(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    assert_refused(capsys, argv, code, message)
+
+
+def test_ndim_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    np.save(tmp_path / "vol.npy", np.ones((3, 3, 3)))
+    np.save(tmp_path / "k2.npy", np.ones((3, 3)))
+    (tmp_path / "k.csv").write_text("1,2,1\n2,4,2\n1,2,1\n")
+    cases = [
+        ([str(tmp_path / "vol.npy")], "pass --ndim 3 to read it as one 3-D kernel"),
+        ([str(tmp_path / "k2.npy"), "--ndim", "3"], "leave out --ndim"),
+        ([str(tmp_path / "k.csv"), "--ndim", "3"], "save a 3-D kernel with np.save as .npy"),
+    ]
+    for argv, message in cases:
+        assert_refused(capsys, ["analyze", *argv], 1, message)
+
+
+# --------------------------------------------------------------------------- bank
+
+BANK_KEYS = {
+    "schema", "bank", "request", "size", "fro", "fro_rel", "filter_errors", "lower_bound",
+    "degenerate", "within_rounding", "cost", "raw",
+}  # fmt: skip
+
+
+def test_bank_steerable_second_derivatives_share_three_filters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = run_json(capsys, "bank", "steerable:order=2", "--size", "3", "--json")
+    assert set(doc) == BANK_KEYS and doc["schema"] == "kernelfactor.bank/1"
+    assert doc["bank"] == {"source": "builder", "spec": "steerable:order=2", "name": "steerable",
+                           "params": {"order": 2}, "key": None, "shape": [16, 13, 13]}
+    assert doc["request"] == {"size": 3, "max_error": None, "relative": None, "max_size": None}
+    assert doc["size"] == 3 and doc["within_rounding"] is True
+    # exact up to rounding: the errors are noise, written as null, never as digits
+    assert doc["fro"] is None and doc["fro_rel"] is None and doc["lower_bound"] is None
+    assert doc["filter_errors"] == [None] * 16
+    assert doc["cost"] == {"image": [512, 512], "direct": 2704.0, "basis": 126.0,
+                           "speedup": 2704 / 126, "direct_total": 2704.0 * 512 * 512,
+                           "basis_total": 126.0 * 512 * 512}
+    code, out, _ = run(capsys, "bank", "steerable:order=2", "--size", "3")
+    assert code == 0
+    assert "16 filters of 13x13" in out and "3 shared separable filters (--size 3)" in out
+    assert "0 (below tol)" in out and "2,704" in out and "126" in out
+    assert not re.search(r"\de-1\d", out), out  # no rounding digits anywhere
+
+
+def test_bank_reports_the_certified_lower_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "bank", "steerable:order=1,orientations=8", "--size", "1", "--json")
+    basis = kf.separable_basis(kf.steerable_bank(1, 8), 1)
+    assert doc["fro_rel"] == pytest.approx(basis.fro_rel, rel=1e-5)
+    assert doc["lower_bound"] == pytest.approx(basis.lower_bound, rel=1e-5)
+    assert doc["fro"] >= doc["lower_bound"] * (1 - 1e-5)
+    code, out, _ = run(capsys, "bank", "steerable:order=1,orientations=8", "--size", "1")
+    assert code == 0 and "lower bound" in out and "certified" in out
+
+
+def test_bank_max_error_file_and_image(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = run_json(capsys, "bank", "gabor:orientations=4,scales=2", "--max-error", "1e-6",
+                   "--image", "100x200", "--json")
+    assert doc["size"] == 4 and doc["within_rounding"] is True  # pairs at +-45 deg share terms
+    assert doc["request"] == {"size": None, "max_error": 1e-6, "relative": True, "max_size": 32}
+    assert doc["bank"]["params"] == {"orientations": 4, "scales": [2]}
+    assert doc["cost"]["image"] == [100, 200]
+    assert doc["cost"]["direct_total"] == doc["cost"]["direct"] * 100 * 200
+    bank = kf.steerable_bank(2, 8)
+    np.save(tmp_path / "bank.npy", bank)
+    np.savez(tmp_path / "bank.npz", filters=bank, other=np.eye(2))
+    from_file = run_json(capsys, "bank", str(tmp_path / "bank.npy"), "--size", "3", "--json")
+    built = run_json(capsys, "bank", "steerable:order=2,orientations=8", "--size", "3", "--json")
+    assert from_file["bank"]["source"] == "file" and from_file["bank"]["shape"] == [8, 13, 13]
+    for key in ("size", "fro", "lower_bound", "within_rounding", "cost"):
+        assert from_file[key] == built[key], key
+    doc = run_json(capsys, "bank", str(tmp_path / "bank.npz"), "--key", "filters", "--max-error",
+                   "1e-9", "--json")
+    assert doc["size"] == 3 and doc["bank"]["key"] == "filters"
+    code, out, _ = run(capsys, "bank", "gabor:scales=1.5x2.5,orientations=2", "--size", "2")
+    assert code == 0 and "4 filters of 17x17" in out
+
+
+def test_bank_help_documents_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "bank", "--help")
+    assert code == 0 and "kernelfactor.bank/1" in out
+    for key in BANK_KEYS - {"schema", "fro", "fro_rel"}:
+        assert f"\n    {key} " in out, key
+    assert "\n    fro, fro_rel " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["bank"], 2, "required: BANK"),
+        (["bank", "gabor"], 2, "give --size M"),
+        (["bank", "gabor", "--size", "2", "--max-error", "0.1"], 2, "not allowed with"),
+        (["bank", "gabor", "--size", "2", "--absolute"], 2, "qualify --max-error"),
+        (["bank", "gabor", "--size", "2", "--max-size", "4"], 2, "qualify --max-error"),
+        (["bank", "gabor", "--size", "two"], 2, "invalid int value"),
+        (["bank", "gabor:orientations", "--size", "1"], 2, "BANK parameters must look like"),
+        (["bank", "gabor", "--size", "1", "--key", "a"], 2, "--key applies to .npz"),
+        (["bank", "gabor", "--size", "1", "--image", "axb"], 2, "expected sizes joined by 'x'"),
+        (["bank", "sobel", "--size", "1"], 1, "'sobel' is not a bank builder"),
+        (["bank", "gabor:colour=1", "--size", "1"], 1, "parameter 'colour' is not one of"),
+        (["bank", "gabor:orientations=0", "--size", "1"], 1, "`orientations` must be >= 1"),
+        (["bank", "gabor:scales=abc", "--size", "1"], 1, "sigmas joined by 'x'"),
+        (["bank", "gabor:size=100000", "--size", "1"], 1, "too large"),
+        (["bank", "steerable:order=3", "--size", "1"], 1, "`order` must be 1 or 2"),
+        (["bank", "steerable", "--size", "0"], 1, "--size must be >= 1"),
+        (["bank", "steerable:orientations=2", "--size", "1000"], 1, "above N x min(h, w) = 26"),
+        (["bank", "steerable", "--size", "1", "--image", "0x5"], 1, "two sizes >= 1"),
+        (["bank", "steerable", "--size", "1", "--image", "5"], 1, "two sizes >= 1"),
+        (["bank", "steerable", "--max-error", "-1"], 1, "--max-error"),
+        (["bank", "gabor:orientations=8,scales=2", "--max-error", "1e-3", "--max-size", "2"], 1,
+         "no shared separable basis of size <= 2 meets --max-error"),
+        (["bank", "missing.npy", "--size", "1"], 1, "does not exist"),
+    ],
+)
+def test_bank_errors_are_one_line_with_the_right_status(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    assert_refused(capsys, argv, code, message)
+
+
+def test_bank_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    np.save(tmp_path / "k2.npy", np.ones((3, 3)))
+    np.save(tmp_path / "complex.npy", np.ones((2, 3, 3)) + 1j)
+    (tmp_path / "k.csv").write_text("1,2,1\n2,4,2\n1,2,1\n")
+    cases = [
+        ("k2.npy", "a bank is a stack of N kernels of one size, shape (N, h, w)"),
+        ("complex.npy", "BANK must be a real stack of kernels"),
+        ("k.csv", "which .csv, .txt and .json files do not hold"),
+    ]
+    for name, message in cases:
+        assert_refused(capsys, ["bank", str(tmp_path / name), "--size", "1"], 1, message)
+
+
+def test_readme_shows_the_bank_output_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's `kernelfactor bank` excerpt is what the command prints ("..." elides)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ kernelfactor bank steerable:order=2 --size 3\n"
+    excerpt = readme.split(command, 1)[1].split("```", 1)[0].splitlines()
+    code, out, _ = run(capsys, *command[len("$ kernelfactor "):].split())
+    assert code == 0
+    printed = out.splitlines()
+    at = 0
+    for line in excerpt:
+        if line == "...":
+            continue
+        assert line in printed[at:], line
+        at = printed.index(line, at) + 1

@@ -51,6 +51,29 @@ def _other_machine(variant: str) -> Any:
 
 
 VARIANTS = ("noise", "exact-zeros")
+_SOLVE = np.linalg.solve
+
+
+def _other_solve(a: Any, b: Any) -> Any:
+    """An ``np.linalg.solve`` whose rounding differs: ~eps * ||A|| on the matrix."""
+    a = np.asarray(a)
+    rng = np.random.default_rng(a.size)
+    return _SOLVE(a + 0.5 * EPS * np.max(np.abs(a)) * rng.standard_normal(a.shape), b)
+
+
+def _simulate(monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    """Answer as another LAPACK build: numpy's SVD, and TensorLy's SVD and solve.
+
+    TensorLy's numpy backend took its own references to numpy.linalg when it was
+    imported, so the CP fits (the banks figure, n-D approximations, ``bank``)
+    are reached only through it: its SVD starts the alternating least squares,
+    its solve is every step of them.
+    """
+    from tensorly.backend.numpy_backend import NumpyBackend
+
+    monkeypatch.setattr(np.linalg, "svd", _other_machine(variant))
+    monkeypatch.setattr(NumpyBackend, "svd", staticmethod(_other_machine(variant)))
+    monkeypatch.setattr(NumpyBackend, "solve", staticmethod(_other_solve))
 
 
 def _strip_raw(doc: Any) -> Any:
@@ -90,6 +113,15 @@ def _everything_a_person_reads(capsys: pytest.CaptureFixture[str]) -> dict[str, 
     out["stack"] = _strip_raw(kf.analyze(np.stack([kf.get_kernel(n) for n in (
         "sobel_x", "laplacian4", "binomial", "kirsch")])).to_dict())
     out["error curve"] = paper.error_curve("laplacian4").to_dict()
+    # volumes and banks (CP fits through TensorLy)
+    for argv in (("analyze", "sobel3d", "--ndim", "3", "--exact"),
+                 ("analyze", "laplacian7", "--ndim", "3"),
+                 ("approx", "binomial3d", "--ndim", "3", "--rank", "1"),
+                 ("bank", "steerable:order=2,orientations=8", "--size", "3"),
+                 ("bank", "gabor:orientations=8,scales=2", "--size", "4")):
+        out["json " + " ".join(argv)] = _strip_raw(_cli_json(capsys, *argv, "--json"))
+        out["text " + " ".join(argv)] = _cli_text(capsys, *argv)
+    out["bank curve"] = paper.bank_curve(kf.steerable_bank(1, 8), "steerable").to_dict()
     return out
 
 
@@ -104,7 +136,7 @@ def this_machine(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_another_lapack_build_writes_the_same_figures_and_tables(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, this_machine: dict[str, bytes], variant: str
 ) -> None:
-    monkeypatch.setattr(np.linalg, "svd", _other_machine(variant))
+    _simulate(monkeypatch, variant)
     paths = paper.regenerate_figures(tmp_path)
     assert sorted(p.name for p in paths) == sorted(this_machine)
     differ = [p.name for p in paths if p.read_bytes() != this_machine[p.name]]
@@ -116,7 +148,7 @@ def test_another_lapack_build_prints_the_same_text_and_json(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, variant: str
 ) -> None:
     here = _everything_a_person_reads(capsys)
-    monkeypatch.setattr(np.linalg, "svd", _other_machine(variant))
+    _simulate(monkeypatch, variant)
     there = _everything_a_person_reads(capsys)
     differ = [k for k in here if here[k] != there[k]]
     assert not differ, f"{variant}: differ in documented fields: {differ[:5]}"
@@ -129,6 +161,18 @@ def test_the_simulation_does_change_the_raw_digits(monkeypatch: pytest.MonkeyPat
     there = kf.analyze("laplacian4").to_dict()["raw"]
     assert here["singular_values"] != there["singular_values"]
     assert here["margin"]["gap"] != there["margin"]["gap"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_simulation_reaches_the_cp_fits(
+    monkeypatch: pytest.MonkeyPatch, variant: str
+) -> None:
+    """CP fits (TensorLy) answer differently too: the banks figure is really tested."""
+    bank = kf.steerable_bank(2, 8)
+    here = [kf.separable_basis(bank, m).to_dict()["raw"]["fro"] for m in (1, 2, 3)]
+    _simulate(monkeypatch, variant)
+    there = [kf.separable_basis(bank, m).to_dict()["raw"]["fro"] for m in (1, 2, 3)]
+    assert here != there
 
 
 # --------------------------------------------------------------------------- the helpers

@@ -23,6 +23,7 @@ EXPECTED = [
     "02-low-rank-approximation-and-bounds.ipynb",
     "03-symbolic-separability.ipynb",
     "04-depthwise-conv-factorisation.ipynb",
+    "05-volumes-and-banks.ipynb",
     "06-onnx-network-factorisation.ipynb",
 ]
 

@@ -240,7 +240,7 @@ def test_plot_depthwise_cost():
     assert seed[0].get_xdata()[0] == 256
 
 
-def test_plotting_does_not_compute(monkeypatch, points):
+def test_plotting_does_not_compute(monkeypatch, points, bank_curves):
     """No SVD happens inside the plot functions: they only read results."""
     def boom(*args, **kwargs):
         raise AssertionError("plotting called an SVD")
@@ -253,6 +253,7 @@ def test_plotting_does_not_compute(monkeypatch, points):
     plotting.plot_error_vs_rank(curve)
     plotting.plot_tradeoff(points)
     plotting.plot_factors(lr)
+    plotting.plot_bank_basis(bank_curves)
 
 
 def test_style_context_keeps_interactive_mode_set_while_drawing():
@@ -312,3 +313,53 @@ def test_plot_network_tradeoff_refuses_other_results(points):
         plotting.plot_network_tradeoff(points)
     with pytest.raises(TypeError, match="NetworkTradeoff"):
         plotting.plot_layer_tradeoff(kf.analyze("disk"))
+
+
+# --- filter banks ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bank_curves():
+    return [paper.bank_curve(kf.steerable_bank(1, 8), "first"),
+            paper.bank_curve(kf.steerable_bank(2, 8), "second")]
+
+
+def test_plot_bank_basis_both_panels(bank_curves):
+    fig, axes = plotting.plot_bank_basis(bank_curves)
+    _render(fig)
+    assert len(axes) == 2 and fig.get_size_inches()[0] == pytest.approx(plotting.DOUBLE_COLUMN)
+    size, cost = axes
+    assert "$M$" in size.get_xlabel() and "multiplications" in cost.get_xlabel()
+    assert cost.get_xscale() == "log" and size.get_yscale() == "log"
+    series = [ln for ln in size.lines if len(ln.get_xdata()) > 1]
+    assert len(series) == 4  # achieved and lower bound per bank
+    second = bank_curves[1]
+    achieved = next(ln for ln in series if list(ln.get_ydata()[:2]) == list(second.errors[:2]))
+    assert list(achieved.get_xdata()) == list(second.sizes)
+    assert list(series[2].get_xdata()) == list(second.sizes)
+    # the exact size sits on the labelled noise row, not at its rounding digits
+    floor = achieved.get_ydata()[-1]
+    assert floor < min(second.errors[:-1]) / 10
+    assert "0 (below tol)" in _ytick_labels(size)
+    legend = [t.get_text() for t in size.get_legend().get_texts()]
+    assert legend == ["first: 8 of 13$\\times$13, exact at $M$ = 2",
+                      "second: 8 of 13$\\times$13, exact at $M$ = 3"]
+    assert [t.get_text() for t in cost.get_legend().get_texts()] == [
+        "achieved (CP fit)", "certified lower bound"]
+    assert "direct: $N h w$ = 1,352" in _texts(cost)
+    assert list(next(ln for ln in cost.lines if len(ln.get_xdata()) > 1).get_xdata()) == [
+        34.0, 68.0]
+
+
+def test_plot_bank_basis_one_panel_and_errors(bank_curves):
+    fig, ax = plotting.plot_bank_basis(bank_curves[0], x="size", ax=_axes())
+    _render(fig)
+    assert ax.get_xscale() == "linear"
+    with pytest.raises(ValueError, match="`x` must be one of"):
+        plotting.plot_bank_basis(bank_curves, x="time")
+    with pytest.raises(ValueError, match="one Axes per `x`"):
+        plotting.plot_bank_basis(bank_curves, ax=[_axes()])
+    with pytest.raises(ValueError, match="empty"):
+        plotting.plot_bank_basis([])
+    with pytest.raises(TypeError, match="BankCurve"):
+        plotting.plot_bank_basis([paper.error_curve("dog")])

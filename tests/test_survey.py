@@ -239,3 +239,35 @@ def test_depthwise_grid_ratio_identity():
     d = g.to_dict()
     assert json.loads(json.dumps(d))["standard"][1][2] == g.standard[1][2]
     assert math.isclose(d["ratio"][1][2], 0.0439, abs_tol=1e-4)
+
+
+# --- filter banks ----------------------------------------------------------------------
+
+
+def test_bank_curve_stops_at_the_exact_size():
+    bank = kf.steerable_bank(2, 8)
+    c = paper.bank_curve(bank, "steerable")
+    assert c.shape == (8, 13, 13) and c.sizes == (1, 2, 3) and c.exact_size == 3
+    for m, err, low in zip(c.sizes, c.errors, c.lower_bounds, strict=True):
+        basis = kf.separable_basis(bank, m)
+        assert err == pytest.approx(basis.fro_rel, rel=1e-2, abs=c.rounding)
+        assert low == pytest.approx(basis.lower_bound / np.linalg.norm(bank), rel=1e-2,
+                                    abs=c.rounding)
+        assert err >= low  # the lower bound is certified
+    # exact up to rounding: stored as 0.0, never as rounding digits
+    assert c.errors[-1] == 0.0 and c.lower_bounds[-1] == 0.0
+    # three significant digits: CP fits differ in their last bits between LAPACK builds
+    assert all(float(f"{v:.3g}") == v for v in (*c.errors, *c.lower_bounds))
+    assert c.multiplications == (34.0, 68.0, 102.0) and c.direct == 8 * 13 * 13
+    assert c.degenerate == (False, False, False)
+    assert json.loads(json.dumps(c.to_dict()))["exact_size"] == 3
+
+
+def test_bank_curve_max_size_and_gabor_needs_more():
+    c = paper.bank_curve(kf.gabor_bank(8, (2.0,)), "gabor", max_size=3)
+    assert c.sizes == (1, 2, 3) and c.exact_size is None
+    assert all(e > 0.5 for e in c.errors)  # 3 shared filters are far from enough
+    with pytest.raises(ValueError, match="`max_size` must be >= 1"):
+        paper.bank_curve(kf.gabor_bank(2, (2.0,)), "gabor", max_size=0)
+    with pytest.raises(ValueError, match="`bank` must be a real stack"):
+        paper.bank_curve(np.ones((3, 3)), "not a bank")

@@ -5,7 +5,8 @@ A public submodule imported on demand (``from kernelfactor import paper``), as
 The numbers come from the top-level numeric API (:func:`kernelfactor.analyze`,
 :func:`kernelfactor.lowrank`, the cost functions); this module only gathers
 them into results (:func:`survey`, :func:`tradeoff`, :func:`error_curve`,
-:func:`residual_comparison`, :func:`depthwise_cost_grid`, :func:`network_tradeoff`,
+:func:`residual_comparison`, :func:`depthwise_cost_grid`, :func:`bank_curve`,
+:func:`network_tradeoff`,
 :func:`example_network_tradeoff`), formats tables
 (:func:`format_table`) and regenerates ``figures/`` (:func:`regenerate_figures`,
 one entry of :data:`FIGURES` per figure).
@@ -45,11 +46,13 @@ from ._network import (
     network_tradeoff,
 )
 from ._survey import (
+    BankCurve,
     DepthwiseCostGrid,
     ErrorCurve,
     KernelSurvey,
     ResidualComparison,
     TradeoffPoint,
+    bank_curve,
     depthwise_cost_grid,
     error_curve,
     kernel_label,
@@ -68,6 +71,7 @@ __all__ = [
     "SURVEY_COLUMNS",
     "TABLE_FORMATS",
     "TIMINGS_PATH",
+    "BankCurve",
     "Column",
     "DepthwiseCostGrid",
     "ErrorCurve",
@@ -77,6 +81,7 @@ __all__ = [
     "NetworkTradeoff",
     "ResidualComparison",
     "TradeoffPoint",
+    "bank_curve",
     "depthwise_cost_grid",
     "error_curve",
     "example_network_tradeoff",

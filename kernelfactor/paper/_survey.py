@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._apply import correlate
+from .._banks import separable_basis
 from .._bounds import l1_norm
 from .._catalogue import kernel_info, list_kernels
 from .._coerce import as_kernel_spec
@@ -40,15 +41,17 @@ from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result
 from .._svd import Analysis, analyze
-from .._typing import Floats
+from .._typing import ArrayLike, Floats
 from .._validation import _check_nonnegative, _check_positive_int
 
 __all__ = [
+    "BankCurve",
     "DepthwiseCostGrid",
     "ErrorCurve",
     "KernelSurvey",
     "ResidualComparison",
     "TradeoffPoint",
+    "bank_curve",
     "depthwise_cost_grid",
     "error_curve",
     "kernel_label",
@@ -724,3 +727,123 @@ def depthwise_cost_grid(
         "ratio": seed.ratios["depthwise_separable"]["multiplications"],
     }
     return DepthwiseCostGrid(tuple(input_shape), ks, ns, std, dw, seed_point)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# Filter banks: shared separable bases
+# ---------------------------------------------------------------------------
+
+#: Significant digits of the bank errors: CP (alternating least squares) results
+#: may differ in their last bits between LAPACK builds, so fewer digits than
+#: :data:`~kernelfactor._noise.SIGNIFICANT_DIGITS`.
+BANK_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class BankCurve(Result):
+    """A bank's shared separable bases of sizes ``M = 1, 2, ...``: errors and costs.
+
+    Attributes
+    ----------
+    label : str
+    shape : tuple of int
+        ``(N, h, w)``.
+    sizes : tuple of int
+        ``M``, from 1 up to the first size at which the bank is exact up to
+        rounding (``exact_size``), or ``max_size``.
+    errors : tuple of float
+        The achieved relative Frobenius error over the bank of each basis
+        (:func:`kernelfactor.separable_basis`): 0.0 at the rounding level
+        (rounding noise), else :data:`BANK_DIGITS` significant digits.
+    lower_bounds : tuple of float
+        The certified relative lower bound on the error of *every* basis of
+        that size (same rounding).
+    multiplications : tuple of float
+        Counted multiplications per pixel through each basis,
+        :math:`M (h + w) + N M`.
+    direct : float
+        Per pixel filtering with each kernel directly, :math:`N h w`.
+    degenerate : tuple of bool
+        The fit diverged (no best basis of that size).
+    exact_size : int or None
+        The smallest size found at which the bank is exact up to rounding.
+    rounding : float
+        The relative rounding level of the bank.
+    """
+
+    label: str
+    shape: tuple[int, int, int]
+    sizes: tuple[int, ...]
+    errors: tuple[float, ...]
+    lower_bounds: tuple[float, ...]
+    multiplications: tuple[float, ...]
+    direct: float
+    degenerate: tuple[bool, ...]
+    exact_size: int | None
+    rounding: float
+
+
+def bank_curve(bank: ArrayLike, label: str, *, max_size: int = 16) -> BankCurve:
+    """Fit shared separable bases of sizes ``1, 2, ...`` to a bank, until it is exact.
+
+    Each size is one :func:`kernelfactor.separable_basis` (a rank-``M`` CP of
+    the bank): its achieved error, the certified lower bound
+
+    .. math::
+
+        \\min_{\\text{size } M} \\|\\mathcal{K} - \\hat{\\mathcal{K}}\\|_F \\ge
+        \\max_k \\Big(\\sum_{i > M} \\sigma_i(\\mathcal{K}_{(k)})^2\\Big)^{1/2},
+
+    relative to :math:`\\|\\mathcal{K}\\|_F`, and its cost.  The sweep stops at
+    the first size whose error is at the rounding level (larger bases add
+    cost and nothing else) or at `max_size`.
+
+    Examples
+    --------
+    >>> from kernelfactor import steerable_bank
+    >>> c = bank_curve(steerable_bank(order=1, orientations=8), "first derivatives")
+    >>> c.sizes, c.errors, c.exact_size
+    ((1, 2), (0.707, 0.0), 2)
+    >>> c.multiplications, c.direct
+    ((34.0, 68.0), 1352.0)
+    """
+    arr = np.asarray(bank, dtype=np.float64)
+    top = _check_positive_int(max_size, "max_size")
+    norm = float(np.sqrt(np.sum(arr**2)))
+    scale = norm if norm > 0 else 1.0
+    sizes: list[int] = []
+    errors: list[float] = []
+    bounds: list[float] = []
+    mults: list[float] = []
+    flags: list[bool] = []
+    exact = None
+    rounding = 0.0
+    direct = float(np.prod(arr.shape))
+    for m in range(1, top + 1):
+        basis = separable_basis(arr, m)
+        rounding = basis.rounding / scale
+        sizes.append(m)
+        errors.append(0.0 if basis.within_rounding
+                      else significant(basis.fro_rel, BANK_DIGITS))
+        bounds.append(0.0 if basis.lower_bound <= basis.rounding
+                      else significant(basis.lower_bound / scale, BANK_DIGITS))
+        cost = basis.cost()
+        mults.append(float(cost["basis"]))
+        direct = float(cost["direct"])
+        flags.append(bool(basis.degenerate))
+        if basis.within_rounding:
+            exact = m
+            break
+    n, h, w = (int(v) for v in arr.shape)
+    return BankCurve(
+        label=label,
+        shape=(n, h, w),
+        sizes=tuple(sizes),
+        errors=tuple(errors),
+        lower_bounds=tuple(bounds),
+        multiplications=tuple(mults),
+        direct=direct,
+        degenerate=tuple(flags),
+        exact_size=exact,
+        rounding=rounding,
+    )
