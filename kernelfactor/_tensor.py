@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from ._noise import NOISE_TEXT, plain, rounding_level, shown_where
 from ._results import Result
 from ._svd import _unfold
 
-__all__ = ["TensorLowRank", "cp_lowrank", "unfolding_lower_bound"]
+__all__ = ["CPFit", "TensorLowRank", "cp_fit", "cp_lowrank", "unfolding_lower_bound"]
 
 #: ALS iterations per stage (two stages: the second tells convergence from divergence).
 _STAGE = 300
@@ -178,32 +179,77 @@ def _congruence(factors: list[np.ndarray]) -> float:
     return worst
 
 
-def _als(kernel: np.ndarray, rank: int) -> tuple[list[np.ndarray], bool, str]:
-    """CP by alternating least squares (TensorLy, deterministic SVD init), two stages."""
-    import tensorly as tl  # lazy: heavy
+class _CP(Protocol):
+    """What is read of a TensorLy CP tensor."""
+
+    weights: np.ndarray
+    factors: list[np.ndarray]
+
+
+class CPFit(NamedTuple):
+    """The factors of a CP fit and what the iterations did (see :func:`cp_fit`)."""
+
+    factors: list[np.ndarray]
+    degenerate: bool
+    note: str
+    error: float
+
+
+def _parafac(kernel: np.ndarray, rank: int, init: str | _CP) -> _CP:
+    """One stage of ALS iterations (TensorLy) from `init`."""
     from tensorly.decomposition import parafac  # lazy: heavy
 
+    with warnings.catch_warnings():  # restarting from a normalised CP is what we mean
+        warnings.filterwarnings("ignore", "It is not recommended to initialize")
+        try:
+            return parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
+                           random_state=0, normalize_factors=True, linesearch=False)
+        except np.linalg.LinAlgError:  # singular normal equations (an exact fit, or a
+            # rank above the multilinear ranks): a tiny ridge keeps them solvable
+            return parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
+                           random_state=0, normalize_factors=True, linesearch=False,
+                           l2_reg=1e-12 * float(np.sum(kernel * kernel)))
+
+
+def _als(kernel: np.ndarray, rank: int, init: str | _CP) -> list[tuple[_CP, float, float]]:
+    """Two stages of ALS from `init`: (cp, error, largest weight) after each."""
+    import tensorly as tl  # lazy: heavy
+
     tl.set_backend("numpy")
+    out = []
+    for _ in range(2):
+        init = _parafac(kernel, rank, init)
+        out.append((init, float(np.linalg.norm(kernel - tl.cp_to_tensor(init))),
+                    float(np.max(np.abs(init.weights)))))
+    return out
 
-    def run(init: Any) -> tuple[Any, float, float]:
-        with warnings.catch_warnings():  # restarting from a normalised CP is what we mean
-            warnings.filterwarnings("ignore", "It is not recommended to initialize")
-            try:
-                cp = parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
-                             random_state=0, normalize_factors=True, linesearch=False)
-            except np.linalg.LinAlgError:  # singular normal equations (an exact fit, or a
-                # rank above the multilinear ranks): a tiny ridge keeps them solvable
-                cp = parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
-                             random_state=0, normalize_factors=True, linesearch=False,
-                             l2_reg=1e-12 * float(np.sum(kernel * kernel)))
-        err = float(np.linalg.norm(kernel - tl.cp_to_tensor(cp)))
-        return cp, err, float(np.max(np.abs(cp.weights)))
 
-    # SVD init (HOSVD factors) while the rank is within every unfolding's rank; beyond
-    # it the SVD has null vectors, and a seeded random start (deterministic) is used
+def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarray]] = ()) -> CPFit:
+    """CP by alternating least squares (TensorLy), from deterministic starts; the best kept.
+
+    The default start is TensorLy's SVD initialisation (HOSVD factors) while
+    `rank` is within every unfolding's rank, else a seeded random one (the
+    SVD has null vectors beyond it).  Each of `starts` (``d`` arrays of shape
+    ``(n_k, rank)``, e.g. a greedy selection, :func:`kernelfactor._banks`) is
+    run too, and the fit with the smallest achieved error is kept.  Each run
+    is two stages of :data:`_STAGE` iterations; the second tells convergence
+    from divergence (``degenerate``).  A start closer than every run is kept
+    as it is (ALS from an exact start can only wander).
+    """
+    import tensorly as tl  # lazy: heavy
+    from tensorly.cp_tensor import CPTensor  # lazy: heavy
+
     ranks = [np.linalg.matrix_rank(_unfold(kernel, k)) for k in range(kernel.ndim)]
-    cp1, err1, w1 = run("svd" if rank <= min(ranks) else "random")
-    cp2, err2, w2 = run(cp1)
+    given: list[_CP] = [
+        CPTensor((np.ones(rank), [np.array(f, dtype=np.float64) for f in start]))
+        for start in starts
+    ]
+    # a start closer than where ALS takes it is kept as it is
+    stays = [(init, float(np.linalg.norm(kernel - tl.cp_to_tensor(init))), 1.0)
+             for init in given]
+    inits: list[str | _CP] = ["svd" if rank <= min(ranks) else "random", *given]
+    runs = [_als(kernel, rank, init) for init in inits] + [[stay, stay] for stay in stays]
+    (_, err1, w1), (cp2, err2, w2) = min(runs, key=lambda run: run[1][1])
     weights, fac = cp2.weights, [np.asarray(f) for f in cp2.factors]
     falling = err2 < err1 * (1 - 1e-4)
     growing = w2 > w1 * 1.01
@@ -222,7 +268,7 @@ def _als(kernel: np.ndarray, rank: int) -> tuple[list[np.ndarray], bool, str]:
     root = np.abs(weights) ** (1.0 / d)
     out = [(f * root[None, :]).T.copy() for f in fac]
     out[-1] = out[-1] * np.sign(weights)[:, None]
-    return out, degenerate, why
+    return CPFit(out, degenerate, why, err2)
 
 
 def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
@@ -241,7 +287,7 @@ def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
         factors = [np.zeros((rank, n)) for n in kernel.shape]
         degenerate, why = False, ""
     else:
-        factors, degenerate, why = _als(kernel, rank)
+        factors, degenerate, why, _ = cp_fit(kernel, rank)
     approx = np.zeros(kernel.shape)
     for i in range(rank):
         t = factors[0][i]
