@@ -139,3 +139,11 @@ def test_svd_basis_is_optimal_and_reports_separable_ranks() -> None:
 def test_bad_input_is_refused(call, exc, match) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_more_filters_than_the_bank_needs_keep_the_exact_start() -> None:
+    # past the 32 filters that span the Gabor bank, ALS from the greedy start wanders
+    # (a degenerate fit); the start itself, closer, is kept
+    bank = kf.gabor_bank(8, (1.5, 2.0, 2.5, 3.0))
+    basis = kf.separable_basis(bank, 33)
+    assert basis.fro_rel <= 1e-9 and not basis.degenerate
