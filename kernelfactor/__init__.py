@@ -100,9 +100,11 @@ from ._exact import (
     DEFAULT_TIME_LIMIT,
     ExactFactorization,
     ExactRank,
+    ExactTensorFactorization,
     FactorTerm,
     FunctionRank,
     SeparabilityConditions,
+    TensorFactorTerm,
     exact_factor,
     exact_rank,
     function_rank,
@@ -125,7 +127,7 @@ from ._svd import (
     analyze,
     tolerance,
 )
-from ._tensor import TensorLowRank, unfolding_lower_bound
+from ._tensor import CPRank, TensorLowRank, unfolding_lower_bound
 from ._validation import (
     DTYPE_POLICY,
     MODES,
@@ -146,12 +148,14 @@ __all__ = [
     "ApproximationAccuracy",
     "BankBasis",
     "BatchAnalysis",
+    "CPRank",
     "Calibration",
     "ConvCost",
     "Crossover",
     "DepthwiseFactorization",
     "ExactFactorization",
     "ExactRank",
+    "ExactTensorFactorization",
     "FactorAccuracy",
     "FactorTerm",
     "FilterCost",
@@ -167,6 +171,7 @@ __all__ = [
     "SeparableBasis",
     "SpatialFactorization",
     "TensorAnalysis",
+    "TensorFactorTerm",
     "TensorLowRank",
     "VolumeKernel",
     "__version__",

@@ -57,7 +57,7 @@ import numpy as np
 from ._costmodel import _EPS, Terms, _symmetry, cache_dir
 from ._validation import BOUNDARY_MODES
 
-__all__ = ["ENABLED", "ENGINE_ENV", "available", "correlate_into", "index_map"]
+__all__ = ["ENABLED", "ENGINE_ENV", "available", "basis_into", "correlate_into", "index_map"]
 
 #: Environment variable choosing the engine: ``"scipy"`` never compiles;
 #: ``"auto"`` (or unset) compiles when numba can be imported.
@@ -239,3 +239,49 @@ def correlate_into(
     if back is not None:
         back[...] = o3.reshape(back.shape)
     return max(len(jobs), 1)
+
+
+def basis_into(
+    x: np.ndarray,
+    out: np.ndarray,
+    cols: np.ndarray,
+    rows: np.ndarray,
+    coef: np.ndarray,
+    mode: str,
+    cval: float,
+    workers: int,
+    *,
+    min_elements: int,
+    min_rows: int,
+) -> None:
+    """Correlate the float64 image `x` ``(H, W)`` with a bank over shared separable filters.
+
+    ``out[f] = sum_t coef[f, t] * correlate(x, outer(cols[t], rows[t]))`` (origin 0),
+    one fused pass (:func:`kernelfactor._compiled_kernels.basis_rows`); `out` is
+    a C-ordered float64 ``(N, H, W)``.  The factors should be scaled into
+    ``[1/2, 1)`` (the symmetry test is absolute, as ndimage's).
+    """
+    kernels = _kernels()
+    assert kernels is not None
+    h, w = cols.shape[1], rows.shape[1]
+    height, width = x.shape
+    rowmap = index_map(height, (h // 2, h - 1 - h // 2), mode)
+    colmap = index_map(width, (w // 2, w - 1 - w // 2), mode)
+    csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
+    rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
+    cvert = np.array([np.sum(c * cval) for c in cols], dtype=np.float64)
+    nonzero = coef != 0
+    start = np.concatenate([[0], np.cumsum(np.count_nonzero(nonzero, axis=1))]).astype(np.int64)
+    index = np.nonzero(nonzero)[1].astype(np.int64)
+    values = np.ascontiguousarray(coef[nonzero], dtype=np.float64)
+    x3 = np.ascontiguousarray(x, dtype=np.float64)[None]
+    jobs = _jobs((1, height, width), workers, min_elements, max(min_rows, h))
+
+    def run(job: Job) -> None:
+        crow = np.full(width, cval, dtype=np.float64)
+        v = np.empty(width + w - 1, dtype=np.float64)
+        p = np.empty((cols.shape[0], width), dtype=np.float64)
+        kernels.basis_rows(x3, out, cols, rows, csym, rsym, rowmap, colmap, w // 2, cvert, crow,
+                           v, p, start, index, values, job[2], job[3])
+
+    _run_jobs(jobs, run)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from numba import njit
 
-__all__ = ["direct_rows", "separable_rows"]
+__all__ = ["basis_rows", "direct_rows", "separable_rows"]
 
 #: Columns per block: a block of the accumulator and of the row buffer stay in L1.
 BLOCK = 2048
@@ -162,30 +162,67 @@ def _horizontal(v, r, sym, out_row, first):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
+def _term_row(x, b, y, c, csym, r, rsym, rowmap, colmap, off, cv, crow, v, o, first):
+    """Output row `y` of one rank-1 term: (=, or += unless `first`) into `o`.
+
+    The vertical taps are summed into the row buffer `v` (length
+    ``W + n - 1``, image column 0 at ``v[off]``), its border columns filled
+    through `colmap` (`cv`: the vertical pass of ``cval``), then the
+    horizontal taps go into `o`.
+    """
+    n = r.size
+    w = x.shape[2]
+    _vertical(x, b, y, c, csym, rowmap, crow, v[off:off + w])
+    for p in range(off):
+        s = colmap[p]
+        v[p] = v[off + s] if s >= 0 else cv
+    for p in range(off + w, w + n - 1):
+        s = colmap[p]
+        v[p] = v[off + s] if s >= 0 else cv
+    _horizontal(v, r, rsym, o, first)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def separable_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow, v,
                    b0, b1, y0, y1):
     """Fused separable correlation: out = sum_t (cols[t] along H) (rows[t] along W) x.
 
-    For each output row and term, the vertical taps are summed into the row
-    buffer `v` (length ``W + n - 1``, image column 0 at ``v[off]``),
-    its border columns are filled through `colmap` (``cvert[t]``: the
-    vertical pass of ``cval``), and the horizontal taps accumulate into the
-    output row, which stays in cache.
+    Each output row accumulates its terms (:func:`_term_row`) and stays in cache.
     """
-    n = rows.shape[1]
-    w = x.shape[2]
     for b in range(b0, b1):
         for y in range(y0, y1):
             o = out[b, y]
             for t in range(cols.shape[0]):
-                _vertical(x, b, y, cols[t], csym[t], rowmap, crow, v[off:off + w])
-                for p in range(off):
-                    s = colmap[p]
-                    v[p] = v[off + s] if s >= 0 else cvert[t]
-                for p in range(off + w, w + n - 1):
-                    s = colmap[p]
-                    v[p] = v[off + s] if s >= 0 else cvert[t]
-                _horizontal(v, rows[t], rsym[t], o, t == 0)
+                _term_row(x, b, y, cols[t], csym[t], rows[t], rsym[t], rowmap, colmap, off,
+                          cvert[t], crow, v, o, t == 0)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def basis_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow, v, p,
+               start, index, coef, y0, y1):
+    """A filter bank through shared separable filters: ``out[f] = sum_t A[f, t] (c_t r_t) x``.
+
+    For each output row, every basis filter ``t`` is filtered as
+    :func:`separable_rows` filters one term, into its own row ``p[t]`` (the
+    ``M`` rows stay in cache); then each output ``f`` is the sum of its
+    non-zero coefficients times those rows: ``coef[start[f]:start[f + 1]]``
+    at ``index[...]`` (the coefficients in compressed sparse rows).  `x` is
+    ``(1, H, W)``, `out` ``(N, H, W)``.
+    """
+    w = x.shape[2]
+    for y in range(y0, y1):
+        for t in range(cols.shape[0]):
+            _term_row(x, 0, y, cols[t], csym[t], rows[t], rsym[t], rowmap, colmap, off,
+                      cvert[t], crow, v, p[t], True)
+        for f in range(out.shape[0]):
+            o = out[f, y]
+            for k in range(w):
+                o[k] = 0.0
+            for e in range(start[f], start[f + 1]):
+                a = coef[e]
+                pt = p[index[e]]
+                for k in range(w):
+                    o[k] = o[k] + a * pt[k]
 
 
 @njit(cache=True, nogil=True)

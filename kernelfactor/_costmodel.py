@@ -45,6 +45,11 @@ Conventions, for an image of spatial shape ``(H, W)`` and an ``m x n`` kernel:
   differ from these constants by small factors; treat the FFT figures as an
   order-of-magnitude model and use the calibration module for decisions.
 
+Volumes (``ndim=d``): the same conventions over ``d`` axes: direct
+:math:`\prod_i n_i` multiplications per output; ``r`` CP terms
+:math:`r \sum_i n_i` (one 1-D pass per axis per term, ``2 d r + r - 1``
+passes); FFT over the ``d`` fast sizes, ``2 d`` passes per transform.
+
 Totals for the exactly counted methods are Python ints; per-output figures are
 floats.
 
@@ -246,14 +251,16 @@ class _Counts(NamedTuple):
     exact: bool
 
 
-def _fast_size(hw: tuple[int, int], m: int, n: int) -> tuple[int, int]:
+def _fast_size(hw: tuple[int, ...], m: int, n: int) -> tuple[int, ...]:
     """The FFT method's transform shape: fast sizes no smaller than the padded image."""
+    return _fast_shape(hw, (m, n))
+
+
+def _fast_shape(shape: tuple[int, ...], kernel: tuple[int, ...]) -> tuple[int, ...]:
+    """:func:`_fast_size` for any number of axes."""
     from scipy.fft import next_fast_len  # lazy: heavy
 
-    return (
-        next_fast_len(hw[0] + m - 1, real=True),
-        next_fast_len(hw[1] + n - 1, real=True),
-    )
+    return tuple(next_fast_len(s + k - 1, real=True) for s, k in zip(shape, kernel, strict=True))
 
 
 def _symmetry(weights: np.ndarray) -> int:
@@ -270,21 +277,23 @@ def _symmetry(weights: np.ndarray) -> int:
     return 0
 
 
-def _direct_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
-    size = hw[0] * hw[1]
-    return _Counts(size * m * n, size * (m * n - 1), 2, True)
+def _direct_counts(shape: tuple[int, ...], kernel: tuple[int, ...], rank: int) -> _Counts:
+    size, taps = math.prod(shape), math.prod(kernel)
+    return _Counts(size * taps, size * (taps - 1), 2, True)
 
 
-def _separable_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
-    size = hw[0] * hw[1]
-    return _Counts(size * rank * (m + n), size * (rank * (m - 1 + n - 1) + rank - 1),
-                   5 * rank - 1, True)
+def _separable_counts(shape: tuple[int, ...], kernel: tuple[int, ...], rank: int) -> _Counts:
+    # per term one 1-D pass per axis, each reading and writing an image-sized array;
+    # every term after the first also reads the running sum
+    size, d = math.prod(shape), len(kernel)
+    return _Counts(size * rank * sum(kernel), size * (rank * sum(k - 1 for k in kernel) + rank - 1),
+                   2 * d * rank + rank - 1, True)
 
 
-def _fft_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
-    ph, pw = _fast_size(hw, m, n)
-    p = ph * pw
-    spectrum = ph * (pw // 2 + 1)
+def _fft_counts(shape: tuple[int, ...], kernel: tuple[int, ...], rank: int) -> _Counts:
+    fast = _fast_shape(shape, kernel)
+    p = math.prod(fast)
+    spectrum = math.prod(fast[:-1]) * (fast[-1] // 2 + 1)
     log_p = math.log2(p) if p > 1 else 0.0
     mults = (
         FFT_TRANSFORMS * FFT_MULTIPLICATIONS_PER_POINT_LOG2 * p * log_p
@@ -294,7 +303,8 @@ def _fft_counts(hw: tuple[int, int], m: int, n: int, rank: int) -> _Counts:
     adds = FFT_TRANSFORMS * FFT_ADDITIONS_PER_POINT_LOG2 * p * log_p + (
         spectrum * COMPLEX_MULTIPLY_ADDITIONS
     )
-    return _Counts(float(mults), float(adds), FFT_PASSES, False)
+    passes = FFT_PASSES + FFT_TRANSFORMS * 2 * (len(kernel) - 2)  # 2 passes per axis
+    return _Counts(float(mults), float(adds), passes, False)
 
 
 @dataclass(frozen=True)
@@ -413,8 +423,8 @@ class MethodCost:
     Attributes
     ----------
     counts : callable
-        ``(hw, m, n, rank) -> (multiplications, additions, passes, exact)``
-        for an ``(H, W)`` image and an ``m x n`` kernel (:func:`filter_cost`).
+        ``(shape, kernel_shape, rank) -> (multiplications, additions, passes,
+        exact)`` for an image and a kernel of as many axes (:func:`filter_cost`).
     constants : mapping
         The timing model's default seconds per count, by name (see the module
         docstring).
@@ -425,7 +435,7 @@ class MethodCost:
         The method applies rank-1 terms (its counts depend on the rank).
     """
 
-    counts: Callable[[tuple[int, int], int, int, int], _Counts]
+    counts: Callable[[tuple[int, ...], tuple[int, ...], int], _Counts]
     constants: Mapping[str, float]
     features: Callable[[FilterProblem], dict[str, float] | None]
     ranked: bool = False
@@ -603,9 +613,9 @@ class FilterCost(Result):
     method : str
         ``"direct"``, ``"separable"`` or ``"fft"``.
     image_shape : tuple of int
-        The spatial shape ``(H, W)``.
+        The spatial shape ``(H, W)`` (d axes with ``ndim=d``).
     kernel_shape : tuple of int
-        ``(m, n)``.
+        ``(m, n)`` (d axes with ``ndim=d``).
     rank : int or None
         Number of rank-1 terms for ``"separable"``, else None.
     multiplications, additions : int or float
@@ -621,7 +631,7 @@ class FilterCost(Result):
 
     method: str
     image_shape: tuple[int, ...]
-    kernel_shape: tuple[int, int]
+    kernel_shape: tuple[int, ...]
     rank: int | None
     multiplications: float
     additions: float
@@ -648,7 +658,8 @@ class FilterCost(Result):
 
 
 def filter_cost(
-    image_shape: Shape, kernel_shape: Shape, *, method: str = "direct", rank: int = 1
+    image_shape: Shape, kernel_shape: Shape, *, method: str = "direct", rank: int = 1,
+    ndim: int = 2,
 ) -> FilterCost:
     r"""Count the operations of filtering an image with an ``m x n`` kernel.
 
@@ -663,6 +674,14 @@ def filter_cost(
         or FFT (an estimate; see the module docstring for its constants).
     rank : int
         Number of rank-1 terms for ``"separable"`` (ignored otherwise).
+    ndim : int
+        2 (default), or ``d >= 3``: a d-D image and kernel (both shapes of
+        length d).  Per output, direct takes :math:`\prod_k n_k`
+        multiplications, a rank-``r`` CP kernel :math:`r \sum_k n_k` (one 1-D
+        pass per axis per term, :math:`2 d r + r - 1` memory passes), FFT the
+        same model over d axes (:math:`2 d` passes per transform); ``rank`` is
+        at most :math:`\prod_k n_k / \max_k n_k`, the largest tensor rank of
+        that shape.
 
     Returns
     -------
@@ -688,21 +707,28 @@ def filter_cost(
     (20.0, 17.0, 9)
     >>> filter_cost((512, 512), (5, 5), method="fft").exact
     False
+    >>> v = filter_cost((64, 64, 64), (5, 5, 5), method="separable", rank=2, ndim=3)
+    >>> v.per_output_multiplications, v.passes
+    (30.0, 13)
     """
-    hw = _check_shape(image_shape, "image_shape", 2)
-    m, n = _check_shape(kernel_shape, "kernel_shape", 2)
+    if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim < 2:
+        raise ValueError(f"`ndim` must be an integer >= 2; got {_describe(ndim)}.")
+    d = int(ndim)
+    hw = _check_shape(image_shape, "image_shape", d)
+    kshape = _check_shape(kernel_shape, "kernel_shape", d)
     method = _check_choice(method, FILTER_METHODS, "method")
-    size = hw[0] * hw[1]
+    size = math.prod(hw)
     cost = METHOD_COSTS[method]
-    used_rank = (
-        _check_rank_at_most(rank, min(m, n), "rank", f"min(m, n) for a {m} x {n} kernel")
-        if cost.ranked else None
-    )
-    mults, adds, passes, exact = cost.counts((hw[0], hw[1]), m, n, used_rank or 1)
+    top = math.prod(kshape) // max(kshape)
+    why = (f"min(m, n) for a {kshape[0]} x {kshape[1]} kernel" if d == 2 else
+           f"the largest tensor rank of a {'x'.join(map(str, kshape))} kernel "
+           "(its size over its longest axis)")
+    used_rank = _check_rank_at_most(rank, top, "rank", why) if cost.ranked else None
+    mults, adds, passes, exact = cost.counts(hw, kshape, used_rank or 1)
     return FilterCost(
         method=method,
         image_shape=hw,
-        kernel_shape=(m, n),
+        kernel_shape=kshape,
         rank=used_rank,
         multiplications=mults,
         additions=adds,

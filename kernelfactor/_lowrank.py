@@ -13,7 +13,7 @@ from ._coerce import _as_kernel
 from ._noise import NOISE_TEXT, plain, shown_above, shown_where
 from ._results import Result
 from ._svd import _factor_terms, _format_values, tolerance
-from ._tensor import TensorLowRank, cp_lowrank
+from ._tensor import CP_NORMS, CPRank, TensorLowRank, cp_lowrank, cp_search, max_rank
 from ._typing import ArrayLike, Floats, JSONDict, KernelLike
 from ._validation import _check_bool, _check_choice, _check_nonnegative, _check_rank, _describe
 
@@ -282,15 +282,29 @@ def _search(arr: np.ndarray, max_error: float, norm: str, relative: bool) -> Low
     raise AssertionError("unreachable: k = min(m, n) always returns")  # pragma: no cover
 
 
+def _cp_search(kernel: KernelLike, max_error: float, norm: str, relative: bool, ndim: int
+               ) -> tuple[TensorLowRank, CPRank]:
+    """:func:`rank_for_error` and :func:`lowrank` with a target, for a d-D kernel."""
+    if norm == "spectral":
+        raise ValueError(
+            f"`norm`='spectral' is not offered for n-D kernels (ndim={ndim}): a tensor's "
+            "spectral norm is NP-hard to compute; use 'fro', 'l1' or 'freq'."
+        )
+    _check_choice(norm, tuple(CP_NORMS), "norm")
+    nd = _as_kernel(kernel, ndim=ndim)
+    return cp_search(nd, max_error, norm, _check_bool(relative, "relative"))
+
+
 def rank_for_error(
-    kernel: KernelLike, max_error: float, *, norm: str = "fro", relative: bool = False
+    kernel: KernelLike, max_error: float, *, norm: str = "fro", relative: bool = False,
+    ndim: int = 2,
 ) -> int:
     """The smallest rank whose best approximation meets an error target.
 
     Parameters
     ----------
     kernel : str, array_like or result
-        One ``(m, n)`` kernel.
+        One ``(m, n)`` kernel (d axes with ``ndim=d``).
     max_error : float
         The target, ``>= 0``; absolute unless ``relative=True``.
     norm : {'fro', 'freq', 'l1', 'spectral'}
@@ -300,6 +314,17 @@ def rank_for_error(
         frequency-response bound on :math:`\\|\\cdot\\|_2`.
     relative : bool
         Measure the error relative to the kernel's own norm of the same kind.
+    ndim : int
+        2 (default), or ``d >= 3`` for one d-D kernel: the smallest CP rank
+        whose fit (:func:`lowrank` with ``ndim=d``) meets the target, in
+        ``'fro'``, ``'l1'`` or ``'freq'`` (achieved errors, exact a
+        posteriori).  A :class:`CPRank`: ranks whose certified lower bound
+        exceeds the target are excluded unfitted, and ``proven`` says whether
+        all smaller ranks were (otherwise alternating least squares only
+        missed the target there); ``degenerate`` flags a fit that meets the
+        target only through diverging, cancelling terms (a border rank, as the
+        7-point Laplacian's rank 2).  The largest rank of the shape
+        (:func:`kernelfactor._tensor.max_rank`) always meets it, exactly.
 
     Returns
     -------
@@ -319,9 +344,17 @@ def rank_for_error(
     >>> k = np.outer([1, 2, 1], [1, 0, -1]) + 1e-3 * np.eye(3)
     >>> rank_for_error(k, 1e-2), rank_for_error(k, 1e-4)
     (1, 2)
+    >>> a, e = np.array([1.0, -2, 1]), np.array([0.0, 1, 0])
+    >>> lap = (np.einsum("i,j,k", a, e, e) + np.einsum("i,j,k", e, a, e)
+    ...        + np.einsum("i,j,k", e, e, a))
+    >>> r = rank_for_error(lap, 0.01, relative=True, ndim=3)
+    >>> int(r), r.proven, r.degenerate  # rank 1's certified bound is 0.067
+    (2, True, True)
     """
-    _check_choice(norm, NORMS, "norm")
     max_error = _check_nonnegative(max_error, "max_error")
+    if ndim != 2:
+        return _cp_search(kernel, max_error, norm, relative, ndim)[1]
+    _check_choice(norm, NORMS, "norm")
     arr = _as_kernel(kernel)
     return _search(arr, max_error, norm, _check_bool(relative, "relative")).rank
 
@@ -356,7 +389,8 @@ def lowrank(
         The number of separable terms, ``0 <= rank <= min(m, n)``.
     max_error : float, optional
         Instead of `rank`: the smallest rank meeting this error in `norm`
-        (see :func:`rank_for_error`).  Without either, the numerical rank
+        (see :func:`rank_for_error`; for ``ndim >= 3`` the fit found there,
+        its ``degenerate`` flag included).  Without either, the numerical rank
         (default tolerance of :func:`analyze`): an exact factorisation up to
         rounding.
     norm : {'fro', 'freq', 'l1', 'spectral'}
@@ -368,7 +402,7 @@ def lowrank(
         kernel approximated by `rank` outer products of d 1-D factors (CP,
         through TensorLy): a :class:`TensorLowRank` with the achieved error,
         a certified lower bound and a ``degenerate`` flag (see
-        :mod:`kernelfactor._tensor`); `rank` is required.
+        :mod:`kernelfactor._tensor`); `rank` or `max_error` is required.
 
     Returns
     -------
@@ -400,14 +434,17 @@ def lowrank(
     2
     """
     if ndim != 2:
-        nd = _as_kernel(kernel, ndim=ndim)
-        if rank is None or max_error is not None:
+        if (rank is None) == (max_error is None):
             raise ValueError(
-                f"For an n-D kernel (ndim={ndim}) pass an explicit `rank`: the tensor rank is "
-                "not computable in general, and best approximations need not exist."
+                f"For an n-D kernel (ndim={ndim}) pass `rank` or `max_error` (one of them; got "
+                f"rank={rank!r}, max_error={max_error!r}): the tensor rank is not computable "
+                "in general, and best approximations need not exist."
             )
-        bound = min(int(np.prod(nd.shape)) // n for n in nd.shape)
-        return cp_lowrank(nd, _check_rank(rank, bound))
+        if max_error is not None:
+            target = _check_nonnegative(max_error, "max_error")
+            return _cp_search(kernel, target, norm, relative, ndim)[0]
+        nd = _as_kernel(kernel, ndim=ndim)
+        return cp_lowrank(nd, _check_rank(rank, max_rank(nd.shape)))
     arr = _as_kernel(kernel, batch=True)
     _check_choice(norm, NORMS, "norm")
     if arr.ndim > 2 and (rank is None or max_error is not None):

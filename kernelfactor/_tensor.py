@@ -25,9 +25,11 @@ TensorLy (``pip install kernelfactor[tensor]``) is imported on first use.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -36,7 +38,10 @@ from ._noise import NOISE_TEXT, plain, rounding_level, shown_where
 from ._results import Result
 from ._svd import _unfold
 
-__all__ = ["TensorLowRank", "cp_lowrank", "unfolding_lower_bound"]
+__all__ = [
+    "CP_NORMS", "CPFit", "CPRank", "TensorLowRank", "cp_fit", "cp_lowrank", "cp_search",
+    "max_rank", "unfolding_lower_bound",
+]
 
 #: ALS iterations per stage (two stages: the second tells convergence from divergence).
 _STAGE = 300
@@ -162,8 +167,9 @@ class TensorLowRank(Result):
         if self.within_rounding:
             err = f"exact up to rounding (errors {NOISE_TEXT})"
         else:
-            err = (f"fro_rel={self.fro_rel:.3g}, l1={self.l1:.3g}, "
-                   f"lower bound fro_rel>={self.lower_bound_rel:.3g}")
+            low = (NOISE_TEXT if self.lower_bound <= self.rounding
+                   else f"{self.lower_bound_rel:.3g}")
+            err = f"fro_rel={self.fro_rel:.3g}, l1={self.l1:.3g}, lower bound fro_rel>={low}"
         flag = "; DEGENERATE: no best approximation" if self.degenerate else ""
         return f"TensorLowRank({shape} kernel, rank {self.rank}: {err}{flag})"
 
@@ -178,32 +184,92 @@ def _congruence(factors: list[np.ndarray]) -> float:
     return worst
 
 
-def _als(kernel: np.ndarray, rank: int) -> tuple[list[np.ndarray], bool, str]:
-    """CP by alternating least squares (TensorLy, deterministic SVD init), two stages."""
-    import tensorly as tl  # lazy: heavy
+class _CP(Protocol):
+    """What is read of a TensorLy CP tensor."""
+
+    weights: np.ndarray
+    factors: list[np.ndarray]
+
+
+class CPFit(NamedTuple):
+    """The factors of a CP fit and what the iterations did (see :func:`cp_fit`)."""
+
+    factors: list[np.ndarray]
+    degenerate: bool
+    note: str
+    error: float
+
+
+def _parafac(kernel: np.ndarray, rank: int, init: str | _CP) -> _CP:
+    """One stage of ALS iterations (TensorLy) from `init`.
+
+    Singular normal equations (an exact fit, a rank above the multilinear
+    ranks, a term gone to zero) get a tiny ridge; where a zero weight still
+    zeroes its equations, the weights go into the factors, unnormalised.
+    """
+    from tensorly.cp_tensor import CPTensor  # lazy: heavy
     from tensorly.decomposition import parafac  # lazy: heavy
 
-    tl.set_backend("numpy")
-
-    def run(init: Any) -> tuple[Any, float, float]:
-        with warnings.catch_warnings():  # restarting from a normalised CP is what we mean
-            warnings.filterwarnings("ignore", "It is not recommended to initialize")
+    ridge = 1e-12 * float(np.sum(kernel * kernel))
+    with warnings.catch_warnings():  # restarting from a normalised CP is what we mean
+        warnings.filterwarnings("ignore", "It is not recommended to initialize")
+        for reg, normalize in ((0.0, True), (ridge, True), (ridge, False)):
+            if not normalize and not isinstance(init, str):
+                scaled = [np.asarray(f, dtype=np.float64) for f in init.factors]
+                scaled[0] = scaled[0] * np.asarray(init.weights)[None, :]
+                init = CPTensor((np.ones(rank), scaled))
             try:
-                cp = parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
-                             random_state=0, normalize_factors=True, linesearch=False)
-            except np.linalg.LinAlgError:  # singular normal equations (an exact fit, or a
-                # rank above the multilinear ranks): a tiny ridge keeps them solvable
-                cp = parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
-                             random_state=0, normalize_factors=True, linesearch=False,
-                             l2_reg=1e-12 * float(np.sum(kernel * kernel)))
-        err = float(np.linalg.norm(kernel - tl.cp_to_tensor(cp)))
-        return cp, err, float(np.max(np.abs(cp.weights)))
+                cp: _CP = parafac(kernel, rank, init=init, n_iter_max=_STAGE, tol=0.0,
+                                  random_state=0, normalize_factors=normalize,
+                                  linesearch=False, l2_reg=reg)
+                return cp
+            except np.linalg.LinAlgError:
+                if not normalize:
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
-    # SVD init (HOSVD factors) while the rank is within every unfolding's rank; beyond
-    # it the SVD has null vectors, and a seeded random start (deterministic) is used
+
+def _als(kernel: np.ndarray, rank: int, init: str | _CP) -> list[tuple[_CP, float, float]]:
+    """Two stages of ALS from `init`: (normalised cp, error, largest weight) after each."""
+    import tensorly as tl  # lazy: heavy
+    from tensorly.cp_tensor import cp_normalize  # lazy: heavy
+
+    tl.set_backend("numpy")
+    out = []
+    for _ in range(2):
+        cp: _CP = cp_normalize(_parafac(kernel, rank, init))
+        out.append((cp, float(np.linalg.norm(kernel - tl.cp_to_tensor(cp))),
+                    float(np.max(np.abs(cp.weights)))))
+        init = cp
+    return out
+
+
+def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarray]] = ()) -> CPFit:
+    """CP by alternating least squares (TensorLy), from deterministic starts; the best kept.
+
+    The default start is TensorLy's SVD initialisation (HOSVD factors) while
+    `rank` is within every unfolding's rank, else a seeded random one (the
+    SVD has null vectors beyond it).  Each of `starts` (``d`` arrays of shape
+    ``(n_k, rank)``, e.g. a greedy selection, :func:`kernelfactor._banks`) is
+    run too, and the fit with the smallest achieved error is kept.  Each run
+    is two stages of :data:`_STAGE` iterations; the second tells convergence
+    from divergence (``degenerate``).  A start closer than every run is kept
+    as it is (ALS from an exact start can only wander).
+    """
+    import tensorly as tl  # lazy: heavy
+    from tensorly.cp_tensor import CPTensor  # lazy: heavy
+
     ranks = [np.linalg.matrix_rank(_unfold(kernel, k)) for k in range(kernel.ndim)]
-    cp1, err1, w1 = run("svd" if rank <= min(ranks) else "random")
-    cp2, err2, w2 = run(cp1)
+    given: list[_CP] = [
+        CPTensor((np.ones(rank), [np.array(f, dtype=np.float64) for f in start]))
+        for start in starts
+    ]
+    # a start closer than where ALS takes it is kept as it is
+    stays = [(init, float(np.linalg.norm(kernel - tl.cp_to_tensor(init))), 1.0)
+             for init in given]
+    inits: list[str | _CP] = ["svd" if rank <= min(ranks) else "random", *given]
+    runs = [_als(kernel, rank, init) for init in inits] + [[stay, stay] for stay in stays]
+    (_, err1, w1), (cp2, err2, w2) = min(runs, key=lambda run: run[1][1])
     weights, fac = cp2.weights, [np.asarray(f) for f in cp2.factors]
     falling = err2 < err1 * (1 - 1e-4)
     growing = w2 > w1 * 1.01
@@ -222,26 +288,22 @@ def _als(kernel: np.ndarray, rank: int) -> tuple[list[np.ndarray], bool, str]:
     root = np.abs(weights) ** (1.0 / d)
     out = [(f * root[None, :]).T.copy() for f in fac]
     out[-1] = out[-1] * np.sign(weights)[:, None]
-    return out, degenerate, why
+    return CPFit(out, degenerate, why, err2)
 
 
-def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
-    """The CP rank-`rank` approximation of one n-D kernel with its errors and bounds.
-
-    Called by :func:`kernelfactor.lowrank` with ``ndim >= 3``.
-    """
+def _check_real(kernel: np.ndarray) -> None:
     if np.iscomplexobj(kernel):
         raise TypeError(
             "`kernel` is complex: CP approximations of complex n-D kernels are not "
             "supported; approximate `k.real` and `k.imag` separately."
         )
-    d = kernel.ndim
+
+
+def _result(kernel: np.ndarray, factors: Sequence[np.ndarray], degenerate: bool, note: str
+            ) -> TensorLowRank:
+    """The errors and bounds of the CP approximation with these factors."""
+    d, rank = kernel.ndim, int(factors[0].shape[0])
     norm = float(np.linalg.norm(kernel))
-    if rank == 0 or norm == 0:
-        factors = [np.zeros((rank, n)) for n in kernel.shape]
-        degenerate, why = False, ""
-    else:
-        factors, degenerate, why = _als(kernel, rank)
     approx = np.zeros(kernel.shape)
     for i in range(rank):
         t = factors[0][i]
@@ -252,10 +314,6 @@ def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
     fro = float(np.linalg.norm(residual))
     lower = unfolding_lower_bound(kernel, rank)
     rounding = float(rounding_level(norm, kernel.shape)) * float(np.sqrt(kernel.size))
-    note = why or (
-        f"achieved error (exact); every rank-{rank} approximation has error >= the lower "
-        "bound; alternating least squares converged"
-    )
     return TensorLowRank(
         factors=tuple(factors),
         shape=tuple(int(n) for n in kernel.shape),
@@ -270,3 +328,151 @@ def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
         residual=residual,
         rounding=rounding,
     )
+
+
+def max_rank(shape: Sequence[int]) -> int:
+    """The largest tensor rank of a kernel of this shape: its size over its longest axis.
+
+    One term per fibre along the longest axis is always an exact decomposition.
+
+    >>> max_rank((3, 3, 3)), max_rank((2, 5, 3))
+    (9, 6)
+    """
+    return math.prod(shape) // max(shape)
+
+
+def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
+    """The CP rank-`rank` approximation of one n-D kernel with its errors and bounds.
+
+    Called by :func:`kernelfactor.lowrank` with ``ndim >= 3``.
+    """
+    _check_real(kernel)
+    if rank == 0 or not np.any(kernel):
+        factors = [np.zeros((rank, n)) for n in kernel.shape]
+        return _result(kernel, factors, False, f"achieved error (exact) of rank {rank}")
+    factors, degenerate, why, _ = cp_fit(kernel, rank)
+    return _result(kernel, factors, degenerate, why or (
+        f"achieved error (exact); every rank-{rank} approximation has error >= the lower "
+        "bound; alternating least squares converged"
+    ))
+
+
+def _fibres(kernel: np.ndarray) -> TensorLowRank:
+    """The exact decomposition of :func:`max_rank` terms: unit vectors and fibres."""
+    axis = int(np.argmax(kernel.shape))
+    others = [k for k in range(kernel.ndim) if k != axis]
+    rank = max_rank(kernel.shape)
+    factors = [np.zeros((rank, n)) for n in kernel.shape]
+    for i, index in enumerate(itertools.product(*(range(kernel.shape[k]) for k in others))):
+        at = dict(zip(others, index, strict=True))
+        for k in others:
+            factors[k][i, at[k]] = 1.0
+        factors[axis][i] = kernel[tuple(at.get(k, slice(None)) for k in range(kernel.ndim))]
+    return _result(kernel, factors, False, (
+        f"exact: one term per fibre along axis {axis} (rank {rank}, the largest of this shape)"
+    ))
+
+
+class CPRank(int):
+    """The smallest CP rank whose fit meets a target (:func:`kernelfactor.rank_for_error`).
+
+    An ``int``, and what stands behind it: the fit at this rank meets the
+    target (its achieved error, exact a posteriori); whether every smaller
+    rank is *proven* unable to (their certified lower bounds exceed the
+    target), or only missed by the iterations; whether the fit is degenerate.
+
+    Attributes
+    ----------
+    achieved : float
+        The fit's error in the norm asked (relative when asked).
+    proven : bool
+        Every smaller rank is excluded by its certified lower bound: this
+        rank is the smallest possible.  False when a smaller rank was only
+        tried (alternating least squares missed the target there, which does
+        not prove it impossible).
+    degenerate : bool
+        The fit at this rank diverges (cancelling terms of growing size: no
+        best approximation of this rank; the error is met, the factors are
+        ill-conditioned).
+    note : str
+        Rank by rank, what excluded or failed.
+    """
+
+    achieved: float
+    proven: bool
+    degenerate: bool
+    note: str
+
+    def __new__(cls, value: int, achieved: float = 0.0, proven: bool = True,
+                degenerate: bool = False, note: str = "") -> CPRank:
+        obj = super().__new__(cls, value)
+        obj.achieved, obj.proven, obj.degenerate, obj.note = achieved, proven, degenerate, note
+        return obj
+
+    def __repr__(self) -> str:
+        how = "proven smallest" if self.proven else "smaller ranks not excluded"
+        flag = ", DEGENERATE fit (no best approximation)" if self.degenerate else ""
+        return f"CPRank({int(self)}, {how}{flag}: {self.note})"
+
+    def __reduce__(self) -> tuple[type[CPRank], tuple[int, float, bool, bool, str]]:
+        return (CPRank, (int(self), self.achieved, self.proven, self.degenerate, self.note))
+
+
+#: The norms of a CP fit's error: attribute of :class:`TensorLowRank`.
+CP_NORMS = {"fro": "fro", "freq": "freq_bound", "l1": "l1"}
+
+
+def cp_search(kernel: np.ndarray, max_error: float, norm: str, relative: bool
+              ) -> tuple[TensorLowRank, CPRank]:
+    """The smallest CP rank whose fit meets `max_error` in `norm` (see :func:`rank_for_error`).
+
+    A rank whose certified lower bound exceeds the target is skipped unfitted
+    (the Frobenius bound bounds the l1 norm and the frequency response's
+    maximum too).  Errors at the rounding level count as that level, and
+    :func:`max_rank` always meets the target (an exact decomposition).
+    """
+    _check_real(kernel)
+    scale = 1.0
+    if relative:
+        d = kernel.ndim
+        scale = {"fro": float(np.linalg.norm(kernel)), "l1": float(l1_norm(kernel, ndim=d)),
+                 "freq": float(frequency_bound(kernel, ndim=d))}[norm]
+    top = max_rank(kernel.shape)
+    rounding = float(rounding_level(float(np.linalg.norm(kernel)), kernel.shape)) * math.sqrt(
+        kernel.size)
+
+    def shown(value: float, noise: bool) -> str:
+        return NOISE_TEXT if noise else f"{value:.3g}"
+
+    proven, log = True, []
+    for r in range(top + 1):
+        lower = unfolding_lower_bound(kernel, r)
+        bound = shown(lower / scale if scale > 0 else 0.0, lower <= rounding)
+        if r < top and lower > rounding and scale > 0 and lower / scale > max_error:
+            log.append(f"rank {r} excluded (certified lower bound {bound})")
+            continue
+        fit = cp_lowrank(kernel, r)
+        achieved = _achieved(fit, norm, scale)
+        if r == top and achieved > max_error:  # ALS missed: the fibres are exact
+            fit = _fibres(kernel)
+            achieved = _achieved(fit, norm, scale)
+        flag = ", degenerate" if fit.degenerate else ""
+        got = shown(achieved, fit.within_rounding)
+        if achieved <= max_error:
+            log.append(f"rank {r} meets it (achieved {got}{flag})")
+        elif r == top:
+            log.append(f"rank {r}, the largest of this shape, is exact up to rounding (the "
+                       "target is below the rounding level)")
+        else:
+            proven = False
+            log.append(f"rank {r} not excluded (certified lower bound {bound}) but missed by "
+                       f"ALS (achieved {got}{flag})")
+            continue
+        return fit, CPRank(r, achieved, proven, fit.degenerate, "; ".join(log))
+    raise AssertionError("unreachable: max_rank always returns")  # pragma: no cover
+
+
+def _achieved(fit: TensorLowRank, norm: str, scale: float) -> float:
+    """The fit's error in `norm` over `scale`; rounding noise counts as the rounding level."""
+    err = max(float(getattr(fit, CP_NORMS[norm])), fit.rounding if fit.within_rounding else 0.0)
+    return err / scale if scale > 0 else 0.0

@@ -255,6 +255,41 @@ def test_fft_estimate() -> None:
     assert "estimate" in repr(f)
 
 
+@pytest.mark.parametrize(
+    ("shape", "kernel"), [((8, 6, 5), (3, 3, 3)), ((4, 4, 4, 4), (3, 1, 5, 2))]
+)
+def test_volume_counts(shape, kernel) -> None:
+    size, taps, d = math.prod(shape), math.prod(kernel), len(kernel)
+    direct = filter_cost(shape, kernel, ndim=d)
+    assert (direct.multiplications, direct.additions) == (size * taps, size * (taps - 1))
+    assert direct.kernel_shape == kernel and direct.image_shape == shape
+    top = taps // max(kernel)  # the largest tensor rank of this shape
+    for r in (1, top):
+        sep = filter_cost(shape, kernel, method="separable", rank=r, ndim=d)
+        assert sep.multiplications == size * r * sum(kernel)
+        assert sep.additions == size * (r * sum(k - 1 for k in kernel) + r - 1)
+        assert sep.passes == 2 * d * r + r - 1
+    with pytest.raises(ValueError, match="largest tensor rank"):
+        filter_cost(shape, kernel, method="separable", rank=top + 1, ndim=d)
+    fft = filter_cost(shape, kernel, method="fft", ndim=d)
+    fast = [next_fast_len(s + k - 1, real=True) for s, k in zip(shape, kernel, strict=True)]
+    p, spectrum = math.prod(fast), math.prod(fast[:-1]) * (fast[-1] // 2 + 1)
+    assert fft.multiplications == pytest.approx(3 * p * math.log2(p) + 6 * spectrum)
+    assert fft.passes == 2 + 3 * 2 * d + 3 + 2 and not fft.exact
+
+
+def test_ndim_two_is_the_default_and_shapes_must_match() -> None:
+    assert filter_cost((9, 7), (3, 5), ndim=2) == filter_cost((9, 7), (3, 5))
+    assert filter_cost((9, 7), (3, 5), method="fft", ndim=2).passes == FFT_PASSES
+    with pytest.raises(ValueError, match="`kernel_shape` must be a sequence of 3"):
+        filter_cost((8, 8, 8), (3, 3), ndim=3)
+    with pytest.raises(ValueError, match="`image_shape` must be a sequence of 3"):
+        filter_cost((8, 8), (3, 3, 3), ndim=3)
+    for bad in (1, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="`ndim` must be an integer >= 2"):
+            filter_cost((8, 8), (3, 3), ndim=bad)
+
+
 def test_filter_cost_to_dict_json() -> None:
     for method in ("direct", "fft", "separable"):
         d = filter_cost((32, 16), (3, 5), method=method, rank=2).to_dict()

@@ -806,3 +806,91 @@ def test_exact_rank_over_gaussian_rationals():
     assert f.rank == 1 and f.decided
     assert sp.simplify(f.to_matrix() - sp.Matrix([[sp.Rational(1, 2), sp.I / 2], [sp.I, -1]])) \
         == sp.zeros(2, 2)
+
+
+# --------------------------------------------------------------------------- n-D (ndim=d)
+
+
+def _outer(*vecs):
+    out = np.asarray(vecs[0], dtype=object)
+    for v in vecs[1:]:
+        out = np.multiply.outer(out, np.asarray(v, dtype=object))
+    return out
+
+
+def _equals(f, arr):
+    """The exact decomposition equals the real array `arr` entry by entry, exactly."""
+    got = f.to_array()
+    return got.shape == arr.shape and all(
+        got[i] == sp.Rational(float(arr[i])) for i in np.ndindex(arr.shape))
+
+
+@pytest.mark.parametrize(("name", "params", "want"), [
+    ("sobel3d", {"axis": 0}, ((1, 0, -1), (1, 2, 1), (1, 2, 1))),
+    ("sobel3d", {"axis": 2}, ((1, 2, 1), (1, 2, 1), (1, 0, -1))),
+    ("binomial3d", {"size": 5}, ((1, 4, 6, 4, 1),) * 3),
+])
+def test_exact_factor_of_separable_volumes_gives_primitive_integer_factors(name, params, want):
+    import kernelfactor as kf
+
+    v = kf.volume_kernel(name, **params)
+    f = exact_factor(v.array, ndim=3)
+    assert f.decided and f.rank == 1 and f.rank_bounds == (1, 1)
+    assert f.multilinear_rank == (1, 1, 1)
+    assert f.terms[0].factors == want
+    assert all(isinstance(x, sp.Integer) for vec in f.terms[0].factors for x in vec)
+    assert f.terms[0].scale == sp.Rational(v.scale.numerator, v.scale.denominator) * (
+        -1 if name == "sobel3d" else 1)  # primitive: first non-zero entry positive
+    assert _equals(f, v.array)
+    json.dumps(f.to_dict())
+
+
+def test_exact_factor_over_gaussian_rationals_and_parameters():
+    a, b, c = [1 + 1j, 2, 1 - 1j], [1, 2j, -1], [3, 1j]
+    t = np.einsum("i,j,k", *(np.array(v) for v in (a, b, c)))
+    f = exact_factor(t, ndim=3)
+    assert f.rank == 1 and f.domain == "ZZ_I"
+    np.testing.assert_array_equal(np.array(f.to_array().tolist(), dtype=complex), t)
+    x = sp.Symbol("x")
+    f = exact_factor(_outer([x, 1], [1, x], [1, 2]).tolist(), ndim=3)
+    assert f.rank == 1 and f.generic and f.parameters == ("x",)
+    assert f.terms[0].factors == ((x, 1), (1, x), (1, 2))
+
+
+def test_exact_factor_decides_rank_two_when_the_unfoldings_pin_it():
+    k = (_outer([1, 2, 0], [1, 0, 1], [1, 1]) + _outer([0, 1, 1], [2, 1, 0], [1, 1])).astype(int)
+    f = exact_factor(k, ndim=3)
+    assert f.multilinear_rank == (2, 2, 1) and f.decided and f.rank == 2
+    assert _equals(f, k)
+
+
+def test_exact_factor_of_the_laplacian_says_what_is_decided():
+    # tensor rank 3 (de Silva and Lim 2008): the unfoldings prove >= 2, the terms <= 3
+    import kernelfactor as kf
+
+    lap = kf.volume_kernel("laplacian7").array
+    f = exact_factor(lap, ndim=3)
+    assert not f.decided and f.rank is None and f.rank_bounds == (2, 3)
+    assert len(f.terms) == 3 and "undecided" in repr(f) and "[2, 3]" in f.method
+    assert _equals(f, lap)
+
+
+def test_exact_factor_nd_edge_cases():
+    zero = exact_factor(np.zeros((2, 3, 2), dtype=int), ndim=3)
+    assert zero.decided and zero.rank == 0 and zero.terms == ()
+    four = exact_factor(_outer([1, 1], [1, 2, 3], [2, 1], [1, -1]).astype(int), ndim=4)
+    assert four.rank == 1 and four.ndim == 4
+    assert four.terms[0].factors == ((1, 1), (1, 2, 3), (2, 1), (1, -1))
+    assert four.terms[0].scale == 1
+    # floats are exact binary values: products of 0.1, 0.7, 0.3 rounded (IEEE) are not
+    # exactly separable; the decimals meant are (limit_denominator)
+    g = np.array([0.1, 0.7, 0.3])
+    t = np.einsum("i,j,k", g, g, g)
+    f = exact_factor(t, ndim=3)
+    assert f.multilinear_rank == (3, 3, 3) and f.rank_bounds == (3, 9) and _equals(f, t)
+    f = exact_factor(t, ndim=3, limit_denominator=1000)
+    assert f.rank == 1 and f.terms[0] == ((sp.Rational(1, 1000), ((1, 7, 3),) * 3))
+    with pytest.raises(ValueError, match="must have 3 axes"):
+        exact_factor(np.ones((3, 3)), ndim=3)
+    with pytest.raises(ValueError, match="`ndim` must be an integer >= 2"):
+        exact_factor(np.ones((3, 3, 3)), ndim=1)

@@ -187,3 +187,69 @@ def test_complex_lowrank_errors_are_eckart_young_and_bound_the_output(rng):
     assert np.max(np.abs(out)) <= lr.error.l1 * np.max(np.abs(image)) * (1 + 1e-12)
     assert kf.rank_for_error(k, lr.error.fro * (1 + 1e-9)) == 2
     json.dumps(lr.to_dict())
+
+
+# ---------------------------------------------------------------------------- ndim >= 3
+
+
+def test_rank_for_error_on_volumes_reports_proofs_and_degeneracy():
+    pytest.importorskip("tensorly")
+    lap = kf.volume_kernel("laplacian7").array
+    # rank 1's certified bound (0.067 relative) exceeds 1%: excluded unfitted; rank 2 has no
+    # best approximation (border rank 2), and its diverging fit meets 1% all the same
+    r = kf.rank_for_error(lap, 0.01, relative=True, ndim=3)
+    assert int(r) == 2 and r.proven and r.degenerate and r.achieved <= 0.01
+    assert "rank 1 excluded" in r.note and "degenerate" in repr(r)
+    fit = kf.lowrank(lap, max_error=0.01, relative=True, ndim=3)
+    assert fit.rank == 2 and fit.degenerate and fit.fro_rel <= 0.01
+    # a target the 600 iterations do not reach at rank 2: rank 3 meets it, and the answer
+    # says that rank 2 was not excluded (its lower bound is 0: rank 2 is not proven too few)
+    r = kf.rank_for_error(lap, 1e-9, relative=True, ndim=3)
+    assert int(r) == 3 and not r.proven and not r.degenerate
+    assert "rank 2 not excluded" in r.note and "missed by ALS" in r.note
+    # a separable volume: rank 1, proven (rank 0 is excluded); the rounding level is not data
+    sob = kf.volume_kernel("sobel3d").array
+    r = kf.rank_for_error(sob, 1e-9, ndim=3)
+    assert int(r) == 1 and r.proven and "0 (below tol)" in r.note
+    # a target of 0 is below the rounding level: met only by the largest rank (9); a lower
+    # bound at the rounding level (sigma_2 of a rank-1 unfolding) excludes no rank
+    r = kf.rank_for_error(sob, 0.0, ndim=3)
+    assert int(r) == 9 and not r.proven and "rank 1 excluded" not in r.note
+
+
+@pytest.mark.parametrize("norm", ["fro", "l1", "freq"])
+def test_rank_for_error_on_volumes_meets_the_target_it_claims(norm):
+    pytest.importorskip("tensorly")
+    t = np.random.default_rng(4).normal(size=(3, 4, 3))
+    for target in (0.9, 0.5, 0.2):
+        r = kf.rank_for_error(t, target, norm=norm, relative=True, ndim=3)
+        fit = kf.lowrank(t, max_error=target, norm=norm, relative=True, ndim=3)
+        assert fit.rank == int(r) and r.achieved <= target
+        err = {"fro": fit.fro, "l1": fit.l1, "freq": fit.freq_bound}[norm]
+        scale = {"fro": np.linalg.norm(t), "l1": np.abs(t).sum(),
+                 "freq": kf.frequency_bound(t, ndim=3)}[norm]
+        assert err / scale == pytest.approx(r.achieved, rel=1e-12)
+        if r.proven and int(r) > 0:  # the rank below is certified too few (in every norm:
+            # the Frobenius norm bounds the l1 norm and the frequency response's maximum)
+            assert kf.unfolding_lower_bound(t, int(r) - 1) / scale > target
+    # below the rounding level: the largest rank of the shape, exactly (one term per fibre)
+    r = kf.rank_for_error(t, 0.0, ndim=3)
+    assert int(r) == 9 and "exact up to rounding" in r.note
+    fit = kf.lowrank(t, max_error=0.0, ndim=3)
+    assert fit.within_rounding and fit.rank == 9
+
+
+def test_rank_for_error_on_volumes_refuses_what_it_cannot_do():
+    pytest.importorskip("tensorly")
+    t = np.ones((2, 2, 2))
+    with pytest.raises(ValueError, match="'spectral' is not offered"):
+        kf.rank_for_error(t, 0.1, norm="spectral", ndim=3)
+    with pytest.raises(ValueError, match="`norm`"):
+        kf.rank_for_error(t, 0.1, norm="nuclear", ndim=3)
+    with pytest.raises(ValueError, match="one of them"):
+        kf.lowrank(t, 1, max_error=0.1, ndim=3)
+    with pytest.raises(ValueError, match="one of them"):
+        kf.lowrank(t, ndim=3)
+    with pytest.raises(ValueError, match="`max_error`"):
+        kf.rank_for_error(t, -1.0, ndim=3)
+    assert int(kf.rank_for_error(np.zeros((2, 3, 2)), 0.0, ndim=3)) == 0

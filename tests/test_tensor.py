@@ -101,3 +101,28 @@ def test_nd_weights_must_match_the_input():
     with pytest.raises(ValueError, match="separable"):
         kf.correlate(np.zeros((4, 4, 4)), kf.volume_kernel("laplacian7").array,
                      method="separable")
+
+
+@pytest.mark.parametrize("rank", range(2, 10))
+def test_ranks_above_the_kernels_own_fit_without_failing(rank):
+    # a separable volume fitted with more terms than it has: the normal equations of ALS
+    # are singular (terms go to zero); a ridge, then unnormalised factors, keep them solvable
+    sob = kf.volume_kernel("sobel3d").array
+    lr = kf.lowrank(sob, rank, ndim=3)
+    assert lr.rank == rank and lr.fro_rel <= 1e-10 and not lr.degenerate
+    assert "0 (below tol)" in repr(lr)  # the lower bound is rounding noise, not digits
+
+
+def test_cp_rank_is_an_int_that_says_how_it_was_found():
+    import pickle
+
+    from kernelfactor._tensor import _fibres, max_rank
+
+    r = kf.CPRank(2, 0.005, True, True, "rank 1 excluded")
+    assert r == 2 and r + 1 == 3 and pickle.loads(pickle.dumps(r)).degenerate
+    assert repr(r).startswith("CPRank(2, proven smallest, DEGENERATE")
+    t = np.random.default_rng(5).normal(size=(2, 4, 3))
+    assert max_rank(t.shape) == 6
+    exact = _fibres(t)
+    assert exact.rank == 6 and exact.within_rounding
+    np.testing.assert_array_equal(exact.to_array(), t)  # unit vectors times fibres: exact
