@@ -195,10 +195,10 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import numpy as np
 
@@ -207,6 +207,7 @@ from ._apply import APPLY_METHODS, convolve, correlate
 from ._banks import gabor_bank, separable_basis, separable_basis_for_error, steerable_bank
 from ._catalogue import (
     VOLUME_KERNELS,
+    ExactMatrix,
     catalogue_params,
     kernel_info,
     list_kernels,
@@ -237,8 +238,12 @@ from ._lowrank import NORMS, LowRankKernel, lowrank
 from ._noise import NOISE_TEXT, shown_vector
 from ._svd import Analysis, TensorAnalysis, analyze
 from ._tensor import TensorLowRank
+from ._typing import JSONValue
 from ._validation import MODES
 from .paper import format_table, regenerate_figures, survey, text_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sympy
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_KERNEL_ELEMENTS", "MAX_TEXT_BYTES", "main"]
 
@@ -251,7 +256,9 @@ _TIFF_SUFFIXES = (".tif", ".tiff")
 
 _RAW = argparse.RawDescriptionHelpFormatter
 _Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
-#: A JSON document (or one block of it) as printed by --json.
+#: A JSON document (or one block of it) as printed by --json.  Its values stay untyped:
+#: the commands build these and read them back by key (each schema is in the module
+#: docstring); as JSONValue, every read would need a check of what the command just wrote.
 _Doc: TypeAlias = "dict[str, Any]"
 
 
@@ -264,7 +271,7 @@ class _InputError(ValueError):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
@@ -273,7 +280,7 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: object) -> JSONValue:
     """Plain JSON values; non-finite floats become the strings "inf", "-inf", "nan"."""
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -285,15 +292,18 @@ def _jsonable(obj: Any) -> Any:
         return _jsonable(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
+    if obj is None or isinstance(obj, bool | int | float | complex | str):
+        return obj
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def _print_json(obj: Any) -> None:
+def _print_json(obj: object) -> None:
     print(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
 
 
-def _vector(values: Any, limit: int = 8) -> str:
-    items = [v if isinstance(v, str) else f"{float(v):.4g}" for v in list(values)]
+def _vector(values: Iterable[object], limit: int = 8) -> str:
+    """Numbers to 4 significant digits (strings as they are), at most `limit` of them."""
+    items = [v if isinstance(v, str) else f"{v:.4g}" for v in values]
     more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
     return "[" + ", ".join(items[:limit]) + more + "]"
 
@@ -372,8 +382,8 @@ class _Kernel:
     name: str | None = None
     params: _Doc | None = None
     key: str | None = None
-    exact: Any = None  # the catalogue's exact rational form, when known
-    given: Any = None  # the file's data as written (ints exact), for --exact
+    exact: ExactMatrix | None = None  # the catalogue's exact rational form, when known
+    given: np.ndarray | None = None  # the file's data as written (ints exact), for --exact
     extra: _Doc = field(default_factory=dict)
 
     def describe(self) -> _Doc:
@@ -466,7 +476,7 @@ def _load_kernel(spec: str, key: str | None = None, ndim: int = 2) -> _Kernel:
 # ---------------------------------------------------------------------------
 
 
-def _parse_expression(text: str) -> tuple[Any, Any, Any]:
+def _parse_expression(text: str) -> tuple[sympy.Expr, sympy.Symbol, sympy.Symbol]:
     """Parse ``f(x, y)`` with :func:`kernelfactor.parse_expression` (nothing is eval'ed)."""
     import sympy as sp
 
@@ -509,7 +519,7 @@ def _cli_names(text: str) -> str:
     return text
 
 
-def _list_blocks(rows: list[tuple[Any, ...]], width: int) -> str:
+def _list_blocks(rows: list[tuple[str, str, str, int | None, str]], width: int) -> str:
     """The catalogue for a narrow terminal: one block per kernel, wrapped to `width`."""
     out: list[str] = []
     for name, params, size, rank, definition in rows:
@@ -565,7 +575,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _approximation(kernel: np.ndarray, args: argparse.Namespace) -> tuple[Any, _Doc]:
+def _approximation(
+    kernel: np.ndarray, args: argparse.Namespace
+) -> tuple[LowRankKernel, _Doc]:
     if args.max_error is not None:
         lr = lowrank(kernel, max_error=args.max_error, norm=args.norm or "fro",
                         relative=args.relative)
@@ -615,7 +627,7 @@ def _time_limit(args: argparse.Namespace) -> float | None:
     return None if args.time_limit == 0 else float(args.time_limit)
 
 
-def _given(kernel: _Kernel) -> Any:
+def _given(kernel: _Kernel) -> np.ndarray:
     return kernel.given if kernel.given is not None else kernel.array
 
 
@@ -1033,7 +1045,7 @@ def _cmd_nd(args: argparse.Namespace, schema: str) -> int:
     return 0
 
 
-def _shown(value: object) -> object:
+def _shown(value: float | None) -> float | str:
     """A documented value for text: NOISE_TEXT for None (rounding noise)."""
     return NOISE_TEXT if value is None else value
 
@@ -1339,7 +1351,7 @@ def _apply_arguments(sub: _Subparsers, common: _Parser) -> None:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     kernel = _load_kernel(args.kernel, args.key)
-    weights: Any = kernel.array
+    weights: np.ndarray | LowRankKernel = kernel.array
     if args.rank is not None:
         weights = lowrank(kernel.array, args.rank)
     out_suffix = Path(args.image_out).suffix.lower()

@@ -30,13 +30,22 @@ Examples
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._noise import NOISE_TEXT, significant
 from ._validation import _check_choice, _describe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from matplotlib.typing import RcKeyType
+
+    from ._lowrank import LowRankKernel
+    from ._svd import Analysis
 
 __all__ = [
     "DOUBLE_COLUMN",
@@ -74,7 +83,7 @@ SINGLE_COLUMN: float = 3.5
 DOUBLE_COLUMN: float = 7.0
 
 #: rcParams for paper figures (fonts readable at 3.5 in and 7 in widths).
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, bool | float | str] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -93,6 +102,158 @@ STYLE: dict[str, Any] = {
 _CMAP_SIGNED = "RdBu_r"  # diverging, red/blue: safe for red-green colour blindness
 
 
+# ---------------------------------------------------------------------------
+# What the functions read of the survey results
+# ---------------------------------------------------------------------------
+# The results of kernelfactor.paper (ErrorCurve, TradeoffPoint, ...) live in a
+# higher layer than this module, which therefore names only the fields it
+# draws (read-only, so the frozen dataclasses match); `_need` checks them at
+# run time.
+
+
+class _ErrorCurve(Protocol):
+    """What :func:`plot_error_vs_rank` reads of a ``paper.ErrorCurve``."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, int]: ...
+    @property
+    def ranks(self) -> Sequence[int]: ...
+    @property
+    def fro_rel(self) -> Sequence[float]: ...
+    @property
+    def spectral_rel(self) -> Sequence[float]: ...
+    @property
+    def l1_rel(self) -> Sequence[float]: ...
+    @property
+    def freq_rel(self) -> Sequence[float]: ...
+    @property
+    def rank(self) -> int: ...
+    @property
+    def rounding(self) -> float: ...
+
+
+class _TradeoffPoint(Protocol):
+    """What :func:`plot_tradeoff` reads of a ``paper.TradeoffPoint``."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def rank(self) -> int | None: ...
+    @property
+    def error(self) -> float: ...
+    @property
+    def rounding(self) -> float: ...
+    @property
+    def multiplications(self) -> float: ...
+    @property
+    def seconds(self) -> float | None: ...
+    @property
+    def pareto(self) -> bool: ...
+    @property
+    def pareto_seconds(self) -> bool | None: ...
+    @property
+    def image_shape(self) -> tuple[int, int] | None: ...
+
+
+class _BankCurve(Protocol):
+    """What :func:`plot_bank_basis` reads of a ``paper.BankCurve``."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, int, int]: ...
+    @property
+    def sizes(self) -> Sequence[int]: ...
+    @property
+    def errors(self) -> Sequence[float]: ...
+    @property
+    def lower_bounds(self) -> Sequence[float]: ...
+    @property
+    def multiplications(self) -> Sequence[float]: ...
+    @property
+    def direct(self) -> float: ...
+    @property
+    def degenerate(self) -> Sequence[bool]: ...
+    @property
+    def exact_size(self) -> int | None: ...
+    @property
+    def rounding(self) -> float: ...
+
+
+class _ResidualComparison(Protocol):
+    """What :func:`plot_residual` reads of a ``paper.ResidualComparison``."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def rank(self) -> int: ...
+    @property
+    def image(self) -> NDArray[np.float64]: ...
+    @property
+    def exact(self) -> NDArray[np.float64]: ...
+    @property
+    def approx(self) -> NDArray[np.float64]: ...
+    @property
+    def difference(self) -> NDArray[np.float64]: ...
+    @property
+    def max_abs_difference(self) -> float: ...
+    @property
+    def bound(self) -> float: ...
+
+
+class _DepthwiseCostGrid(Protocol):
+    """What :func:`plot_depthwise_cost` reads of a ``paper.DepthwiseCostGrid``."""
+
+    @property
+    def kernel_sizes(self) -> Sequence[int]: ...
+    @property
+    def out_channels(self) -> Sequence[int]: ...
+    @property
+    def standard(self) -> Sequence[Sequence[int]]: ...
+    @property
+    def depthwise(self) -> Sequence[Sequence[int]]: ...
+    @property
+    def seed(self) -> Mapping[str, float]: ...
+
+
+class _LayerCurve(Protocol):
+    """What :func:`plot_layer_tradeoff` reads of a ``paper.LayerCurve``."""
+
+    @property
+    def kernel(self) -> tuple[int, int]: ...
+    @property
+    def multiplications(self) -> int | None: ...
+    @property
+    def ranks(self) -> Sequence[int]: ...
+    @property
+    def rank_multiplications(self) -> Sequence[int | None]: ...
+    @property
+    def errors(self) -> Sequence[float | None]: ...
+
+
+class _NetworkTradeoff(Protocol):
+    """What the network plots read of a ``paper.NetworkTradeoff``."""
+
+    @property
+    def layers(self) -> Sequence[_LayerCurve]: ...
+    @property
+    def multiplications(self) -> int: ...
+    @property
+    def ranks(self) -> Sequence[int]: ...
+    @property
+    def rank_multiplications(self) -> Sequence[int]: ...
+    @property
+    def metric_name(self) -> str: ...
+    @property
+    def metric(self) -> Sequence[float]: ...
+    @property
+    def reference_metric(self) -> float: ...
+
+
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
     """Apply :data:`STYLE` while drawing, keeping pyplot's interactive state.
@@ -104,8 +265,7 @@ def _style() -> Iterator[None]:
     """
     import matplotlib
 
-    rc: Any = STYLE
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(STYLE):
         try:
             yield
         finally:
@@ -113,7 +273,7 @@ def _style() -> Iterator[None]:
     matplotlib.interactive(interactive)
 
 
-def _new_axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
+def _new_axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure | SubFigure, Axes]:
     if ax is not None:
         return ax.figure, ax
     import matplotlib.pyplot as plt
@@ -122,7 +282,7 @@ def _new_axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     return fig, new
 
 
-def _new_figure(fig: Any, size: tuple[float, float]) -> Any:
+def _new_figure(fig: Figure | SubFigure | None, size: tuple[float, float]) -> Figure | SubFigure:
     if fig is not None:
         if fig.axes:
             raise ValueError(
@@ -135,7 +295,9 @@ def _new_figure(fig: Any, size: tuple[float, float]) -> Any:
     return plt.figure(figsize=size, layout="constrained")
 
 
-def _axes_row(ax: Any, n: int, name: str) -> tuple[Any, list[Any]]:
+def _axes_row(
+    ax: Axes | Sequence[Axes] | NDArray[np.object_] | None, n: int, name: str
+) -> tuple[Figure | SubFigure, list[Axes]]:
     """The panels of a figure with one panel per entry of the parameter `name`.
 
     New ones side by side (sharing the y axis) when `ax` is None, else the
@@ -150,8 +312,10 @@ def _axes_row(ax: Any, n: int, name: str) -> tuple[Any, list[Any]]:
         fig, arr = plt.subplots(1, n, figsize=(DOUBLE_COLUMN, 3.0), layout="constrained",
                                 sharey=True)
         return fig, list(np.ravel(arr))
-    axes_list = [ax] if n == 1 and not isinstance(ax, (Sequence, np.ndarray)) \
-        else list(np.ravel(ax))
+    if isinstance(ax, (Sequence, np.ndarray)):
+        axes_list = list(np.ravel(np.asarray(ax, dtype=object)))
+    else:
+        axes_list = [ax]
     if len(axes_list) != n:
         raise ValueError(
             f"`ax` must hold one Axes per `{name}` entry ({n}); got {len(axes_list)}."
@@ -159,8 +323,17 @@ def _axes_row(ax: Any, n: int, name: str) -> tuple[Any, list[Any]]:
     return axes_list[0].figure, axes_list
 
 
-def _ticks(ax: Any) -> None:
+def _ticks(ax: Axes) -> None:
     ax.tick_params(labelsize=STYLE["xtick.labelsize"], width=0.6, length=3)
+
+
+def _integer_ticks(ax: Axes) -> None:
+    """Integer x ticks (ranks, sizes), where the x axis has matplotlib's default locator."""
+    from matplotlib.ticker import MaxNLocator
+
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
 
 
 def _floor(values: np.ndarray, floor: float) -> np.ndarray:
@@ -168,7 +341,7 @@ def _floor(values: np.ndarray, floor: float) -> np.ndarray:
     return np.maximum(np.asarray(values, dtype=np.float64), floor)
 
 
-def _need(obj: Any, attrs: Sequence[str], name: str, what: str) -> None:
+def _need(obj: object, attrs: Sequence[str], name: str, what: str) -> None:
     missing = [a for a in attrs if not hasattr(obj, a)]
     if missing:
         raise TypeError(
@@ -182,8 +355,11 @@ def _need(obj: Any, attrs: Sequence[str], name: str, what: str) -> None:
 
 
 def plot_spectrum(
-    analyses: Any, *, labels: Sequence[str] | None = None, ax: Any = None
-) -> tuple[Any, Any]:
+    analyses: Analysis | Mapping[str, Analysis] | Sequence[Analysis],
+    *,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> tuple[Figure | SubFigure, Axes]:
     """Normalised singular values on a log scale, with the tolerance and the rank.
 
     Parameters
@@ -265,7 +441,7 @@ def plot_spectrum(
         ax.set_ylim(floor / 3, 3.0)
         _floor_row(ax, floor, lo)
         ax.set_xlim(0.5, kmax + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax)
         ax.set_xlabel("index $i$")
         ax.set_ylabel(r"$\sigma_i / \sigma_1$")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
@@ -273,7 +449,7 @@ def plot_spectrum(
     return fig, ax
 
 
-def _noise_floor(analysis: Any) -> float:
+def _noise_floor(analysis: Analysis) -> float:
     """The analysis' noise floor (its tolerance for objects without one)."""
     return float(getattr(analysis, "noise_floor", analysis.tol))
 
@@ -284,7 +460,7 @@ def _short(value: float) -> str:
     return f"{mant}e{int(exp)}"
 
 
-def _floor_row(ax: Any, floor: float, top: float, text: str = NOISE_TEXT) -> None:
+def _floor_row(ax: Axes, floor: float, top: float, text: str = NOISE_TEXT) -> None:
     """Label the y position `floor` as `text` and mark the axis break above it.
 
     Ticks are the decades from just above `top` up to 1 (every other decade
@@ -317,7 +493,9 @@ def _floor_row(ax: Any, floor: float, top: float, text: str = NOISE_TEXT) -> Non
 # ---------------------------------------------------------------------------
 
 
-def plot_error_vs_rank(curve: Any, *, ax: Any = None, legend: bool = True) -> tuple[Any, Any]:
+def plot_error_vs_rank(
+    curve: _ErrorCurve, *, ax: Axes | None = None, legend: bool = True
+) -> tuple[Figure | SubFigure, Axes]:
     """Relative Frobenius, spectral and l1 errors against rank, with the output-error bounds.
 
     Parameters
@@ -366,7 +544,7 @@ def plot_error_vs_rank(curve: Any, *, ax: Any = None, legend: bool = True) -> tu
         ax.set_yscale("log")
         ax.set_ylim(floor / 3, 3.0)
         _floor_row(ax, floor, curve.rounding)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax)
         ax.set_xlabel("rank $k$")
         ax.set_ylabel("relative error")
         ax.set_title(f"{curve.label} ({curve.shape[0]}$\\times${curve.shape[1]}), "
@@ -389,8 +567,11 @@ _METHOD_MARKERS = {"separable": "o", "direct": "s", "fft": "^"}
 
 
 def plot_tradeoff(
-    points: Sequence[Any], *, cost: Any = "multiplications", ax: Any = None
-) -> tuple[Any, Any]:
+    points: Sequence[_TradeoffPoint],
+    *,
+    cost: str | Sequence[str] = "multiplications",
+    ax: Axes | Sequence[Axes] | NDArray[np.object_] | None = None,
+) -> tuple[Figure | SubFigure, Axes | NDArray[np.object_]]:
     """Error against cost across kernels and ranks, with each kernel's Pareto front.
 
     Parameters
@@ -443,15 +624,14 @@ def plot_tradeoff(
         lowest = min(inexact) if inexact else 1.0
         floor = 10.0 ** (np.floor(np.log10(lowest)) - 1)
 
-        def y(p: Any) -> float:
+        def y(p: _TradeoffPoint) -> float:
             return floor if p.error <= p.rounding else float(p.error)
 
-        shapes = {tuple(p.image_shape) for p in pts if getattr(p, "image_shape", None)}
-        size = len(shapes) == 1
+        shapes = {tuple(s) for p in pts if (s := getattr(p, "image_shape", None))}
         for axis, c in zip(axes_list, costs, strict=True):
             attr, xlabel = _COST_AXES[c]
-            if size:
-                ((h, w),) = {tuple(p.image_shape) for p in pts}
+            if len(shapes) == 1:
+                ((h, w),) = shapes
                 xlabel = xlabel.format(size=f", {h}$\\times${w}")
             else:
                 xlabel = xlabel.format(size="")
@@ -494,12 +674,11 @@ def plot_tradeoff(
             handles += last.plot([], [], ls="none", marker=marker, color="0.3", label=name)
         handles += last.plot([], [], ls="none", marker="o", mfc="white", color="0.3",
                              label="dominated (hollow)")
-        below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2)}
         if last is first:
-            first.legend(ncol=3, **below)
+            first.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
         else:
-            first.legend(ncol=2, **below)
-            last.legend(handles=handles, ncol=2, **below)
+            first.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+            last.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return fig, (axes_list[0] if len(costs) == 1 else np.asarray(axes_list, dtype=object))
 
 
@@ -519,8 +698,11 @@ _NEED_BANK = (
 
 
 def plot_bank_basis(
-    curves: Any, *, x: str | Sequence[str] = ("size", "multiplications"), ax: Any = None
-) -> tuple[Any, Any]:
+    curves: _BankCurve | Iterable[_BankCurve],
+    *,
+    x: str | Sequence[str] = ("size", "multiplications"),
+    ax: Axes | Sequence[Axes] | NDArray[np.object_] | None = None,
+) -> tuple[Figure | SubFigure, Axes | NDArray[np.object_]]:
     """A filter bank's error through a shared separable basis, against its size and its cost.
 
     Parameters
@@ -551,7 +733,7 @@ def plot_bank_basis(
     best basis of that size exists) is crossed out.  The legend gives each
     bank's shape and the size at which it is exact.
     """
-    items = [curves] if hasattr(curves, "sizes") else list(curves)
+    items = list(curves) if isinstance(curves, Iterable) else [curves]
     if not items:
         raise ValueError("`curves` is empty; pass kernelfactor.paper.bank_curve(...) results.")
     for c in items:
@@ -585,14 +767,13 @@ def plot_bank_basis(
                                   va="top", fontsize=STYLE["legend.fontsize"], color="0.3")
                 axis.set_xscale("log")
             else:
-                axis.xaxis.get_major_locator().set_params(integer=True)
+                _integer_ticks(axis)
             axis.set_yscale("log")
             axis.set_ylim(floor / 3, 2.0)
             _floor_row(axis, floor, lowest)
             axis.set_xlabel(xlabel)
             _ticks(axis)
         axes_list[0].set_ylabel("relative error over the bank")
-        below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2)}
         first, last = axes_list[0], axes_list[-1]
         for i, c in enumerate(items):
             n, h, w = c.shape
@@ -605,9 +786,9 @@ def plot_bank_basis(
                     label="certified lower bound")
         if any(any(c.degenerate) for c in items):
             styles.plot([], [], ls="none", marker="x", color="black", label="degenerate fit")
-        first.legend(ncol=1, **below)
+        first.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
         if last is not first:
-            last.legend(ncol=1, **below)
+            last.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
     return fig, (axes_list[0] if len(panels) == 1 else np.asarray(axes_list, dtype=object))
 
 
@@ -617,8 +798,9 @@ def plot_bank_basis(
 
 
 def plot_factors(
-    approximation: Any, *, max_terms: int = 4, label: str = "", fig: Any = None
-) -> tuple[Any, Any]:
+    approximation: LowRankKernel, *, max_terms: int = 4, label: str = "",
+    fig: Figure | SubFigure | None = None,
+) -> tuple[Figure | SubFigure, NDArray[np.object_]]:
     """The kernel as a heat map beside its rank-1 terms as stem plots.
 
     Parameters
@@ -687,7 +869,9 @@ def plot_factors(
 # ---------------------------------------------------------------------------
 
 
-def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
+def plot_residual(
+    result: _ResidualComparison, *, fig: Figure | SubFigure | None = None
+) -> tuple[Figure | SubFigure, NDArray[np.object_]]:
     """A photograph, filtered exactly and at rank k, their difference and its bound.
 
     Parameters
@@ -717,14 +901,13 @@ def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
         axes = fig.subplots(1, 4)
         lo = float(min(result.exact.min(), result.approx.min()))
         hi = float(max(result.exact.max(), result.approx.max()))
-        panels = (
-            (result.image, "input $x$", {"cmap": "gray"}),
-            (result.exact, f"exact: {result.label}", {"cmap": "gray", "vmin": lo, "vmax": hi}),
-            (result.approx, f"rank {result.rank}", {"cmap": "gray", "vmin": lo, "vmax": hi}),
+        panels = (  # the input on its own grey scale, both filtered images on one
+            (result.image, "input $x$", None, None),
+            (result.exact, f"exact: {result.label}", lo, hi),
+            (result.approx, f"rank {result.rank}", lo, hi),
         )
-        for ax, (img, title, kw) in zip(axes[:3], panels, strict=True):
-            options: dict[str, Any] = dict(kw)  # type: ignore[call-overload]
-            ax.imshow(img, interpolation="nearest", **options)
+        for ax, (img, title, vmin, vmax) in zip(axes[:3], panels, strict=True):
+            ax.imshow(img, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
             ax.set_title(title)
         span = float(np.max(np.abs(result.difference))) or 1.0
         diff = axes[3].imshow(result.difference, cmap=_CMAP_SIGNED, vmin=-span, vmax=span,
@@ -749,7 +932,9 @@ def plot_residual(result: Any, *, fig: Any = None) -> tuple[Any, Any]:
 # ---------------------------------------------------------------------------
 
 
-def plot_depthwise_cost(grid: Any, *, ax: Any = None) -> tuple[Any, Any]:
+def plot_depthwise_cost(
+    grid: _DepthwiseCostGrid, *, ax: Axes | None = None
+) -> tuple[Figure | SubFigure, Axes]:
     """Depthwise-separable over standard layer multiplications across ``K`` and ``N``.
 
     Parameters
@@ -811,7 +996,14 @@ _NEED_NETWORK = (
 )
 
 
-def plot_layer_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
+def _share(part: int | None, whole: int | None) -> float:
+    """``part / whole`` to 6 significant digits; NaN (not drawn) where a cost is unknown."""
+    return np.nan if part is None or not whole else significant(part / whole)
+
+
+def plot_layer_tradeoff(
+    result: _NetworkTradeoff, *, ax: Axes | None = None
+) -> tuple[Figure | SubFigure, Axes]:
     """Each depthwise layer's kernel error against its multiplications at ranks ``1 .. K - 1``.
 
     Parameters
@@ -848,7 +1040,7 @@ def plot_layer_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
         ranks = sorted({k for c in curves for k in c.ranks})
         for c in curves:
             color = colors[tuple(c.kernel)]
-            xs = [significant(m / c.multiplications) for m in c.rank_multiplications]
+            xs = [_share(m, c.multiplications) for m in c.rank_multiplications]
             ys = [floor if e is None else e for e in c.errors]
             ax.plot(xs, ys, color=color, lw=0.6, alpha=0.6)
             for k, x, y in zip(c.ranks, xs, ys, strict=True):
@@ -874,7 +1066,9 @@ def plot_layer_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
     return fig, ax
 
 
-def plot_network_tradeoff(result: Any, *, ax: Any = None) -> tuple[Any, Any]:
+def plot_network_tradeoff(
+    result: _NetworkTradeoff, *, ax: Axes | None = None
+) -> tuple[Figure | SubFigure, Axes]:
     """The end-to-end metric against the network's total multiplications, rank by rank.
 
     Parameters

@@ -363,3 +363,16 @@ def test_plot_bank_basis_one_panel_and_errors(bank_curves):
         plotting.plot_bank_basis([])
     with pytest.raises(TypeError, match="BankCurve"):
         plotting.plot_bank_basis([paper.error_curve("dog")])
+    with pytest.raises(TypeError, match="must be a BankCurve"):  # one other result, not a list
+        plotting.plot_bank_basis(paper.error_curve("dog"))
+
+
+def test_integer_rank_ticks_keep_the_callers_tick_locator():
+    """Integer rank ticks come from matplotlib's default locator; one the caller set stays."""
+    from matplotlib.ticker import FixedLocator
+
+    ax = _axes()
+    ax.xaxis.set_major_locator(FixedLocator([0, 2, 4]))
+    fig, _ = plotting.plot_error_vs_rank(paper.error_curve("dog"), ax=ax)
+    _render(fig)
+    assert list(ax.get_xticks()) == [0, 2, 4]

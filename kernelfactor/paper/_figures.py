@@ -28,7 +28,7 @@ import pathlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -38,10 +38,12 @@ from .._catalogue import get_kernel
 from .._coerce import format_kernel_spec
 from .._lowrank import lowrank
 from .._report import format_table
-from .._svd import analyze
+from .._svd import Analysis, analyze
+from .._typing import PathLike
 from .._validation import _check_choice, _describe
 from ._network import example_network_tradeoff
 from ._survey import (
+    KernelSpec,
     _specs,
     bank_curve,
     depthwise_cost_grid,
@@ -51,6 +53,10 @@ from ._survey import (
     survey,
     tradeoff,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "DEFAULT_TRADEOFF_KERNELS",
@@ -70,7 +76,7 @@ FIGURE_FORMATS: tuple[str, ...] = ("pdf", "png", "svg")
 TIMINGS_PATH = pathlib.Path(__file__).parent.parent / "data" / "timings.json"
 
 #: Kernels of the spectrum and trade-off figures (name, params).
-DEFAULT_TRADEOFF_KERNELS: tuple[tuple[str, dict[str, Any]], ...] = (
+DEFAULT_TRADEOFF_KERNELS: tuple[tuple[str, dict[str, float]], ...] = (
     ("sobel_x", {}),
     ("gaussian", {"sigma": 2.0}),
     ("log", {"sigma": 2.0}),
@@ -85,17 +91,26 @@ _RESIDUAL_KERNEL = ("disk", {"radius": 5.0})
 _RESIDUAL_RANK = 2
 _DPI = 200
 _PRODUCER = "kernelfactor"
-_METADATA: dict[str, dict[str, Any]] = {
+_METADATA: dict[str, dict[str, str | None]] = {
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": _PRODUCER, "Creator": _PRODUCER},
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": _PRODUCER},
 }
-_RC: dict[str, Any] = {"svg.hashsalt": "kernelfactor", "svg.fonttype": "path", "pdf.fonttype": 42,
-       "path.simplify": True}
+_RC: dict[RcKeyType, bool | float | str] = {
+    "svg.hashsalt": "kernelfactor", "svg.fonttype": "path", "pdf.fonttype": 42,
+    "path.simplify": True,
+}
 _COMMAND = "kernelfactor figures"
 
 
-def load_timings(path: Any = None) -> dict[str, Any]:
+class _Timings(TypedDict):
+    """The stored benchmark file: the keys read here (it holds more)."""
+
+    image_shape: list[int]
+    timings: dict[str, float]
+
+
+def load_timings(path: PathLike | None = None) -> _Timings:
     """Read the stored benchmark file (default :data:`TIMINGS_PATH`).
 
     Returns
@@ -109,8 +124,9 @@ def load_timings(path: Any = None) -> dict[str, Any]:
     if not p.exists():
         return {"image_shape": [512, 512], "timings": {}}
     with p.open(encoding="utf-8") as f:
-        data = json.load(f)
-    if not isinstance(data, dict) or not isinstance(data.get("timings"), dict):
+        data = json.load(f)  # checked for the mapping read here, then returned as it is
+    timings = data.get("timings") if isinstance(data, dict) else None
+    if not isinstance(timings, dict):
         raise ValueError(
             f"`path` {str(p)!r} is not a timings file (a JSON object with a 'timings' mapping); "
             "rewrite it with `python benchmarks/bench_tradeoff.py --write PATH`."
@@ -130,13 +146,13 @@ def _photo() -> np.ndarray:
     return grey[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
-def _figure(size: tuple[float, float]) -> Any:
+def _figure(size: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=size, layout="constrained")
 
 
-def _save(fig: Any, out: pathlib.Path, stem: str, formats: Sequence[str]) -> list[pathlib.Path]:
+def _save(fig: Figure, out: pathlib.Path, stem: str, formats: Sequence[str]) -> list[pathlib.Path]:
     paths = []
     for fmt in formats:
         path = out / f"{stem}.{fmt}"
@@ -149,8 +165,8 @@ def _save(fig: Any, out: pathlib.Path, stem: str, formats: Sequence[str]) -> lis
 class _Inputs:
     """What every figure may read: the kernels of the multi-kernel figures and the timings."""
 
-    kernels: Sequence[tuple[str, dict[str, Any]]]
-    timings: dict[str, Any]
+    kernels: Sequence[tuple[str, dict[str, object]]]
+    timings: _Timings
 
 
 @dataclass(frozen=True)
@@ -173,49 +189,55 @@ class FigureSpec:
     name: str
     description: str
     size: tuple[float, float]
-    draw: Callable[[_Inputs, Any], None]
+    draw: Callable[[_Inputs, Figure], None]
 
 
-def _draw_spectra(inputs: _Inputs, fig: Any) -> None:
-    analyses = {kernel_label(n, p): analyze(get_kernel(n, **p)) for n, p in inputs.kernels}
+def _analysis(kernel: np.ndarray) -> Analysis:
+    a = analyze(kernel)
+    assert isinstance(a, Analysis)  # catalogue kernels are 2-D
+    return a
+
+
+def _draw_spectra(inputs: _Inputs, fig: Figure) -> None:
+    analyses = {kernel_label(n, p): _analysis(get_kernel(n, **p)) for n, p in inputs.kernels}
     plotting.plot_spectrum(analyses, ax=fig.add_subplot())
 
 
-def _draw_error_vs_rank(inputs: _Inputs, fig: Any) -> None:
+def _draw_error_vs_rank(inputs: _Inputs, fig: Figure) -> None:
     plotting.plot_error_vs_rank(error_curve(_ERROR_KERNEL), ax=fig.add_subplot())
 
 
-def _draw_tradeoff(inputs: _Inputs, fig: Any) -> None:
-    shape = tuple(inputs.timings.get("image_shape", (512, 512)))
-    points = tradeoff(inputs.kernels, image_shape=shape, timings=inputs.timings["timings"])
+def _draw_tradeoff(inputs: _Inputs, fig: Figure) -> None:
+    h, w = inputs.timings.get("image_shape", (512, 512))
+    points = tradeoff(inputs.kernels, image_shape=(h, w), timings=inputs.timings["timings"])
     timed = any(p.seconds is not None for p in points)
     costs = ("multiplications", "seconds") if timed else ("multiplications",)
     axes = fig.subplots(1, len(costs), sharey=True, squeeze=False)[0]
     plotting.plot_tradeoff(points, cost=costs, ax=axes if len(costs) > 1 else axes[0])
 
 
-def _draw_factors(inputs: _Inputs, fig: Any) -> None:
+def _draw_factors(inputs: _Inputs, fig: Figure) -> None:
     n, p = _FACTORS_KERNEL
     plotting.plot_factors(lowrank(get_kernel(n, **p)), label=kernel_label(n, p), fig=fig)
 
 
-def _draw_residual(inputs: _Inputs, fig: Any) -> None:
+def _draw_residual(inputs: _Inputs, fig: Figure) -> None:
     plotting.plot_residual(residual_comparison(_photo(), _RESIDUAL_KERNEL, _RESIDUAL_RANK),
                            fig=fig)
 
 
-def _draw_depthwise_cost(inputs: _Inputs, fig: Any) -> None:
+def _draw_depthwise_cost(inputs: _Inputs, fig: Figure) -> None:
     plotting.plot_depthwise_cost(depthwise_cost_grid(), ax=fig.add_subplot())
 
 
-def _draw_network_tradeoff(inputs: _Inputs, fig: Any) -> None:
+def _draw_network_tradeoff(inputs: _Inputs, fig: Figure) -> None:
     result = example_network_tradeoff()
     left, right = fig.subplots(1, 2)
     plotting.plot_layer_tradeoff(result, ax=left)
     plotting.plot_network_tradeoff(result, ax=right)
 
 
-def _draw_banks(inputs: _Inputs, fig: Any) -> None:
+def _draw_banks(inputs: _Inputs, fig: Figure) -> None:
     # 8 orientations of 13 x 13 each (the same direct cost): the 11 CP fits, one per basis
     # size, take about two seconds
     curves = [
@@ -329,13 +351,13 @@ def _readme(files: dict[str, list[str]], command: str) -> str:
 
 
 def regenerate_figures(
-    out_dir: Any = "figures",
+    out_dir: PathLike = "figures",
     formats: Sequence[str] = ("pdf", "png", "svg"),
-    kernels: Iterable[Any] | None = None,
+    kernels: Iterable[KernelSpec] | None = None,
     progress: Callable[[str, int, int, float], None] | None = None,
     *,
     only: Sequence[str] | None = None,
-    timings_path: Any = None,
+    timings_path: PathLike | None = None,
 ) -> list[pathlib.Path]:
     """Compute, draw and write every figure and table, deterministically.
 
@@ -398,8 +420,7 @@ def regenerate_figures(
     written: list[pathlib.Path] = []
     files: dict[str, list[str]] = {}
 
-    rc: Any = {**plotting.STYLE, **_RC}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context({**plotting.STYLE, **_RC}):
         for i, name in enumerate(names, start=1):
             start = time.perf_counter()
             if name == "table":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -113,8 +112,18 @@ class NetworkTradeoff(Result):
         )
 
 
+def _known(multiplications: int | None) -> int:
+    """A count of the report's multiplications: known once its input shape is."""
+    if multiplications is None:
+        raise ValueError(
+            "`report` has layers of unknown cost (no input shape); pass `input_shape` to "
+            "analyze_network."
+        )
+    return multiplications
+
+
 def network_tradeoff(
-    report: Any,
+    report: NetworkReport,
     metric: Mapping[int, float],
     *,
     metric_name: str = "relative L2 error of the output",
@@ -159,12 +168,7 @@ def network_tradeoff(
         raise TypeError(
             f"`metric` must be a non-empty mapping of rank to value; got {_describe(metric)}."
         )
-    total = report.multiplications
-    if total is None:
-        raise ValueError(
-            "`report` has layers of unknown cost (no input shape); pass `input_shape` to "
-            "analyze_network."
-        )
+    total = _known(report.multiplications)
     ranks = tuple(sorted(_check_positive_int(k, "metric") for k in metric))
     curves = []
     for rep in report.layers:
@@ -179,7 +183,7 @@ def network_tradeoff(
             errors=tuple(None if e.within_rounding else significant(e.fro_rel)
                          for e in rep.spatial_errors),
         ))
-    mults = tuple(choose_ranks(report, rank=k).multiplications_after for k in ranks)
+    mults = tuple(_known(choose_ranks(report, rank=k).multiplications_after) for k in ranks)
     values = tuple(significant(float(metric[k]), METRIC_DIGITS) for k in ranks)
     return NetworkTradeoff(
         source=report.source, layers=tuple(curves), multiplications=int(total), ranks=ranks,
@@ -245,7 +249,7 @@ def _example_image(size: int, seed: int) -> np.ndarray:
     return (rgb - 0.5) / 0.25
 
 
-def _example_report(weights: list[tuple[np.ndarray, np.ndarray]], size: int) -> Any:
+def _example_report(weights: list[tuple[np.ndarray, np.ndarray]], size: int) -> NetworkReport:
 
     layers = []
     c_in, h = 3, size

@@ -26,14 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias, TypedDict
 
 import numpy as np
 
 from .._apply import correlate
 from .._banks import separable_basis
 from .._bounds import l1_norm
-from .._catalogue import kernel_info, list_kernels
+from .._catalogue import ExactMatrix, kernel_info, list_kernels
 from .._coerce import as_kernel_spec
 from .._costmodel import conv_cost, depthwise_separable_cost, filter_cost, seed_example
 from .._exact import exact_rank
@@ -41,7 +41,7 @@ from .._lowrank import lowrank, rank_for_error
 from .._noise import NOISE_TEXT, rounding_level, significant
 from .._results import Result
 from .._svd import Analysis, analyze
-from .._typing import ArrayLike, Floats
+from .._typing import ArrayLike, Floats, JSONDict, JSONValue, Params
 from .._validation import _check_nonnegative, _check_positive_int
 
 __all__ = [
@@ -62,10 +62,11 @@ __all__ = [
     "tradeoff",
 ]
 
-KernelSpec = Any  # a name, a spec string "gaussian:sigma=2", or (name, params)
+#: A catalogue kernel: a name, a spec string ``"gaussian:sigma=2"``, or ``(name, params)``.
+KernelSpec: TypeAlias = "str | tuple[str, Params]"
 
 
-def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, Any]]]:
+def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, object]]]:
     if kernels is None:
         return [(name, {}) for name in list_kernels()]
     if isinstance(kernels, str):
@@ -79,7 +80,7 @@ def _specs(kernels: Iterable[KernelSpec] | None) -> list[tuple[str, dict[str, An
     return out
 
 
-def kernel_label(name: str, params: Mapping[str, Any] | None = None) -> str:
+def kernel_label(name: str, params: Params | None = None) -> str:
     """A short, stable label: ``name`` or ``name(key=value, ...)`` for non-default params.
 
     Examples
@@ -171,7 +172,7 @@ class KernelSurvey(Result):
 
     name: str
     label: str
-    params: dict[str, Any]
+    params: dict[str, object]
     shape: tuple[int, int]
     rank: int
     exact_rank: int | None
@@ -185,7 +186,7 @@ class KernelSurvey(Result):
     tol_mults: float
     speedup: float
     tol_speedup: float
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    raw: dict[str, JSONValue] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         m, n = self.shape
@@ -200,7 +201,7 @@ class KernelSurvey(Result):
         )
 
 
-def _exact_rank(exact: Any) -> int | None:
+def _exact_rank(exact: ExactMatrix | None) -> int | None:
     if exact is None:
         return None
     return int(exact_rank([list(row) for row in exact]))
@@ -350,7 +351,7 @@ class TradeoffPoint(Result):
         """``"label|method|rank"``: the key of this point in a timings mapping."""
         return timing_key(self.label, self.method, self.rank)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """The fields as plain Python, and the timing ``key``."""
         return {**super().to_dict(), "key": self.key}
 
@@ -376,6 +377,15 @@ def pareto_mask(costs: Sequence[float], errors: Sequence[float]) -> np.ndarray:
     better = (c[:, None] < c[None, :]) | (e[:, None] < e[None, :])
     dominated = np.any(no_worse & better, axis=0)
     return ~dominated
+
+
+class _Way(TypedDict):
+    """One way of filtering with a kernel, before its Pareto flags and time are known."""
+
+    method: str
+    rank: int | None
+    error: float
+    multiplications: float
 
 
 def tradeoff(
@@ -423,7 +433,7 @@ def tradeoff(
         wanted = range(1, max(analyze(arr).rank, 1) + 1) if ranks is None else ranks
         chosen = sorted({min(_check_positive_int(r, "ranks"), top) for r in wanted})
         rounding = float(rounding_level(1.0, (m, n)))
-        pts: list[dict[str, Any]] = []
+        pts: list[_Way] = []
         for r in chosen:
             err = _denoised(float(lowrank(arr, r).error.fro_rel), rounding)
             pts.append(
@@ -586,7 +596,7 @@ class ResidualComparison(Result):
     fro_rel: float
     mode: str = "reflect"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """Summary numbers (the images are left out: use the attributes)."""
         d = super().to_dict()
         for key in ("image", "exact", "approx", "difference"):
@@ -606,7 +616,7 @@ class ResidualComparison(Result):
 
 
 def residual_comparison(
-    image: Any, kernel: KernelSpec, rank: int, *, mode: str = "reflect"
+    image: ArrayLike, kernel: KernelSpec, rank: int, *, mode: str = "reflect"
 ) -> ResidualComparison:
     """Filter a 2-D image exactly and with the best rank-`rank` approximation.
 
@@ -685,7 +695,7 @@ class DepthwiseCostGrid(Result):
         """``depthwise / standard``, shape ``(len(K), len(N))``."""
         return np.asarray(self.depthwise, dtype=float) / np.asarray(self.standard, dtype=float)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONDict:
         """The fields as plain Python, and the ``ratio`` grid."""
         return {**super().to_dict(), "ratio": self.ratio.tolist()}
 
@@ -717,6 +727,7 @@ def depthwise_cost_grid(
     dw = tuple(
         tuple(depthwise_separable_cost(input_shape, k, n).multiplications for n in ns) for k in ks
     )
+    h, w, c = input_shape
     seed = seed_example()
     kh, _ = seed.standard.kernel
     seed_point = {
@@ -726,7 +737,7 @@ def depthwise_cost_grid(
         "depthwise": float(seed.depthwise_separable.multiplications),
         "ratio": seed.ratios["depthwise_separable"]["multiplications"],
     }
-    return DepthwiseCostGrid(tuple(input_shape), ks, ns, std, dw, seed_point)  # type: ignore[arg-type]
+    return DepthwiseCostGrid((h, w, c), ks, ns, std, dw, seed_point)
 
 
 # ---------------------------------------------------------------------------
