@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ._apply import _check_cval, _check_workers, correlate
+from ._catalogue import MAX_TAPS
 from ._compiled import available, basis_into, index_map
 from ._engine import MIN_SPLIT_ELEMENTS, MIN_STRIP_LENGTH, _snap_symmetry
 from ._noise import NOISE_TEXT, rounding_level, shown_where
@@ -511,8 +512,27 @@ def svd_basis(bank: ArrayLike, size: int) -> BankBasis:
                      tuple(ranks))
 
 
+#: Largest number of entries (``N h w``) a bank builder makes: 16 Mi (128 MiB of float64).
+MAX_BANK_ENTRIES = 2**24
+
+
 def _grid(size: int) -> np.ndarray:
     return np.arange(size, dtype=np.float64) - (size - 1) / 2
+
+
+def _check_bank_size(n: int, k: int, why: str) -> None:
+    """Refuse up front a bank too large to build (`why`: what sets the side)."""
+    if k > MAX_TAPS:
+        raise ValueError(
+            f"the bank's kernels would be {k}x{k} ({why}); the limit is {MAX_TAPS} taps per "
+            "side. Pass a smaller sigma or an explicit `size`."
+        )
+    if n * k * k > MAX_BANK_ENTRIES:
+        raise ValueError(
+            f"the bank would hold {n} kernels of {k}x{k} = {n * k * k:,} entries ({why}); the "
+            f"limit is {MAX_BANK_ENTRIES:,}. Pass fewer orientations, fewer scales or a "
+            "smaller `size`."
+        )
 
 
 def steerable_bank(
@@ -530,13 +550,14 @@ def steerable_bank(
     >>> steerable_bank(1, 8).shape
     (8, 13, 13)
     """
-    if order not in (1, 2):
+    if isinstance(order, bool) or order not in (1, 2):
         raise ValueError(f"`order` must be 1 or 2 (first or second derivatives); got {order!r}.")
     n = _check_positive_int(orientations, "orientations")
     s = _check_nonnegative(sigma, "sigma")
     if s <= 0:
         raise ValueError(f"`sigma` must be > 0; got {sigma!r}.")
     k = 2 * math.ceil(4 * s) + 1 if size is None else _check_positive_int(size, "size")
+    _check_bank_size(n, k, "size 2 ceil(4 sigma) + 1" if size is None else "`size`")
     x = _grid(k)
     g = np.exp(-(x**2) / (2 * s * s))
     d1 = -x / (s * s) * g
@@ -576,6 +597,8 @@ def gabor_bank(
     if min(sig) <= 0:
         raise ValueError(f"`scales` must hold sigmas > 0; got {scales!r}.")
     k = 2 * math.ceil(3 * max(sig)) + 1 if size is None else _check_positive_int(size, "size")
+    _check_bank_size(n * len(sig), k, "size 2 ceil(3 max(scales)) + 1" if size is None
+                     else "`size`")
     x = _grid(k)
     xx, yy = np.meshgrid(x, x)
     out = []

@@ -125,7 +125,7 @@ JSON output of ``analyze --ndim D`` (schema ``kernelfactor.analyze-nd/1``;
     catalogue        null | {"rank", "border_rank", "factors", "scale",
                       "citation"}  what the volume catalogue knows a priori
     exact            null | {"rank": int | null, "decided": bool,
-                      "note": str | null}                      (--exact)
+                      "bounds": [int, int], "note": str | null}  (--exact)
     approximation    null | {"shape", "rank", "fro", "fro_rel", "l1",
                       "freq_bound", "lower_bound", "degenerate", "note",
                       "terms": [[factor, ...], ...], "raw"}   (--rank K)
@@ -176,8 +176,9 @@ One object; keys are always present (``null`` when not applicable)::
     within_rounding  bool  the bank is exact over the basis up to rounding
     cost             {"image": [H, W], "direct", "basis", "speedup",
                       "direct_total", "basis_total"}: multiplications per
-                     pixel (N h w directly, M (h + w) + N M through the
-                     basis) and for the whole image
+                     pixel (N h w directly, M (h + w) + the non-zero
+                     coefficients through the basis) and for the whole image
+    filter_ranks     [int, ...]  each kernel's numerical separable rank
     raw              the factors, coefficients and unrounded errors
 """
 
@@ -218,7 +219,6 @@ from ._costmodel import filter_cost, layer_costs
 from ._exact import (
     DEFAULT_TIME_LIMIT,
     exact_factor,
-    exact_rank,
     function_rank,
     parse_expression,
 )
@@ -994,22 +994,20 @@ def _nd_document(kernel: _Kernel, analysis: TensorAnalysis, schema: str) -> _Doc
 
 
 def _exact_nd(kernel: _Kernel, args: argparse.Namespace) -> _Doc:
-    """``--exact --ndim D``: the tensor rank where the unfoldings prove it, else undecided."""
+    """``--exact --ndim D``: the tensor rank where it is proven, else undecided with bounds."""
     if kernel.array.size > MAX_EXACT_SIDE**2:
         raise _InputError(f"--exact works on kernels of up to {MAX_EXACT_SIDE**2:,} entries; "
                           f"this one has {kernel.array.size:,}")
-    try:
-        rank = exact_rank(_given(kernel), ndim=args.ndim,
-                          limit_denominator=args.limit_denominator,
-                          time_limit=_time_limit(args))
-    except ValueError as exc:  # exact_rank's two ways of saying "not proven"
-        text = _one_line(str(exc))
-        if "not decided" not in text and "could not be proven" not in text:
-            raise
-        api = f"`kernelfactor.lowrank(k, r, ndim={args.ndim})` approximates it by r terms"
-        return {"rank": None, "decided": False,
-                "note": text.replace(api, "--rank K approximates it by K terms")}
-    return {"rank": int(rank), "decided": True, "note": None}
+    fac = exact_factor(_given(kernel), ndim=args.ndim, limit_denominator=args.limit_denominator,
+                       time_limit=_time_limit(args))
+    bounds = [int(v) for v in fac.rank_bounds]
+    if fac.decided:
+        return {"rank": fac.rank, "decided": True, "bounds": bounds, "note": None}
+    why = f" ({fac.limit})" if fac.limit else ""
+    note = (f"the tensor rank lies in {bounds}{why}: {len(fac.terms)} exact terms were found, "
+            f"and the unfoldings' ranks prove only the lower bound; --rank K approximates it "
+            "by K terms")
+    return {"rank": None, "decided": False, "bounds": bounds, "note": note}
 
 
 def _approximation_nd(
@@ -1297,7 +1295,7 @@ def _print_bank(doc: _Doc, degenerate: bool) -> None:
     image = "x".join(str(v) for v in cost["image"])
     crows = [
         ("direct (N h w)", cost["direct"], cost["direct_total"]),
-        ("through the basis (M (h + w) + N M)", cost["basis"], cost["basis_total"]),
+        ("through the basis (M (h + w) + nnz)", cost["basis"], cost["basis_total"]),
     ]
     print()
     print(text_table(["filtering", "mults/pixel", f"multiplications ({image})"],

@@ -980,7 +980,7 @@ def test_analyze_ndim_sobel3d_is_exactly_rank_one(capsys: pytest.CaptureFixture[
     assert set(doc) == ND_KEYS and doc["schema"] == "kernelfactor.analyze-nd/1"
     assert doc["ndim"] == 3 and doc["shape"] == [3, 3, 3]
     assert doc["multilinear_rank"] == [1, 1, 1] and doc["is_separable"] is True
-    assert doc["exact"] == {"rank": 1, "decided": True, "note": None}
+    assert doc["exact"] == {"rank": 1, "decided": True, "bounds": [1, 1], "note": None}
     assert doc["catalogue"]["factors"] == [[-1, 0, 1], [1, 2, 1], [1, 2, 1]]
     assert doc["catalogue"]["scale"] == "1" and doc["catalogue"]["border_rank"] == 1
     kernel = kf.volume_kernel("sobel3d").array
@@ -996,9 +996,9 @@ def test_analyze_ndim_laplacian7_has_no_best_rank_two_approximation(
                    "--json")
     assert doc["multilinear_rank"] == [2, 2, 2] and doc["rank_lower_bound"] == 2
     assert doc["catalogue"]["rank"] == 3 and doc["catalogue"]["border_rank"] == 2
-    exact = doc["exact"]  # unfoldings of rank 2 prove only 2 <= rank <= 4
-    assert exact["rank"] is None and not exact["decided"]
-    assert "[2, 4]" in exact["note"] and "--rank K" in exact["note"]
+    exact = doc["exact"]  # unfoldings of rank 2 and three exact terms: 2 <= rank <= 3
+    assert exact["rank"] is None and not exact["decided"] and exact["bounds"] == [2, 3]
+    assert "[2, 3]" in exact["note"] and "--rank K" in exact["note"]
     approx = doc["approximation"]
     assert approx["rank"] == 2 and approx["degenerate"] is True
     assert approx["lower_bound"] is None  # border rank 2: rank-2 tensors come arbitrarily close
@@ -1086,7 +1086,7 @@ def test_ndim_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 
 BANK_KEYS = {
     "schema", "bank", "request", "size", "fro", "fro_rel", "filter_errors", "lower_bound",
-    "degenerate", "within_rounding", "cost", "raw",
+    "degenerate", "within_rounding", "cost", "filter_ranks", "raw",
 }  # fmt: skip
 
 
@@ -1102,13 +1102,16 @@ def test_bank_steerable_second_derivatives_share_three_filters(
     # exact up to rounding: the errors are noise, written as null, never as digits
     assert doc["fro"] is None and doc["fro_rel"] is None and doc["lower_bound"] is None
     assert doc["filter_errors"] == [None] * 16
-    assert doc["cost"] == {"image": [512, 512], "direct": 2704.0, "basis": 126.0,
-                           "speedup": 2704 / 126, "direct_total": 2704.0 * 512 * 512,
-                           "basis_total": 126.0 * 512 * 512}
+    # 3 (13 + 13) passes + 44 coefficients: at 0 and 90 degrees two of the three are zero
+    cost = {k: doc["cost"][k] for k in ("image", "direct", "basis", "speedup", "direct_total",
+                                        "basis_total")}
+    assert cost == {"image": [512, 512], "direct": 2704.0, "basis": 122.0,
+                    "speedup": 2704 / 122, "direct_total": 2704.0 * 512 * 512,
+                    "basis_total": 122.0 * 512 * 512}
     code, out, _ = run(capsys, "bank", "steerable:order=2", "--size", "3")
     assert code == 0
     assert "16 filters of 13x13" in out and "3 shared separable filters (--size 3)" in out
-    assert "0 (below tol)" in out and "2,704" in out and "126" in out
+    assert "0 (below tol)" in out and "2,704" in out and "122" in out
     assert not re.search(r"\de-1\d", out), out  # no rounding digits anywhere
 
 
