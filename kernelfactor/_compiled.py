@@ -161,13 +161,45 @@ def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows
     return [(0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts)]
 
 
-def _run_jobs(jobs: list[Job], run: Callable[[Job], None]) -> None:
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A thread pool kept between calls (starting threads costs more than a small image)."""
+    with _LOCK:
+        if not _POOL or _POOL[0]._max_workers < threads:
+            if _POOL:
+                _POOL.pop().shutdown(wait=False)
+            _POOL.append(ThreadPoolExecutor(max_workers=threads,
+                                            thread_name_prefix="kernelfactor"))
+        return _POOL[0]
+
+
+def _run_jobs(jobs: list[Job], run: Callable[[Job], int]) -> int:
+    """Run the jobs, all but the first on the pool; the OR of their results."""
     if len(jobs) == 1:
-        run(jobs[0])
-        return
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for f in [pool.submit(run, job) for job in jobs]:
-            f.result()
+        return run(jobs[0])
+    pool = _pool(len(jobs) - 1)
+    futures = [pool.submit(run, job) for job in jobs[1:]]
+    flag = run(jobs[0])
+    for f in futures:
+        flag |= f.result()
+    return flag
+
+
+def ring_stride(width: int, itemsize: int) -> int:
+    """Elements per ring row: `width` rounded up to 64 bytes, plus 64 bytes unless odd lines.
+
+    Rows a multiple of 4 KiB apart map to the same sets of an L1 cache (8
+    ways): the ``m`` rows a vertical sweep reads at once would evict each
+    other.  An odd number of 64-byte lines per row spreads them over the sets.
+
+    >>> ring_stride(2048, 8), ring_stride(2048, 4), ring_stride(100, 8)
+    (2056, 2064, 104)
+    """
+    per_line = 64 // itemsize
+    lines = -(-width // per_line)
+    return (lines + 1 - lines % 2) * per_line
 
 
 def correlate_into(
@@ -183,12 +215,15 @@ def correlate_into(
     *,
     min_elements: int,
     min_rows: int,
-) -> int:
-    """Correlate `x` with the prepared kernel `kern` into `out`; the number of strips run.
+    guard: bool = False,
+) -> tuple[int, bool]:
+    """Correlate `x` with the prepared kernel `kern` into `out`: (strips run, non-finite seen).
 
     ``separable``: `x` and `out` share a float dtype (the work dtype) and
-    `terms` are the rank-1 terms.  ``direct``: `x` and `out` are float32 or
-    float64, sums in float64.
+    `terms` are the rank-1 terms; with `guard`, the second value tells
+    whether an output is NaN or Inf (which a non-finite image, or an
+    overflow, leaves there).  ``direct``: `x` and `out` are float32 or
+    float64, sums in float64; the second value is False.
     """
     kernels = _kernels()
     assert kernels is not None
@@ -198,44 +233,49 @@ def correlate_into(
     (before_p, after_p), (before_q, after_q) = kern.halo(kp), kern.halo(kq)
     x3, o3, back = _planes(x, out, p, q)
     _, height, width = x3.shape
+    xf, of = x3.reshape(-1), o3.reshape(-1)
     rowmap = index_map(height, (before_p, after_p), mode)
     colmap = index_map(width, (before_q, after_q), mode)
     jobs = _jobs(x3.shape, workers, min_elements, max(min_rows, before_p + after_p + 1))
-    run: Callable[[Job], None]
+    run: Callable[[Job], int]
     if method == "separable":
         assert terms is not None
         dt = o3.dtype
         if not terms:
             out[...] = 0
-            return 1
+            return 1, False
         cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
         rows = np.array([pair[kq] for pair in terms], dtype=dt).reshape(len(terms), -1)
         csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
         rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
-        c_value = dt.type(cval)
-        cvert = np.array([np.sum(c * c_value, dtype=dt) for c in cols], dtype=dt)
-        n = rows.shape[1]
+        m, n = cols.shape[1], rows.shape[1]
+        crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 
-        def run(job: Job) -> None:
-            crow = np.full(width, c_value, dtype=dt)
-            v = np.empty(width + n - 1, dtype=dt)
-            kernels.separable_rows(x3, o3, cols, rows, csym, rsym, rowmap, colmap, before_q,
-                                   cvert, crow, v, *job)
+        def run(job: Job) -> int:
+            ring = np.empty(len(terms) * m * ring_stride(width, dt.itemsize), dtype=dt)
+            ebuf = np.empty(width + n - 1, dtype=dt)
+            hb = np.empty((1, n), dtype=np.uint64)
+            vb = np.empty((len(terms), m), dtype=np.uint64)
+            return int(kernels.separable_rows(xf, of, height, width, cols, rows, csym, rsym,
+                                              rowmap, colmap, before_q, crow, ring, ebuf, hb,
+                                              vb, guard, *job))
     elif method == "direct":
         w = kern.weights if kp == 0 else kern.weights.T  # ndimage's order (see _engine._direct)
         ti, tj = np.nonzero(np.abs(w) > _EPS)  # C order, ndimage's footprint
         tw = np.ascontiguousarray(w[ti, tj], dtype=np.float64)
         ti, tj = ti.astype(np.int64), tj.astype(np.int64)
-        m, n = w.shape
+        m = w.shape[0]
 
-        def run(job: Job) -> None:
-            ring = np.empty((m, width + n - 1), dtype=np.float64)
+        def run(job: Job) -> int:
+            ring = np.empty(m * colmap.size, dtype=np.float64)
             acc = np.empty(width, dtype=np.float64)
-            kernels.direct_rows(x3, o3, ti, tj, tw, rowmap, colmap, before_q, float(cval), ring,
-                                acc, *job)
+            tb = np.empty(tw.size, dtype=np.uint64)
+            kernels.direct_rows(xf, of, height, width, ti, tj, tw, rowmap, colmap, before_q,
+                                float(cval), ring, acc, tb, *job)
+            return 0
     else:  # pragma: no cover - a development error
         raise ValueError(f"no compiled engine for method {method!r}")
-    _run_jobs(jobs, run)
+    flag = _run_jobs(jobs, run)
     if back is not None:
         back[...] = o3.reshape(back.shape)
-    return max(len(jobs), 1)
+    return max(len(jobs), 1), bool(flag)
