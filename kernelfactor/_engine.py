@@ -596,13 +596,14 @@ def _run_real(
             target = out
             if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
                 target = np.empty(out.shape, np.float64)
-        strips, nonfinite = _compiled.correlate_into(
+        threads, strips, nonfinite = _compiled.correlate_into(
             method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
             min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH, guard=task.guard,
         )
         if nonfinite:
             raise _Unscreened  # before anything reaches `out`
         split: Split = (-1, strips, (0, 0))
+        used_workers = threads
     else:
         split = _plan_strips(img.shape, task.axes, kern, task.workers, method)
         run = METHODS[method].run
@@ -614,13 +615,13 @@ def _run_real(
             _run_split(x, target, split, BOUNDARY_MODES[task.mode].wraps, body)
         else:
             body(x, target, None)
+        used_workers = split[1] if METHODS[method].strips else task.workers
     if kern.exponent:
         np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
     if round_result:
         np.rint(target, out=target)
     if target is not out:
         _cast_into(out, target)
-    used_workers = split[1] if METHODS[method].strips else task.workers
     return method, used_workers, split[1], note
 
 
