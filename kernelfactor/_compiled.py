@@ -315,9 +315,13 @@ def correlate_into(
         tw = np.ascontiguousarray(w[ti, tj], dtype=np.float64)
         ti, tj = ti.astype(np.int64), tj.astype(np.int64)
         m = w.shape[0]
+        # Extended rows in the image's dtype (each value widens exactly to the
+        # double ndimage multiplies), unless cval itself needs double precision
+        # (float(): NumPy 2 would compare a float32 with a Python float in float32).
+        ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
 
         def runner() -> Callable[[Job], int]:
-            ring = np.empty(m * colmap.size, dtype=np.float64)
+            ring = np.empty(m * colmap.size, dtype=ring_dt)
             acc = np.empty(width, dtype=np.float64)
             tb = np.empty(tw.size, dtype=np.uint64)
 
