@@ -229,7 +229,8 @@ def _run_jobs(jobs: list[Job], workers: int, runner: Callable[[], Callable[[Job]
     futures = [pool.submit(drain) for _ in range(threads - 1)]
     flag = drain()
     for f in futures:
-        flag |= f.result()
+        if not f.cancel():  # a thread that never got a core finds nothing left: not waited for
+            flag |= f.result()
     return flag
 
 
