@@ -456,3 +456,14 @@ def test_pieces_per_worker_do_not_change_bits(monkeypatch, pieces):
                               return_info=True)
     np.testing.assert_array_equal(one, many)
     assert info.workers == 2 and info.strips >= 2
+
+
+def test_thread_pool_is_kept_between_calls(monkeypatch):
+    """Threads start once, not on every call."""
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    x = np.random.default_rng(21).standard_normal((300, 40))
+    kf.correlate(x, np.ones((3, 3)), method="separable", workers=2)
+    pools = dict(_compiled._POOL)
+    for method in ("separable", "direct"):
+        kf.correlate(x, np.ones((3, 3)), method=method, workers=2)
+    assert _compiled._POOL == pools and len(pools) == 1
