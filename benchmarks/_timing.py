@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["best_of", "load"]
+import numpy as np
+
+__all__ = ["best_of", "idle_cores", "load"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int, budget: float = 0.0) -> float:
@@ -28,3 +31,32 @@ def load() -> str:
         return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:  # pragma: no cover
         return "load average unavailable"
+
+
+def idle_cores(repeats: int = 5) -> float:
+    """Two threads of a compute loop against one: 1.0 when two cores are free, 2.0 with one.
+
+    The loop (numba, without the GIL, on registers only) is timed alone and
+    on two threads at once, best of `repeats`.
+    """
+    from numba import njit  # lazy: only the benchmarks that print this need it
+
+    @njit(nogil=True, cache=False)
+    def spin(n: int) -> float:
+        s = 0.0
+        for i in range(n):
+            s += np.sqrt(float(i))
+        return s
+
+    n = 4_000_000
+    spin(10)
+    with ThreadPoolExecutor(1) as pool:
+        one = best_of(lambda: spin(n), repeats)
+
+        def both() -> None:
+            f = pool.submit(spin, n)
+            spin(n)
+            f.result()
+
+        two = best_of(both, repeats)
+    return two / one

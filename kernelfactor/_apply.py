@@ -53,7 +53,12 @@ NaN and Inf in the image
 ------------------------
 ``"direct"`` reproduces ndimage exactly: a NaN reaches the outputs whose
 footprint (non-zero weights; ndimage skips zero weights) covers it, and
-``"auto"`` runs ``"direct"`` on such images (one summation pass detects them).
+``"auto"`` runs ``"direct"`` on such images.  A compiled ``"separable"`` run
+of ``"auto"`` checks its own output as it writes it: every image value
+reaches the output of its own position, so a NaN or Inf there means a
+non-finite image (or an overflow), and only then is the image scanned (one
+summation pass) and the right method run; other methods are preceded by the
+scan.
 An explicit ``"separable"`` spreads it like ndimage's own separable filters
 (``gaussian_filter``): over the rectangle of the factors, zero taps included
 (:math:`0 \cdot \infty` is NaN).  ``"fft"`` would spread it over the whole
@@ -75,6 +80,8 @@ Threads
 ``workers`` threads filter overlapping strips of the image (ndimage releases
 the GIL); each strip reads its halo from the image itself (or, for
 ``'wrap'``, from the far side), so the result is bit-identical to one call.
+On the compiled engine (:mod:`kernelfactor._compiled`) the image is cut into
+a few strips per thread, and each thread takes the next strip when done.
 Images below :data:`kernelfactor._engine.MIN_SPLIT_ELEMENTS` elements, or too
 short to give every strip :data:`kernelfactor._engine.MIN_STRIP_LENGTH` rows,
 are not split.  ``"fft"`` passes

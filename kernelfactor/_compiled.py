@@ -20,25 +20,37 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
 -1 marks ``cval``).
 
 ``separable``
-    One pass over the image for all ``r`` rank-1 terms.  For each output row
-    and term, the ``m`` vertical taps are summed into a row buffer (the ``m``
-    image rows it reads stay in cache, and reach the next output rows from
-    there), the buffer's ``n - 1`` border cells are filled through the column
-    map, and the ``n`` horizontal taps accumulate into the output row.
-    Symmetric and antisymmetric factors are folded (half the
-    multiplications), taps run in the outer loop and pixels in the inner one
-    on column blocks that stay in L1, two taps per sweep.  Sums are formed in
-    the work dtype (float32 for float32 images and outputs, else float64).
+    One pass over the image for all ``r`` rank-1 terms.  Every extended row
+    is filtered along the row once per term (its horizontal factor), into a
+    ring of ``m`` filtered rows per term; each output row then sums its ``m``
+    ring rows with the vertical factor, the terms adding up in the output
+    row.  Image rows are read in place: only the few outputs at either end
+    that read border columns use a copy extended through the column map, and
+    rows of ``cval`` are one row of ``cval``.  The ring's rows are padded
+    (:func:`ring_stride`): rows a multiple of 4 KiB apart share L1 sets, and
+    the vertical sweep reads eight of them at once.  Symmetric and
+    antisymmetric factors are folded (half the multiplications); taps run in
+    the outer loop and pixels in the inner one, four taps (or pairs) per
+    sweep, and the loops index flat arrays with unsigned offsets, so that
+    LLVM vectorises them without wrap-around tests.  Sums are formed in the
+    work dtype (float32 for float32 images and outputs, else float64), FMA
+    contraction allowed.  With ``guard`` the pass reports a NaN or Inf in its
+    output (``"auto"`` then looks at the image: see
+    :func:`kernelfactor._engine.filter_into`).
 ``direct``
     The weights' footprint (``|w| > 2**-52``, as ndimage) in ndimage's
     order; each output is ``0.0 + w_0 x_0 + w_1 x_1 + ...`` in double
     precision in that order, which is how ``ndimage.correlate`` sums it, so
     the result is ndimage's bit for bit (no ``fastmath``: LLVM keeps the
-    order and fuses nothing).  Extended rows live in a ring of ``m`` rows.
+    order and fuses nothing).  Extended rows live in a ring of ``m`` rows;
+    the last four taps write the output.
 
-``workers`` threads run strips of output rows (or whole planes); the loops
-release the GIL.  A row's result does not depend on the strip that computed
-it, so any number of workers gives the same bits.
+``workers`` threads (the caller's and a pool's, kept between calls) take
+strips of output rows, or whole planes, one after another: about
+:data:`PIECES_PER_WORKER` pieces per thread, so that a thread slowed down by
+other work on the machine does not hold up the rest.  The loops release the
+GIL.  A row's result does not depend on the strip that computed it, so any
+number of workers gives the same bits.
 """
 
 from __future__ import annotations
@@ -146,28 +158,95 @@ def _planes(x: np.ndarray, out: np.ndarray, p: int, q: int
 
 Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
 
+#: Pieces of work per thread: threads take the next piece when done, so that a
+#: thread slowed down by other work on the machine does not hold up the call.
+PIECES_PER_WORKER = 4
+
 
 def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int
           ) -> list[Job]:
-    """Work for each thread: whole planes when there are enough, else strips of rows."""
+    """Pieces of work: whole planes when there are enough, else strips of rows.
+
+    About :data:`PIECES_PER_WORKER` per thread, equal in size, each strip at
+    least `min_rows` rows.
+
+    >>> _jobs((1, 2048, 2048), 2, 1, 64)[:2]
+    [(0, 1, 0, 256), (0, 1, 256, 512)]
+    >>> _jobs((3, 100, 100), 2, 1, 64)
+    [(0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100)]
+    """
     planes, rows, width = shape
     if workers < 2 or planes * rows * width < min_elements:
         return [(0, planes, 0, rows)]
+    pieces = PIECES_PER_WORKER * workers
     if planes >= workers:
-        cuts = np.linspace(0, planes, workers + 1).round().astype(int)
+        cuts = np.linspace(0, planes, min(planes, pieces) + 1).round().astype(int)
         return [(int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts)]
-    strips = min(workers, max(1, rows // min_rows))
+    strips = min(pieces, max(1, rows // min_rows))
     cuts = np.linspace(0, rows, strips + 1).round().astype(int)
     return [(0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts)]
 
 
-def _run_jobs(jobs: list[Job], run: Callable[[Job], None]) -> None:
-    if len(jobs) == 1:
-        run(jobs[0])
-        return
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for f in [pool.submit(run, job) for job in jobs]:
-            f.result()
+_POOL: dict[int, ThreadPoolExecutor] = {}  # threads -> the pool kept between calls
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A thread pool kept between calls (starting threads costs more than a small image)."""
+    with _LOCK:
+        size = max(_POOL, default=0)
+        if size < threads:
+            if size:
+                _POOL.pop(size).shutdown(wait=False)
+            size = threads
+            _POOL[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="kernelfactor")
+        return _POOL[size]
+
+
+def _run_jobs(jobs: list[Job], workers: int, runner: Callable[[], Callable[[Job], int]]
+              ) -> int:
+    """Run the jobs on `workers` threads (the caller's and a pool's); the OR of their results.
+
+    ``runner()`` gives a thread its own function of a job (its scratch
+    buffers); each thread takes the next job when it is done with one.
+    """
+    threads = min(workers, len(jobs))
+    if threads == 1:
+        run = runner()
+        flag = 0
+        for job in jobs:
+            flag |= run(job)
+        return flag
+    queue = iter(jobs)  # next() on a list iterator is atomic under the GIL
+
+    def drain() -> int:
+        run = runner()
+        flag = 0
+        for job in queue:
+            flag |= run(job)
+        return flag
+
+    pool = _pool(threads - 1)
+    futures = [pool.submit(drain) for _ in range(threads - 1)]
+    flag = drain()
+    for f in futures:
+        if not f.cancel():  # a thread that never got a core finds nothing left: not waited for
+            flag |= f.result()
+    return flag
+
+
+def ring_stride(width: int, itemsize: int) -> int:
+    """Elements per ring row: `width` rounded up to 64 bytes, plus 64 bytes unless odd lines.
+
+    Rows a multiple of 4 KiB apart map to the same sets of an L1 cache (8
+    ways): the ``m`` rows a vertical sweep reads at once would evict each
+    other.  An odd number of 64-byte lines per row spreads them over the sets.
+
+    >>> ring_stride(2048, 8), ring_stride(2048, 4), ring_stride(100, 8)
+    (2056, 2064, 104)
+    """
+    per_line = 64 // itemsize
+    lines = -(-width // per_line)
+    return (lines + 1 - lines % 2) * per_line
 
 
 def correlate_into(
@@ -183,12 +262,15 @@ def correlate_into(
     *,
     min_elements: int,
     min_rows: int,
-) -> int:
-    """Correlate `x` with the prepared kernel `kern` into `out`; the number of strips run.
+    guard: bool = False,
+) -> tuple[int, int, bool]:
+    """Correlate `x` with `kern` into `out`: (threads used, pieces of work, non-finite seen).
 
     ``separable``: `x` and `out` share a float dtype (the work dtype) and
-    `terms` are the rank-1 terms.  ``direct``: `x` and `out` are float32 or
-    float64, sums in float64.
+    `terms` are the rank-1 terms; with `guard`, the last value tells
+    whether an output is NaN or Inf (which a non-finite image, or an
+    overflow, leaves there).  ``direct``: `x` and `out` are float32 or
+    float64, sums in float64; the last value is False.
     """
     kernels = _kernels()
     assert kernels is not None
@@ -198,47 +280,63 @@ def correlate_into(
     (before_p, after_p), (before_q, after_q) = kern.halo(kp), kern.halo(kq)
     x3, o3, back = _planes(x, out, p, q)
     _, height, width = x3.shape
+    xf, of = x3.reshape(-1), o3.reshape(-1)
     rowmap = index_map(height, (before_p, after_p), mode)
     colmap = index_map(width, (before_q, after_q), mode)
-    jobs = _jobs(x3.shape, workers, min_elements, max(min_rows, before_p + after_p + 1))
-    run: Callable[[Job], None]
+    # Each strip filters its `before_p + after_p` halo rows again: at least 4 times that.
+    jobs = _jobs(x3.shape, workers, min_elements, max(min_rows, 4 * (before_p + after_p), 1))
+    runner: Callable[[], Callable[[Job], int]]
     if method == "separable":
         assert terms is not None
         dt = o3.dtype
         if not terms:
             out[...] = 0
-            return 1
+            return 1, 1, False
         cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
         rows = np.array([pair[kq] for pair in terms], dtype=dt).reshape(len(terms), -1)
         csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
         rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
-        c_value = dt.type(cval)
-        cvert = np.array([np.sum(c * c_value, dtype=dt) for c in cols], dtype=dt)
-        n = rows.shape[1]
+        m, n = cols.shape[1], rows.shape[1]
+        crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 
-        def run(job: Job) -> None:
-            crow = np.full(width, c_value, dtype=dt)
-            v = np.empty(width + n - 1, dtype=dt)
-            kernels.separable_rows(x3, o3, cols, rows, csym, rsym, rowmap, colmap, before_q,
-                                   cvert, crow, v, *job)
+        def runner() -> Callable[[Job], int]:
+            ring = np.empty(len(terms) * m * ring_stride(width, dt.itemsize), dtype=dt)
+            ebuf = np.empty(width + n - 1, dtype=dt)
+            hb = np.empty((1, n), dtype=np.uint64)
+            vb = np.empty((len(terms), m), dtype=np.uint64)
+
+            def run(job: Job) -> int:
+                return int(kernels.separable_rows(xf, of, height, width, cols, rows, csym, rsym,
+                                                  rowmap, colmap, before_q, crow, ring, ebuf,
+                                                  hb, vb, guard, *job))
+            return run
     elif method == "direct":
         w = kern.weights if kp == 0 else kern.weights.T  # ndimage's order (see _engine._direct)
         ti, tj = np.nonzero(np.abs(w) > _EPS)  # C order, ndimage's footprint
         tw = np.ascontiguousarray(w[ti, tj], dtype=np.float64)
         ti, tj = ti.astype(np.int64), tj.astype(np.int64)
-        m, n = w.shape
+        m = w.shape[0]
+        # Extended rows in the image's dtype (each value widens exactly to the
+        # double ndimage multiplies), unless cval itself needs double precision
+        # (float(): NumPy 2 would compare a float32 with a Python float in float32).
+        ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
 
-        def run(job: Job) -> None:
-            ring = np.empty((m, width + n - 1), dtype=np.float64)
+        def runner() -> Callable[[Job], int]:
+            ring = np.empty(m * colmap.size, dtype=ring_dt)
             acc = np.empty(width, dtype=np.float64)
-            kernels.direct_rows(x3, o3, ti, tj, tw, rowmap, colmap, before_q, float(cval), ring,
-                                acc, *job)
+            tb = np.empty(tw.size, dtype=np.uint64)
+
+            def run(job: Job) -> int:
+                kernels.direct_rows(xf, of, height, width, ti, tj, tw, rowmap, colmap, before_q,
+                                    float(cval), ring, acc, tb, *job)
+                return 0
+            return run
     else:  # pragma: no cover - a development error
         raise ValueError(f"no compiled engine for method {method!r}")
-    _run_jobs(jobs, run)
+    flag = _run_jobs(jobs, workers, runner)
     if back is not None:
         back[...] = o3.reshape(back.shape)
-    return max(len(jobs), 1)
+    return min(workers, len(jobs)), len(jobs), bool(flag)
 
 
 def basis_into(
@@ -277,11 +375,15 @@ def basis_into(
     x3 = np.ascontiguousarray(x, dtype=np.float64)[None]
     jobs = _jobs((1, height, width), workers, min_elements, max(min_rows, h))
 
-    def run(job: Job) -> None:
+    def runner() -> Callable[[Job], int]:
         crow = np.full(width, cval, dtype=np.float64)
         v = np.empty(width + w - 1, dtype=np.float64)
         p = np.empty((cols.shape[0], width), dtype=np.float64)
-        kernels.basis_rows(x3, out, cols, rows, csym, rsym, rowmap, colmap, w // 2, cvert, crow,
-                           v, p, start, index, values, job[2], job[3])
 
-    _run_jobs(jobs, run)
+        def run(job: Job) -> int:
+            kernels.basis_rows(x3, out, cols, rows, csym, rsym, rowmap, colmap, w // 2, cvert,
+                               crow, v, p, start, index, values, job[2], job[3])
+            return 0
+        return run
+
+    _run_jobs(jobs, workers, runner)

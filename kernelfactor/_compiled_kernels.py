@@ -1,27 +1,339 @@
 """The compiled loops of :mod:`kernelfactor._compiled` (numba; imported only from there).
 
 Every function filters output rows ``y0 .. y1`` of planes ``b0 .. b1`` of a
-C-contiguous ``(B, H, W)`` image into a C-contiguous ``(B, H, W)`` output and
-reads the image's border through index maps (no padded copy of the image):
+C-ordered ``(B, H, W)`` image, passed flat (``x.reshape(-1)``), into a flat
+output of the same layout, and reads the image's border through index maps
+(no padded copy of the image):
 
 * ``rowmap[e]`` is the image row of extended row ``e`` (output row ``y`` reads
   extended rows ``y .. y + m - 1``), or -1 for ``cval``;
 * ``colmap[p]`` likewise for extended column ``p`` (output column ``k`` reads
   ``k .. k + n - 1``).
 
-The loops run taps in the outer loop and pixels in the inner one, on column
-blocks that stay in cache, so that the pixel loop vectorises.  The separable
-loops allow FMA contraction and nothing else of ``fastmath``; the direct loop
-allows none (its sums are ndimage's, bit for bit).  Every sum is formed in the
-order written, so a row's result does not depend on which thread or strip
-computed it.
+The loops run taps in the outer loop and pixels in the inner one, on blocks
+that stay in L1, so that the pixel loop vectorises.  Inner loops index flat
+arrays with unsigned offsets (``np.uint64``): no negative-index wrap-around
+to test, and no array views, whose reference counts cost an atomic operation
+each.  The separable loops allow FMA contraction and nothing else of
+``fastmath``; the direct loop allows none (its sums are ndimage's, bit for
+bit).  Every sum is formed in the order written, so an output's value does not
+depend on which thread or strip computed it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-__all__ = ["basis_rows", "direct_rows", "separable_rows"]
+__all__ = ["basis_rows", "direct_rows", "nonfinite", "separable_rows"]
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _taps(dst, db, src, so, table, row, weights, term, sym, nb, acc):
+    """dst[db + k] (+= when acc) sum_j c[j] * src[so + b[j] + k], for k < nb.
+
+    ``c = weights[term]``, ``b = table[row]``; offsets are uint64.  Folded
+    when ``sym`` is 1 (``c`` symmetric: taps ``j`` and ``L - 1 - j`` share
+    ``c[j]``) or -1 (antisymmetric): half the multiplications.  Four taps (or
+    pairs) per sweep over the block, so that ``dst`` is read and written once
+    per four.  (One loop per case, on purpose: each one vectorises.)
+    """
+    c = weights[term]
+    bases = table[row]
+    size = c.size
+    if sym != 0:
+        h = size // 2
+        ch = c[h]
+        pc = so + bases[h]
+        j = 0
+        if h >= 3:
+            p1, q1, p2 = so + bases[0], so + bases[size - 1], so + bases[1]
+            q2, p3, q3 = so + bases[size - 2], so + bases[2], so + bases[size - 3]
+            c1, c2, c3 = c[0], c[1], c[2]
+            if sym > 0 and acc:
+                for k in range(nb):
+                    dst[db + k] = (((dst[db + k] + ch * src[pc + k])
+                                    + c1 * (src[p1 + k] + src[q1 + k]))
+                                   + c2 * (src[p2 + k] + src[q2 + k])) + c3 * (src[p3 + k]
+                                                                               + src[q3 + k])
+            elif sym > 0:
+                for k in range(nb):
+                    dst[db + k] = ((ch * src[pc + k] + c1 * (src[p1 + k] + src[q1 + k]))
+                                   + c2 * (src[p2 + k] + src[q2 + k])) + c3 * (src[p3 + k]
+                                                                               + src[q3 + k])
+            elif acc:
+                for k in range(nb):
+                    dst[db + k] = (((dst[db + k] + ch * src[pc + k])
+                                    + c1 * (src[p1 + k] - src[q1 + k]))
+                                   + c2 * (src[p2 + k] - src[q2 + k])) + c3 * (src[p3 + k]
+                                                                               - src[q3 + k])
+            else:
+                for k in range(nb):
+                    dst[db + k] = ((ch * src[pc + k] + c1 * (src[p1 + k] - src[q1 + k]))
+                                   + c2 * (src[p2 + k] - src[q2 + k])) + c3 * (src[p3 + k]
+                                                                               - src[q3 + k])
+            j = 3
+        elif acc:
+            for k in range(nb):
+                dst[db + k] = dst[db + k] + ch * src[pc + k]
+        else:
+            for k in range(nb):
+                dst[db + k] = ch * src[pc + k]
+        while j + 3 < h:
+            p1, q1 = so + bases[j], so + bases[size - 1 - j]
+            p2, q2 = so + bases[j + 1], so + bases[size - 2 - j]
+            p3, q3 = so + bases[j + 2], so + bases[size - 3 - j]
+            p4, q4 = so + bases[j + 3], so + bases[size - 4 - j]
+            c1, c2, c3, c4 = c[j], c[j + 1], c[j + 2], c[j + 3]
+            if sym > 0:
+                for k in range(nb):
+                    dst[db + k] = (((dst[db + k] + c1 * (src[p1 + k] + src[q1 + k]))
+                                    + c2 * (src[p2 + k] + src[q2 + k]))
+                                   + c3 * (src[p3 + k] + src[q3 + k])) + c4 * (src[p4 + k]
+                                                                               + src[q4 + k])
+            else:
+                for k in range(nb):
+                    dst[db + k] = (((dst[db + k] + c1 * (src[p1 + k] - src[q1 + k]))
+                                    + c2 * (src[p2 + k] - src[q2 + k]))
+                                   + c3 * (src[p3 + k] - src[q3 + k])) + c4 * (src[p4 + k]
+                                                                               - src[q4 + k])
+            j += 4
+        while j < h:
+            p1, q1, c1 = so + bases[j], so + bases[size - 1 - j], c[j]
+            if sym > 0:
+                for k in range(nb):
+                    dst[db + k] = dst[db + k] + c1 * (src[p1 + k] + src[q1 + k])
+            else:
+                for k in range(nb):
+                    dst[db + k] = dst[db + k] + c1 * (src[p1 + k] - src[q1 + k])
+            j += 1
+        return
+    j = 0
+    if size >= 4:
+        p1, p2, p3, p4 = so + bases[0], so + bases[1], so + bases[2], so + bases[3]
+        c1, c2, c3, c4 = c[0], c[1], c[2], c[3]
+        if acc:
+            for k in range(nb):
+                dst[db + k] = (((dst[db + k] + c1 * src[p1 + k]) + c2 * src[p2 + k])
+                               + c3 * src[p3 + k]) + c4 * src[p4 + k]
+        else:
+            for k in range(nb):
+                dst[db + k] = ((c1 * src[p1 + k] + c2 * src[p2 + k]) + c3 * src[p3 + k]) + (
+                    c4 * src[p4 + k])
+        j = 4
+    elif not acc:
+        p1, c1 = so + bases[0], c[0]
+        for k in range(nb):
+            dst[db + k] = c1 * src[p1 + k]
+        j = 1
+    while j + 3 < size:
+        p1, p2, p3, p4 = so + bases[j], so + bases[j + 1], so + bases[j + 2], so + bases[j + 3]
+        c1, c2, c3, c4 = c[j], c[j + 1], c[j + 2], c[j + 3]
+        for k in range(nb):
+            dst[db + k] = (((dst[db + k] + c1 * src[p1 + k]) + c2 * src[p2 + k])
+                           + c3 * src[p3 + k]) + c4 * src[p4 + k]
+        j += 4
+    while j < size:
+        p1, c1 = so + bases[j], c[j]
+        for k in range(nb):
+            dst[db + k] = dst[db + k] + c1 * src[p1 + k]
+        j += 1
+
+
+@njit(cache=True, nogil=True)
+def nonfinite(a, start, count):
+    """1 if a[start : start + count] holds NaN or Inf, else 0 (uint64 offsets)."""
+    bad = 0
+    for k in range(count):
+        v = a[start + k]
+        bad |= (v - v) != 0  # NaN for NaN and +-Inf, 0 for every finite v
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _gather_row(x, row, width, colmap, off, first, count, cval, dst):
+    """dst[p] = image row `row` (flat offset) at extended column first + p; cval off the image.
+
+    The columns inside the image are one contiguous copy, the others go
+    through `colmap`.
+    """
+    a = min(max(off - first, 0), count)  # dst[a:z] lies inside the image
+    z = max(min(width + off - first, count), a)
+    for p in range(a):
+        s = colmap[first + p]
+        dst[p] = x[row + s] if s >= 0 else cval
+    start = np.uint64(row + first + a - off)
+    base = np.uint64(a)
+    for k in range(np.uint64(z - a)):
+        dst[base + k] = x[start + k]
+    for p in range(z, count):
+        s = colmap[first + p]
+        dst[p] = x[row + s] if s >= 0 else cval
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap, off, crow,
+                   ring, ebuf, hb, vb, guard, b0, b1, y0, y1):
+    """Fused separable correlation: out = sum_t (cols[t] along H) (rows[t] along W) x.
+
+    Every extended row the strip reads is filtered along W once per term
+    (``rows[t]``) into a ring of ``m`` rows per term, which stays in L2;
+    each output row sums its ``m`` ring rows along H (``cols[t]``), the terms
+    adding up in the output row.  Image rows are read in place; the few
+    outputs at either end that read border columns read a copy extended
+    through `colmap` (`ebuf`), rows of ``cval`` are `crow`.  Returns 1 when
+    `guard` is set and an output is NaN or Inf.
+    """
+    terms, m = cols.shape
+    n = rows.shape[1]
+    stride = ring.size // (terms * m)  # a ring row and padding (rows of 4 KiB would share L1 sets)
+    bad = 0
+    nb = np.uint64(width)
+    # Output columns [0, a) and [z, W) read border columns, [a, z) only the image.
+    a = min(off, width)
+    z = max(a, min(width, width - n + 1 + off))
+    for j in range(n):
+        hb[0, j] = np.uint64(j)
+    for b in range(b0, b1):
+        plane = b * height
+        slot = y0 % m  # the ring slot of extended row e
+        for e in range(y0, y1 + m - 1):
+            s = rowmap[e]
+            for t in range(terms):
+                dst = np.uint64((t * m + slot) * stride)
+                if s < 0:
+                    _taps(ring, dst, crow, np.uint64(0), hb, 0, rows, t, rsym[t], nb, False)
+                    continue
+                row = (plane + s) * width
+                if a > 0:
+                    _gather_row(x, row, width, colmap, off, 0, a + n - 1, crow[0], ebuf)
+                    _taps(ring, dst, ebuf, np.uint64(0), hb, 0, rows, t, rsym[t],
+                          np.uint64(a), False)
+                if z > a:
+                    _taps(ring, dst + np.uint64(a), x, np.uint64(row + a - off), hb, 0, rows, t,
+                          rsym[t], np.uint64(z - a), False)
+                if z < width:
+                    _gather_row(x, row, width, colmap, off, z, width - z + n - 1, crow[0], ebuf)
+                    _taps(ring, dst + np.uint64(z), ebuf, np.uint64(0), hb, 0, rows, t, rsym[t],
+                          np.uint64(width - z), False)
+            slot = slot + 1 if slot + 1 < m else 0
+            y = e - (m - 1)  # the output row this extended row completes
+            if y < y0:
+                continue
+            for t in range(terms):
+                sl = slot  # the slot of extended row y (ring rows y .. y + m - 1)
+                for i in range(m):
+                    vb[t, i] = np.uint64((t * m + sl) * stride)
+                    sl = sl + 1 if sl + 1 < m else 0
+            ob = np.uint64((plane + y) * width)
+            for t in range(terms):
+                _taps(out, ob, ring, np.uint64(0), vb, t, cols, t, csym[t], nb, t > 0)
+            if guard:
+                bad |= nonfinite(out, ob, nb)
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _extend_row(x, row, w, colmap, off, cval, dst, db):
+    """dst[db + p] = image row `row` (flat offset; -1: a row of cval) at extended column p."""
+    count = colmap.size
+    if row < 0:
+        for p in range(count):
+            dst[db + p] = cval
+        return
+    start = np.uint64(row)
+    mid = np.uint64(db + off)
+    for k in range(np.uint64(w)):
+        dst[mid + k] = x[start + k]
+    for p in range(off):
+        c = colmap[p]
+        dst[db + p] = x[row + c] if c >= 0 else cval
+    for p in range(off + w, count):
+        c = colmap[p]
+        dst[db + p] = x[row + c] if c >= 0 else cval
+
+
+@njit(cache=True, nogil=True)
+def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ring, acc, tb,
+                b0, b1, y0, y1):
+    """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
+
+    Every output is ``0.0 + tw[0] * x[...] + tw[1] * x[...] + ...`` in double
+    precision, summed in the taps' order, as ``ndimage.correlate`` sums it
+    (bit for bit), then cast to the output's dtype.  The extended rows live in
+    `ring` (``m`` rows of ``W + n - 1`` doubles): each image row is extended
+    once.  Four taps per sweep; the last sweep writes the output.
+    """
+    m = ring.size // colmap.size
+    stride = colmap.size
+    nt = tw.size
+    w = np.uint64(width)
+    for b in range(b0, b1):
+        plane = b * height
+        for e in range(y0, min(y0 + m - 1, rowmap.size)):
+            s = rowmap[e]
+            _extend_row(x, (plane + s) * width if s >= 0 else -1, width, colmap, off, cval, ring,
+                        (e % m) * stride)
+        for y in range(y0, y1):
+            e = y + m - 1
+            s = rowmap[e]
+            _extend_row(x, (plane + s) * width if s >= 0 else -1, width, colmap, off, cval, ring,
+                        (e % m) * stride)
+            ob = np.uint64((plane + y) * width)
+            for t in range(nt):
+                tb[t] = np.uint64(((y + ti[t]) % m) * stride + tj[t])
+            if nt == 0:
+                for k in range(w):
+                    out[ob + k] = 0.0
+                continue
+            t = 0
+            while t < nt:  # ndimage starts every sum at 0.0 (-0.0 + 0.0 is 0.0)
+                last = t + 4 >= nt
+                if t + 3 < nt:
+                    p1, p2, p3, p4 = tb[t], tb[t + 1], tb[t + 2], tb[t + 3]
+                    w1, w2, w3, w4 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
+                    if t == 0 and last:
+                        for k in range(w):
+                            out[ob + k] = ((((0.0 + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                                            + w3 * ring[p3 + k]) + w4 * ring[p4 + k])
+                    elif t == 0:
+                        for k in range(w):
+                            acc[k] = (((0.0 + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                                      + w3 * ring[p3 + k]) + w4 * ring[p4 + k]
+                    elif last:
+                        for k in range(w):
+                            out[ob + k] = ((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                                            + w3 * ring[p3 + k]) + w4 * ring[p4 + k])
+                    else:
+                        for k in range(w):
+                            acc[k] = (((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                                      + w3 * ring[p3 + k]) + w4 * ring[p4 + k]
+                    t += 4
+                    continue
+                # one to three taps left
+                if t == 0:
+                    p1, w1 = tb[0], tw[0]
+                    for k in range(w):
+                        acc[k] = 0.0 + w1 * ring[p1 + k]
+                    t = 1
+                while t + 1 < nt:
+                    p1, w1 = tb[t], tw[t]
+                    for k in range(w):
+                        acc[k] = acc[k] + w1 * ring[p1 + k]
+                    t += 1
+                if t < nt:
+                    p1, w1 = tb[t], tw[t]
+                    for k in range(w):
+                        out[ob + k] = acc[k] + w1 * ring[p1 + k]
+                    t += 1
+                else:
+                    for k in range(w):
+                        out[ob + k] = acc[k]
+
+
+# ---------------------------------------------------------------------------
+# filter banks over shared separable filters (kernelfactor._banks)
+# ---------------------------------------------------------------------------
 
 #: Columns per block: a block of the accumulator and of the row buffer stay in L1.
 BLOCK = 2048
@@ -183,21 +495,6 @@ def _term_row(x, b, y, c, csym, r, rsym, rowmap, colmap, off, cv, crow, v, o, fi
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def separable_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow, v,
-                   b0, b1, y0, y1):
-    """Fused separable correlation: out = sum_t (cols[t] along H) (rows[t] along W) x.
-
-    Each output row accumulates its terms (:func:`_term_row`) and stays in cache.
-    """
-    for b in range(b0, b1):
-        for y in range(y0, y1):
-            o = out[b, y]
-            for t in range(cols.shape[0]):
-                _term_row(x, b, y, cols[t], csym[t], rows[t], rsym[t], rowmap, colmap, off,
-                          cvert[t], crow, v, o, t == 0)
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"})
 def basis_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow, v, p,
                start, index, coef, y0, y1):
     """A filter bank through shared separable filters: ``out[f] = sum_t A[f, t] (c_t r_t) x``.
@@ -223,79 +520,3 @@ def basis_rows(x, out, cols, rows, csym, rsym, rowmap, colmap, off, cvert, crow,
                 pt = p[index[e]]
                 for k in range(w):
                     o[k] = o[k] + a * pt[k]
-
-
-@njit(cache=True, nogil=True)
-def _extend_row(x, b, s, colmap, off, cval, dst):
-    """dst[p] = image row s at extended column p (cval where colmap is -1 or s is -1)."""
-    w = x.shape[2]
-    if s < 0:
-        for p in range(dst.size):
-            dst[p] = cval
-        return
-    src = x[b, s]
-    mid = dst[off:off + w]
-    for k in range(w):
-        mid[k] = src[k]
-    for p in range(off):
-        c = colmap[p]
-        dst[p] = src[c] if c >= 0 else cval
-    for p in range(off + w, dst.size):
-        c = colmap[p]
-        dst[p] = src[c] if c >= 0 else cval
-
-
-@njit(cache=True, nogil=True)
-def direct_rows(x, out, ti, tj, tw, rowmap, colmap, off, cval, ring, acc,
-                b0, b1, y0, y1):
-    """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
-
-    Every output is ``0.0 + tw[0] * x[...] + tw[1] * x[...] + ...`` in double
-    precision, summed in the taps' order, as ``ndimage.correlate`` sums it
-    (bit for bit), then cast to the output's dtype.  The extended rows live in
-    `ring` (``m`` rows of ``W + n - 1``): each image row is extended once.
-    """
-    m = ring.shape[0]
-    w = x.shape[2]
-    nt = tw.size
-    for b in range(b0, b1):
-        for e in range(y0, min(y0 + m - 1, rowmap.size)):
-            _extend_row(x, b, rowmap[e], colmap, off, cval, ring[e % m])
-        for y in range(y0, y1):
-            e = y + m - 1
-            _extend_row(x, b, rowmap[e], colmap, off, cval, ring[e % m])
-            o = out[b, y]
-            for k0 in range(0, w, BLOCK):
-                k1 = min(w, k0 + BLOCK)
-                nb = k1 - k0
-                a = acc[:nb]
-                if nt == 0:
-                    for k in range(nb):
-                        a[k] = 0.0
-                t = 0
-                while t + 3 < nt:
-                    r1 = ring[(y + ti[t]) % m, k0 + tj[t]:k1 + tj[t]]
-                    r2 = ring[(y + ti[t + 1]) % m, k0 + tj[t + 1]:k1 + tj[t + 1]]
-                    r3 = ring[(y + ti[t + 2]) % m, k0 + tj[t + 2]:k1 + tj[t + 2]]
-                    r4 = ring[(y + ti[t + 3]) % m, k0 + tj[t + 3]:k1 + tj[t + 3]]
-                    w1, w2, w3, w4 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
-                    if t == 0:  # ndimage starts every sum at 0.0 (-0.0 + 0.0 is 0.0)
-                        for k in range(nb):
-                            a[k] = (((0.0 + w1 * r1[k]) + w2 * r2[k]) + w3 * r3[k]) + w4 * r4[k]
-                    else:
-                        for k in range(nb):
-                            a[k] = (((a[k] + w1 * r1[k]) + w2 * r2[k]) + w3 * r3[k]) + w4 * r4[k]
-                    t += 4
-                while t < nt:
-                    r1 = ring[(y + ti[t]) % m, k0 + tj[t]:k1 + tj[t]]
-                    w1 = tw[t]
-                    if t == 0:
-                        for k in range(nb):
-                            a[k] = 0.0 + w1 * r1[k]
-                    else:
-                        for k in range(nb):
-                            a[k] = a[k] + w1 * r1[k]
-                    t += 1
-                ob = o[k0:k1]
-                for k in range(nb):
-                    ob[k] = a[k]

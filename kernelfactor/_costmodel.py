@@ -444,12 +444,12 @@ class MethodCost:
 # The compiled engine's seconds per count (``jit_*``; 2048 x 2048 float64, one
 # thread, same machine class): per output, per rank-1 term per output, per
 # tap and per folded pair of taps per output.
-JIT_DIRECT_PX = 1.9e-9
-JIT_DIRECT_TAP = 0.077e-9
-JIT_SEP_PX = 1.1e-9
-JIT_SEP_TERM = 0.6e-9
-JIT_SEP_TAP = 0.115e-9
-JIT_SEP_PAIR = 0.185e-9
+JIT_DIRECT_PX = 1.7e-9
+JIT_DIRECT_TAP = 0.075e-9
+JIT_SEP_PX = 1.4e-9
+JIT_SEP_TERM = 0.16e-9
+JIT_SEP_TAP = 0.083e-9
+JIT_SEP_PAIR = 0.14e-9
 
 #: The one table of filter methods' costs: method -> its formulas.  Seconds per
 #: count: a calibration at 2048 x 2048 on a 2-core x86-64 machine (scipy

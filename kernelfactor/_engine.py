@@ -232,6 +232,7 @@ class _Task:
     cval: float
     terms: Terms | None = None  # the separable method's rank-1 terms
     workers: int = 1  # threads of a method that runs its own (FFT)
+    guard: bool = False  # raise _Unscreened if the (compiled) result holds NaN or Inf
 
 
 def _pass_order(axes: tuple[int, int]) -> tuple[int, int]:
@@ -521,6 +522,10 @@ def _overflow_risk(
     return False
 
 
+class _Unscreened(Exception):
+    """A guarded run left NaN or Inf in its result: screen the image as unguarded runs do."""
+
+
 def _all_finite(x: np.ndarray) -> bool:
     if x.dtype.kind not in "fc":
         return True
@@ -591,11 +596,14 @@ def _run_real(
             target = out
             if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
                 target = np.empty(out.shape, np.float64)
-        strips = _compiled.correlate_into(
+        threads, strips, nonfinite = _compiled.correlate_into(
             method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
-            min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH,
+            min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH, guard=task.guard,
         )
+        if nonfinite:
+            raise _Unscreened  # before anything reaches `out`
         split: Split = (-1, strips, (0, 0))
+        used_workers = threads
     else:
         split = _plan_strips(img.shape, task.axes, kern, task.workers, method)
         run = METHODS[method].run
@@ -607,13 +615,13 @@ def _run_real(
             _run_split(x, target, split, BOUNDARY_MODES[task.mode].wraps, body)
         else:
             body(x, target, None)
+        used_workers = split[1] if METHODS[method].strips else task.workers
     if kern.exponent:
         np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
     if round_result:
         np.rint(target, out=target)
     if target is not out:
         _cast_into(out, target)
-    used_workers = split[1] if METHODS[method].strips else task.workers
     return method, used_workers, split[1], note
 
 
@@ -697,12 +705,16 @@ def _run_complex(
     n_workers: int,
     terms: Terms | None,
 ) -> tuple[str, int, int, str | None]:
-    """Complex image and/or weights: the complex SVD for separable, else real parts as ndimage.
+    """Complex image and/or weights: real parts as ndimage, or the complex SVD for separable.
 
     As ``ndimage``'s ``_complex_via_real_components``: for a complex image the
-    real part is filtered with ``cval.real``, the imaginary part with ``cval.imag``.
+    real part is filtered with ``cval.real``, the imaginary part with ``cval.imag``;
+    complex weights are applied as their real and imaginary parts, each a real
+    kernel (on the compiled engine, each part's own rank-1 terms in one fused
+    pass).  On the scipy.ndimage fallback, ``separable`` applies the complex
+    SVD's terms by 1-D passes instead.
     """
-    if method == "separable" and kern.is_complex:
+    if method == "separable" and kern.is_complex and not _compiled_active():
         exact = img.dtype.kind in "biu" and all(
             _exact_scale(img, kern.part(p), mode, cval.real) is not None
             for p in ("real", "imag")
@@ -797,11 +809,52 @@ def _compiled_active() -> bool:
 
 def _task(
     kern: _Kernel, axes: tuple[int, int], mode: str, cval: float, method: str, workers: int,
-    terms: Terms | None = None,
+    terms: Terms | None = None, *, guard: bool = False,
 ) -> _Task:
     if terms is None and METHODS[method].cost.ranked:
         terms = _terms(kern)
-    return _Task(kern, axes, mode, cval, terms, workers)
+    return _Task(kern, axes, mode, cval, terms, workers, guard)
+
+
+def _predict(img: np.ndarray, kern: _Kernel, axes: tuple[int, int], terms: Terms | None
+             ) -> dict[str, float]:
+    """Predicted seconds of each method (:func:`kernelfactor._costmodel.predict`).
+
+    On the compiled engine complex weights run as their real and imaginary
+    parts (:func:`_run_complex`): the parts' predictions add up.
+    """
+    compiled = _compiled_active()
+    if kern.is_complex and compiled:
+        total: dict[str, float] = {}
+        parts = [kern.part("real"), kern.part("imag")]
+        for part in [p for p in parts if np.any(p.weights)] or parts[:1]:
+            problem = FilterProblem(img.shape, axes, part.weights, _terms(part),
+                                    bool(part.exponent), compiled=True)
+            for name, seconds in predict(problem).items():
+                total[name] = total.get(name, 0.0) + seconds
+        return total
+    return predict(FilterProblem(img.shape, axes, kern.weights, terms, bool(kern.exponent),
+                                 compiled=compiled and not kern.is_complex))
+
+
+def _screen(
+    chosen: str, candidates: list[str], predicted: Mapping[str, float], img: np.ndarray,
+    kern: _Kernel, terms: Terms | None, axes: tuple[int, int], complex_out: bool,
+) -> tuple[str, str | None]:
+    """``"auto"``'s look at the image for `chosen`: the method to run, and why it changed.
+
+    A NaN or Inf in the image: ``direct`` (ndimage's footprint); values so
+    large that `chosen` could overflow where ``direct`` does not: the
+    cheapest method that cannot.
+    """
+    if chosen != "direct" and not _all_finite(img):
+        return "direct", "the image holds NaN or Inf: direct gives ndimage's footprint"
+    if not complex_out and _overflow_risk(chosen, img, kern, terms, axes):
+        safe = [m for m in candidates
+                if not _overflow_risk(m, img, kern, terms, axes)] or ["direct"]
+        return min(safe, key=lambda m: predicted.get(m, 0.0)), (
+            f"image values near float64's limit: {chosen} could overflow where direct does not")
+    return chosen, None
 
 
 def _provably_exact(
@@ -857,11 +910,11 @@ def filter_into(
         terms = _complex_terms(kern.weights) if kern.is_complex else _terms(kern)
     predicted: dict[str, float] = {}
     if method == "auto" or price:
-        problem = FilterProblem(img.shape, axes, kern.weights, terms, bool(kern.exponent),
-                                compiled=not kern.is_complex and _compiled_active())
-        predicted = predict(problem)
+        predicted = _predict(img, kern, axes, terms)
     note = None
     chosen = method
+    guard = False
+    candidates: list[str] = []
     if method == "auto":
         candidates = sorted(predicted)
         if exact_top is not None:
@@ -874,15 +927,14 @@ def filter_into(
             candidates = ["direct"]  # truncation to integers: ndimage's sums, bit for bit
             note = "integer output: direct gives ndimage's truncation bit for bit"
         chosen = min(candidates, key=predicted.__getitem__)
-        if chosen != "direct" and not _all_finite(img):
-            chosen = "direct"
-            note = "the image holds NaN or Inf: direct gives ndimage's footprint"
-        elif not complex_out and _overflow_risk(chosen, img, kern, terms, axes):
-            safe = [m for m in candidates
-                    if not _overflow_risk(m, img, kern, terms, axes)] or ["direct"]
-            note = (f"image values near float64's limit: {chosen} could overflow where "
-                    "direct does not")
-            chosen = min(safe, key=lambda m: predicted.get(m, 0.0))
+        # The compiled passes screen their own results (NaN or Inf there comes from a
+        # non-finite image or an overflow): the image is scanned only then.
+        guard = (chosen != "direct" and not complex_out and METHODS[chosen].compiled
+                 and _compiled_active())
+        if not guard:
+            chosen, screened = _screen(chosen, candidates, predicted, img, kern, terms, axes,
+                                       complex_out)
+            note = screened or note
     elif METHODS[method].finite_only and not _all_finite(img):
         raise ValueError(
             f"`method={method!r}` would spread the image's NaN or Inf over the whole output; "
@@ -893,7 +945,14 @@ def filter_into(
             img, out, kern, axes, mode, complex(cval), chosen, workers, terms
         )
     else:
-        task = _task(kern, axes, mode, float(cval.real), chosen, workers, terms)
-        ran, used, strips, why = _run_real(img, out, task, chosen, exact_top)
+        task = _task(kern, axes, mode, float(cval.real), chosen, workers, terms, guard=guard)
+        try:
+            ran, used, strips, why = _run_real(img, out, task, chosen, exact_top)
+        except _Unscreened:
+            chosen, screened = _screen(chosen, candidates, predicted, img, kern, terms, axes,
+                                       complex_out)
+            note = screened or note
+            task = _task(kern, axes, mode, float(cval.real), chosen, workers, terms)
+            ran, used, strips, why = _run_real(img, out, task, chosen, exact_top)
     rank = len(terms) if terms is not None else None
     return Outcome(ran, used, strips, rank, predicted, why or note)

@@ -489,7 +489,7 @@ def test_strips_bit_identical_to_one_call(op, method, mode, rng):
         for workers in (2, 3):
             many, info = fn(x, k, method=method, mode=mode, cval=0.7, origin=origin,
                             workers=workers, return_info=True)
-            assert info.strips == workers
+            assert info.workers == workers and info.strips >= workers
             assert np.array_equal(one, many)
 
 
@@ -505,7 +505,7 @@ def test_small_strips_every_origin(method, mode, rng, monkeypatch):
         one = correlate(x, k, method=method, mode=mode, cval=-1.0, origin=origin, workers=1)
         many, info = correlate(x, k, method=method, mode=mode, cval=-1.0, origin=origin,
                                workers=5, return_info=True)
-        assert info.strips == 5
+        assert info.workers == 5 and info.strips >= 5
         assert np.array_equal(one, many)
         _close(many, ndi.correlate(x, k, mode=mode, cval=-1.0, origin=origin))
 
@@ -516,7 +516,7 @@ def test_batch_axis_split_and_fft_workers(rng):
     one = correlate(x, k, method="direct", workers=1, axes=(-2, -1))
     many, info = correlate(x, k, method="direct", workers=2, return_info=True,
                               axes=(-2, -1))
-    assert info.strips == 2 and np.array_equal(one, many)
+    assert info.workers == 2 and info.strips >= 2 and np.array_equal(one, many)
     one = correlate(x, k, method="fft", workers=1, axes=(-2, -1))
     many, info = correlate(x, k, method="fft", workers=2, return_info=True,
                               axes=(-2, -1))

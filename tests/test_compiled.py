@@ -68,7 +68,8 @@ def _rel(a: np.ndarray, b: np.ndarray, floor: float = 0.0) -> float:
     the terms cancel exactly is compared with the size of its terms.
     """
     scale = max(float(np.max(np.abs(b))), floor, 1e-300)
-    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
+    dt = np.result_type(a, b, np.float64)  # complex differences are moduli
+    return float(np.max(np.abs(a.astype(dt) - b.astype(dt)))) / scale
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
@@ -260,3 +261,209 @@ def test_direct_sums_start_at_zero_as_ndimage(engine):
         got = kf.correlate(x, weights, method="direct")
         ref = ndimage.correlate(x, weights)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def _factor(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    v = rng.uniform(0.5, 1.5, size)
+    if kind == "symmetric":
+        return v + v[::-1]
+    if kind == "antisymmetric":
+        return v - v[::-1]
+    return v
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "antisymmetric", "general"])
+def test_every_factor_length_takes_its_loops(engine, kind):
+    """Factors of 1 to 17 taps: every split into sweeps of four taps (or pairs) and the rest."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((29, 26))
+    for size in range(1, 18):
+        c, r = _factor(kind, size, rng), _factor(kind, 18 - size, rng)
+        if not (np.any(c) and np.any(r)):
+            continue
+        weights = np.outer(c, r)
+        floor = float(np.max(np.abs(x))) * float(np.sum(np.abs(weights)))
+        for mode in ("reflect", "constant"):
+            got = kf.correlate(x, weights, mode=mode, cval=0.5, method="separable")
+            ref = ndimage.correlate(x, weights, mode=mode, cval=0.5)
+            assert _rel(got, ref, floor) <= 1e-12, (size, mode)
+
+
+@pytest.mark.parametrize("taps", [1, 2, 3, 4, 5, 7, 8, 9, 12])
+def test_direct_every_tap_count_is_ndimage_bit_for_bit(engine, taps):
+    """The direct loop's sweeps of four taps, its accumulator and its last (written) sweep."""
+    rng = np.random.default_rng(12)
+    weights = np.zeros((3, 4))
+    weights.flat[rng.permutation(12)[:taps]] = rng.standard_normal(taps)
+    for dtype, output in ((np.float64, None), (np.float32, None), (np.float32, np.float64)):
+        x = rng.standard_normal((17, 23)).astype(dtype)
+        for mode in ALL_MODES:
+            for cval in (-0.75, 0.1):  # 0.1 is no float32: float32 rows extend in double
+                got = kf.correlate(x, weights, mode=mode, cval=cval, method="direct",
+                                   output=output)
+                ref = ndimage.correlate(x, weights, mode=mode, cval=cval, output=output)
+                np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_float32_within_its_rounding_bound(engine, mode):
+    """float32 images and outputs: sums in float32, within their rounding of ndimage's.
+
+    ndimage sums in double precision and rounds once to float32.  The float32
+    path sums in float32: each output is at most ``m + n + 2 r + 4`` float32
+    roundings (``u = 2**-24``) of the largest partial sum away from the exact
+    result, ``(m + n + 2 r + 4) u max|x| sum_t ||c_t||_1 ||r_t||_1``, plus
+    the factors' float64 residual (far smaller); ndimage's own rounding adds
+    half a unit in the last place.  Not bit for bit: that would need double
+    sums, twice the memory traffic.
+    """
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((40, 37)).astype(np.float32)
+    for name in ("gauss 7x5 (symmetric)", "LoG 5x5 (rank 2)", "random 4x6 (even, full rank)"):
+        weights = KERNELS[name]
+        got = kf.correlate(x, weights, mode=mode, cval=0.5, method="separable")
+        assert got.dtype == np.float32
+        ref = ndimage.correlate(x.astype(np.float64), weights, mode=mode, cval=0.5)
+        terms = _engine._terms(_engine._make_kernel(weights, (0, 0), None, False))
+        mass = sum(float(np.sum(np.abs(c)) * np.sum(np.abs(r))) for c, r in terms)
+        m, n = weights.shape
+        top = max(float(np.max(np.abs(x))), 0.5)
+        bound = (m + n + 2 * len(terms) + 4) * 2.0**-24 * top * mass
+        assert np.max(np.abs(got - ref)) <= bound + np.max(np.abs(ref)) * 2.0**-24, name
+
+
+def test_float32_sums_are_float32_not_double(engine):
+    """The float32 path really sums in float32: not ndimage's double sums rounded once."""
+    x = np.random.default_rng(14).standard_normal((64, 64)).astype(np.float32)
+    weights = KERNELS["gauss 7x5 (symmetric)"]
+    got = kf.correlate(x, weights, method="separable")
+    assert not np.array_equal(got, ndimage.correlate(x, weights))
+
+
+def test_auto_screens_only_when_the_compiled_result_is_not_finite(engine, monkeypatch):
+    """auto's separable run checks its own output; the image is scanned for NaN only then."""
+    monkeypatch.setattr(_engine, "predict",
+                        lambda p: {"direct": 3.0, "fft": 2.0, "separable": 1.0})
+    scans: list[int] = []
+    original = _engine._all_finite
+
+    def spy(x):
+        scans.append(x.size)
+        return original(x)
+
+    monkeypatch.setattr(_engine, "_all_finite", spy)
+    kind, calls = engine
+    x = np.random.default_rng(15).standard_normal((30, 40))
+    weights = KERNELS["LoG 5x5 (rank 2)"]
+    y, info = kf.correlate(x, weights, return_info=True)
+    assert info.method == "separable" and info.note is None
+    assert _rel(y, ndimage.correlate(x, weights)) <= 1e-12
+    assert scans == ([] if kind == "compiled" else [x.size])
+    x[4, 7], x[20, 30] = np.nan, -np.inf
+    scans.clear()
+    y, info = kf.correlate(x, weights, return_info=True)
+    assert info.method == "direct" and "NaN or Inf" in info.note
+    np.testing.assert_array_equal(y, ndimage.correlate(x, weights))  # the footprint's NaNs
+    assert scans == [x.size]
+    if kind == "compiled":
+        assert calls == ["separable", "separable", "direct"]  # the second run met the NaN
+
+
+def test_auto_on_values_near_overflow(engine, monkeypatch):
+    """A finite image whose separable sums overflow where direct's do not: direct, with a note.
+
+    ``[[0.45, 0.45]]`` factors as about ``0.80 * [0.56, 0.56]``: a pass of the
+    row factor over an image of 1.7e308 reaches 1.9e308 (Inf), while
+    ndimage's sums stay at 1.53e308.
+    """
+    monkeypatch.setattr(_engine, "predict",
+                        lambda p: {"direct": 3.0, "fft": 2.0, "separable": 1.0})
+    kind, calls = engine
+    weights = np.array([[0.45, 0.45]])
+    x = np.full((20, 30), 1.7e308)
+    if kind == "compiled":
+        assert np.all(np.isinf(kf.correlate(x, weights, mode="nearest", method="separable")))
+        calls.clear()
+    y, info = kf.correlate(x, weights, mode="nearest", return_info=True)
+    assert info.method == "direct" and "near float64's limit" in info.note
+    np.testing.assert_array_equal(y, ndimage.correlate(x, weights, mode="nearest"))
+    assert np.all(np.isfinite(y))
+    if kind == "compiled":
+        assert calls == ["separable", "direct"]  # the guarded run met the overflow
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_complex_kernels_on_the_compiled_engine(engine, mode):
+    """Complex weights run as their real and imaginary parts, each a real separable filter."""
+    rng = np.random.default_rng(17)
+    a, b = rng.standard_normal((2, 7)) + 1j * rng.standard_normal((2, 7))
+    weights = np.outer(a[:5], b[:6])  # complex rank 1: real and imaginary parts rank 2
+    x = rng.standard_normal((23, 19))
+    z = x + 1j * rng.standard_normal(x.shape)
+    kind, calls = engine
+    for img, cval in ((x, 0.5), (z, 0.5 - 1.5j)):
+        for fn, ref_fn in ((kf.correlate, ndimage.correlate), (kf.convolve, ndimage.convolve)):
+            got, info = fn(img, weights, mode=mode, cval=cval, origin=(1, -2),
+                           method="separable", return_info=True)
+            ref = ref_fn(img, weights, mode=mode, cval=cval, origin=(1, -2))
+            floor = max(float(np.max(np.abs(img))), abs(cval)) * float(
+                np.sum(np.abs(weights)))
+            assert _rel(got, ref, floor) <= 1e-12
+            assert info.rank == 1  # the complex SVD's rank
+    if kind == "compiled":
+        assert set(calls) == {"separable"}
+
+
+def test_complex_workers_bit_identical(monkeypatch):
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    rng = np.random.default_rng(18)
+    weights = rng.standard_normal((5, 4)) + 1j * rng.standard_normal((5, 4))
+    z = rng.standard_normal((70, 33)) + 1j * rng.standard_normal((70, 33))
+    one = kf.correlate(z, weights, method="separable", workers=1)
+    for workers in (2, 3):
+        np.testing.assert_array_equal(one, kf.correlate(z, weights, method="separable",
+                                                        workers=workers))
+
+
+def test_auto_prices_complex_weights_by_their_parts():
+    """On the compiled engine auto prices what runs: the real and imaginary parts' filters."""
+    rng = np.random.default_rng(19)
+    a, b = rng.standard_normal((2, 9)) + 1j * rng.standard_normal((2, 9))
+    x = rng.standard_normal((300, 300))
+    _, info = kf.correlate(x, np.outer(a, b), return_info=True)
+    kern = _engine._make_kernel(np.outer(a, b), (0, 0), None, False)
+    parts = [kern.part("real"), kern.part("imag")]
+    expected = {}
+    for part in parts:
+        problem = FilterProblem(x.shape, (0, 1), part.weights, _engine._terms(part),
+                                compiled=True)
+        for name, seconds in kf._costmodel.predict(problem).items():
+            expected[name] = expected.get(name, 0.0) + seconds
+    assert info.predicted_seconds == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("pieces", [1, 3, 7])
+def test_pieces_per_worker_do_not_change_bits(monkeypatch, pieces):
+    """Threads take strips as they finish: any cut gives the same bits."""
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 2)
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((90, 41)).astype(np.float32)
+    weights = KERNELS["LoG 5x5 (rank 2)"]
+    one = kf.correlate(x, weights, mode="wrap", method="separable", workers=1)
+    monkeypatch.setattr(_compiled, "PIECES_PER_WORKER", pieces)
+    many, info = kf.correlate(x, weights, mode="wrap", method="separable", workers=2,
+                              return_info=True)
+    np.testing.assert_array_equal(one, many)
+    assert info.workers == 2 and info.strips >= 2
+
+
+def test_thread_pool_is_kept_between_calls(monkeypatch):
+    """Threads start once, not on every call."""
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    x = np.random.default_rng(21).standard_normal((300, 40))
+    kf.correlate(x, np.ones((3, 3)), method="separable", workers=2)
+    pools = dict(_compiled._POOL)
+    for method in ("separable", "direct"):
+        kf.correlate(x, np.ones((3, 3)), method=method, workers=2)
+    assert _compiled._POOL == pools and len(pools) == 1
