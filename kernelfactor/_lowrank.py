@@ -315,10 +315,10 @@ def rank_for_error(
     relative : bool
         Measure the error relative to the kernel's own norm of the same kind.
     ndim : int
-        2 (default), or ``d >= 3`` for one d-D kernel: the smallest CP rank
-        whose fit (:func:`lowrank` with ``ndim=d``) meets the target, in
-        ``'fro'``, ``'l1'`` or ``'freq'`` (achieved errors, exact a
-        posteriori).  A :class:`CPRank`: ranks whose certified lower bound
+        2 (default), or ``d >= 3`` for one d-D kernel (real or complex):
+        the smallest CP rank whose fit (:func:`lowrank` with ``ndim=d``)
+        meets the target, in ``'fro'``, ``'l1'`` or ``'freq'`` (achieved
+        errors, exact a posteriori).  A :class:`CPRank`: ranks whose certified lower bound
         exceeds the target are excluded unfitted, and ``proven`` says whether
         all smaller ranks were (otherwise alternating least squares only
         missed the target there); ``degenerate`` flags a fit that meets the
@@ -400,8 +400,9 @@ def lowrank(
     ndim : int
         2 (default): matrices (more axes are a stack).  ``d >= 3``: one n-D
         kernel approximated by `rank` outer products of d 1-D factors (CP,
-        through TensorLy): a :class:`TensorLowRank` with the achieved error,
-        a certified lower bound and a ``degenerate`` flag (see
+        through TensorLy; complex factors for a complex kernel): a
+        :class:`TensorLowRank` with the achieved error, a certified lower
+        bound and a ``degenerate`` flag (see
         :mod:`kernelfactor._tensor`); `rank` or `max_error` is required.
 
     Returns

@@ -19,6 +19,11 @@ reports what is *proven* rather than a "best" error:
   error still falls while the largest term grows and two terms cancel,
   congruence near -1): no best approximation is reported.
 
+Complex kernels (a 3-D Gabor) are fitted over the complex numbers (TensorLy's
+ALS solves the complex normal equations): complex factors, the same errors
+and bounds (Frobenius norms of moduli, singular values of complex
+unfoldings).  Real kernels stay in real arithmetic.
+
 TensorLy (``pip install kernelfactor[tensor]``) is imported on first use.
 """
 
@@ -54,7 +59,8 @@ def unfolding_lower_bound(kernel: np.ndarray, rank: int) -> float:
 
     Every unfolding of a rank-``r`` tensor has matrix rank ``<= r``, so each
     unfolding's Eckart-Young error at rank ``r`` bounds the error from below;
-    the bound is the largest of them.
+    the bound is the largest of them.  For a complex kernel the unfoldings'
+    complex SVDs bound every complex rank-``r`` tensor.
 
     Examples
     --------
@@ -67,8 +73,11 @@ def unfolding_lower_bound(kernel: np.ndarray, rank: int) -> float:
     """
     best = 0.0
     for k in range(kernel.ndim):
-        s = np.linalg.svd(_unfold(kernel, k), compute_uv=False)
-        best = max(best, float(np.sqrt(np.sum(s[rank:] ** 2))))
+        tail = np.linalg.svd(_unfold(kernel, k), compute_uv=False)[rank:]
+        if tail.size and not _SAFE_SQUARES[0] <= tail[0] <= _SAFE_SQUARES[1]:
+            best = max(best, _fro(tail))
+        else:
+            best = max(best, float(np.sqrt(np.sum(tail**2))))
     return best
 
 
@@ -80,7 +89,8 @@ class TensorLowRank(Result):
     ----------
     factors : tuple of ndarray
         ``d`` arrays of shape ``(rank, n_k)``: term ``i`` is
-        ``factors[0][i] (x) factors[1][i] (x) ...`` (scales spread evenly).
+        ``factors[0][i] (x) factors[1][i] (x) ...`` (scales spread evenly);
+        complex for a complex kernel.
     shape : tuple of int
     fro, fro_rel : float
         The achieved error :math:`\\|K - K_r\\|_F` (exact, from the residual)
@@ -175,7 +185,12 @@ class TensorLowRank(Result):
 
 
 def _congruence(factors: list[np.ndarray]) -> float:
-    """The smallest cosine between two rank-one terms (1 for a single term)."""
+    """The smallest cosine between two rank-one terms (1 for a single term).
+
+    The cosine of two terms is the product of their factors' cosines; for
+    complex factors (conjugated inner products, :func:`numpy.vdot`) its real
+    part, which is near -1 exactly where two terms of positive weight cancel.
+    """
     r = factors[0].shape[1]
     unit = [f / np.maximum(np.linalg.norm(f, axis=0), 1e-300) for f in factors]
     worst = 1.0
@@ -210,12 +225,12 @@ def _parafac(kernel: np.ndarray, rank: int, init: str | _CP) -> _CP:
     from tensorly.cp_tensor import CPTensor  # lazy: heavy
     from tensorly.decomposition import parafac  # lazy: heavy
 
-    ridge = 1e-12 * float(np.sum(kernel * kernel))
+    ridge = 1e-12 * float(np.sum(np.abs(kernel) ** 2))
     with warnings.catch_warnings():  # restarting from a normalised CP is what we mean
         warnings.filterwarnings("ignore", "It is not recommended to initialize")
         for reg, normalize in ((0.0, True), (ridge, True), (ridge, False)):
             if not normalize and not isinstance(init, str):
-                scaled = [np.asarray(f, dtype=np.float64) for f in init.factors]
+                scaled = [np.asarray(f, dtype=_dtype(kernel)) for f in init.factors]
                 scaled[0] = scaled[0] * np.asarray(init.weights)[None, :]
                 init = CPTensor((np.ones(rank), scaled))
             try:
@@ -237,9 +252,12 @@ def _als(kernel: np.ndarray, rank: int, init: str | _CP) -> list[tuple[_CP, floa
     tl.set_backend("numpy")
     out = []
     for _ in range(2):
-        cp: _CP = cp_normalize(_parafac(kernel, rank, init))
-        out.append((cp, float(np.linalg.norm(kernel - tl.cp_to_tensor(cp))),
-                    float(np.max(np.abs(cp.weights)))))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
+            cp: _CP = cp_normalize(_parafac(kernel, rank, init))
+            err = float(np.linalg.norm(kernel - tl.cp_to_tensor(cp)))
+        if not np.isfinite(err):
+            raise np.linalg.LinAlgError("alternating least squares overflowed")
+        out.append((cp, err, float(np.max(np.abs(cp.weights)))))
         init = cp
     return out
 
@@ -254,14 +272,74 @@ def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarra
     run too, and the fit with the smallest achieved error is kept.  Each run
     is two stages of :data:`_STAGE` iterations; the second tells convergence
     from divergence (``degenerate``).  A start closer than every run is kept
-    as it is (ALS from an exact start can only wander).
+    as it is (ALS from an exact start can only wander).  A complex kernel is
+    fitted with complex factors (a seeded random start is real, cast to
+    complex: ALS moves it off the real axis at its first step).
+
+    The ridge of :func:`_parafac` is absolute (set for kernels of norm near
+    1).  Where it fails (lost in rounding for a kernel of small norm: the
+    equations stay singular; dominant for a large one: the fit is no closer
+    than 0, which every rank-1 term beats) or the iterations overflow, the
+    kernel is refitted scaled by a power of two to a norm in [1/2, 1), and
+    the factors scaled back (exactly).
     """
+    d = kernel.ndim
+    exponent = _norm_exponent(kernel)
+    unit = _ldexp(kernel, -exponent)
+    try:
+        fit = _fit(kernel, rank, starts, 0)
+        if exponent == 0 or math.ldexp(fit.error, -exponent) < float(np.linalg.norm(unit)):
+            return fit
+    except np.linalg.LinAlgError:
+        if exponent == 0:
+            raise
+    parts = [exponent // d] * d  # 2**exponent spread over the d factors
+    parts[0] += exponent - d * (exponent // d)
+    fit = _fit(unit, rank, [[_ldexp(np.asarray(f), -p) for f, p in zip(s, parts, strict=True)]
+                            for s in starts], exponent)
+    return fit._replace(factors=[_ldexp(f, p) for f, p in zip(fit.factors, parts, strict=True)],
+                        error=math.ldexp(fit.error, exponent))
+
+
+def _norm_exponent(kernel: np.ndarray) -> int:
+    """``e`` with :math:`\\|K\\|_F / 2^e` in [1/2, 1), found without overflow (0 for 0)."""
+    peak = float(np.max(np.abs(kernel))) if kernel.size else 0.0
+    if peak == 0 or not np.isfinite(peak):
+        return 0
+    e = math.frexp(peak)[1]
+    return e + math.frexp(float(np.linalg.norm(_ldexp(kernel, -e))))[1]
+
+
+#: Entries of modulus within [2**-460, 2**460]: their squares and sums of squares are normal.
+_SAFE_SQUARES = (2.0**-460, 2.0**460)
+
+
+def _fro(a: np.ndarray) -> float:
+    """:math:`\\|a\\|_F`; outside the range where squares are safe, BLAS ``nrm2`` (scaled sums)."""
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    if peak == 0 or _SAFE_SQUARES[0] <= peak <= _SAFE_SQUARES[1]:
+        return float(np.linalg.norm(a))
+    from scipy.linalg import norm  # lazy: heavy
+
+    return float(norm(a.ravel()))
+
+
+def _ldexp(a: np.ndarray, e: int) -> np.ndarray:
+    """``a * 2**e``, exactly (real and imaginary parts; no overflow of ``2**e``)."""
+    if np.iscomplexobj(a):
+        return np.ldexp(a.real, e) + 1j * np.ldexp(a.imag, e)
+    return np.ldexp(a, e)
+
+
+def _fit(kernel: np.ndarray, rank: int, starts: Sequence[Sequence[np.ndarray]], exponent: int
+         ) -> CPFit:
+    """:func:`cp_fit` of `kernel` as given (the note's errors and weights times ``2**exponent``)."""
     import tensorly as tl  # lazy: heavy
     from tensorly.cp_tensor import CPTensor  # lazy: heavy
 
     ranks = [np.linalg.matrix_rank(_unfold(kernel, k)) for k in range(kernel.ndim)]
     given: list[_CP] = [
-        CPTensor((np.ones(rank), [np.array(f, dtype=np.float64) for f in start]))
+        CPTensor((np.ones(rank), [np.array(f, dtype=_dtype(kernel)) for f in start]))
         for start in starts
     ]
     # a start closer than where ALS takes it is kept as it is
@@ -277,13 +355,15 @@ def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarra
     degenerate = falling and growing and cancel
     why = (
         f"alternating least squares diverge: after {2 * _STAGE} iterations the error still "
-        f"falls ({err1:.3g} -> {err2:.3g}) while the largest term grows ({w1:.3g} -> "
-        f"{w2:.3g}) and terms cancel (congruence {_congruence(fac):.3f}); no best rank-{rank} "
+        f"falls ({math.ldexp(err1, exponent):.3g} -> {math.ldexp(err2, exponent):.3g}) while "
+        f"the largest term grows ({math.ldexp(w1, exponent):.3g} -> "
+        f"{math.ldexp(w2, exponent):.3g}) and terms cancel (congruence "
+        f"{_congruence(fac):.3f}); no best rank-{rank} "
         "approximation was found: errors can approach the lower bound only with diverging "
         "factors (border rank; de Silva and Lim 2008)"
         if degenerate else ""
     )
-    # spread each term's weight evenly over its d factors (sign on the last)
+    # spread each term's weight evenly over its d factors (sign, or phase, on the last)
     d = kernel.ndim
     root = np.abs(weights) ** (1.0 / d)
     out = [(f * root[None, :]).T.copy() for f in fac]
@@ -291,27 +371,24 @@ def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarra
     return CPFit(out, degenerate, why, err2)
 
 
-def _check_real(kernel: np.ndarray) -> None:
-    if np.iscomplexobj(kernel):
-        raise TypeError(
-            "`kernel` is complex: CP approximations of complex n-D kernels are not "
-            "supported; approximate `k.real` and `k.imag` separately."
-        )
+def _dtype(kernel: np.ndarray) -> np.dtype:
+    """The factors' dtype: float64, or complex128 for a complex kernel."""
+    return np.result_type(kernel.dtype, np.float64)
 
 
 def _result(kernel: np.ndarray, factors: Sequence[np.ndarray], degenerate: bool, note: str
             ) -> TensorLowRank:
     """The errors and bounds of the CP approximation with these factors."""
     d, rank = kernel.ndim, int(factors[0].shape[0])
-    norm = float(np.linalg.norm(kernel))
-    approx = np.zeros(kernel.shape)
+    norm = _fro(kernel)
+    approx = np.zeros(kernel.shape, dtype=_dtype(kernel))
     for i in range(rank):
         t = factors[0][i]
         for f in factors[1:]:
             t = np.multiply.outer(t, f[i])
         approx += t
     residual = kernel - approx
-    fro = float(np.linalg.norm(residual))
+    fro = _fro(residual)
     lower = unfolding_lower_bound(kernel, rank)
     rounding = float(rounding_level(norm, kernel.shape)) * float(np.sqrt(kernel.size))
     return TensorLowRank(
@@ -346,9 +423,8 @@ def cp_lowrank(kernel: np.ndarray, rank: int) -> TensorLowRank:
 
     Called by :func:`kernelfactor.lowrank` with ``ndim >= 3``.
     """
-    _check_real(kernel)
     if rank == 0 or not np.any(kernel):
-        factors = [np.zeros((rank, n)) for n in kernel.shape]
+        factors = [np.zeros((rank, n), dtype=_dtype(kernel)) for n in kernel.shape]
         return _result(kernel, factors, False, f"achieved error (exact) of rank {rank}")
     factors, degenerate, why, _ = cp_fit(kernel, rank)
     return _result(kernel, factors, degenerate, why or (
@@ -362,7 +438,7 @@ def _fibres(kernel: np.ndarray) -> TensorLowRank:
     axis = int(np.argmax(kernel.shape))
     others = [k for k in range(kernel.ndim) if k != axis]
     rank = max_rank(kernel.shape)
-    factors = [np.zeros((rank, n)) for n in kernel.shape]
+    factors = [np.zeros((rank, n), dtype=_dtype(kernel)) for n in kernel.shape]
     for i, index in enumerate(itertools.product(*(range(kernel.shape[k]) for k in others))):
         at = dict(zip(others, index, strict=True))
         for k in others:
@@ -431,14 +507,13 @@ def cp_search(kernel: np.ndarray, max_error: float, norm: str, relative: bool
     maximum too).  Errors at the rounding level count as that level, and
     :func:`max_rank` always meets the target (an exact decomposition).
     """
-    _check_real(kernel)
     scale = 1.0
     if relative:
         d = kernel.ndim
-        scale = {"fro": float(np.linalg.norm(kernel)), "l1": float(l1_norm(kernel, ndim=d)),
+        scale = {"fro": _fro(kernel), "l1": float(l1_norm(kernel, ndim=d)),
                  "freq": float(frequency_bound(kernel, ndim=d))}[norm]
     top = max_rank(kernel.shape)
-    rounding = float(rounding_level(float(np.linalg.norm(kernel)), kernel.shape)) * math.sqrt(
+    rounding = float(rounding_level(_fro(kernel), kernel.shape)) * math.sqrt(
         kernel.size)
 
     def shown(value: float, noise: bool) -> str:

@@ -217,10 +217,14 @@ def test_rank_for_error_on_volumes_reports_proofs_and_degeneracy():
     assert int(r) == 9 and not r.proven and "rank 1 excluded" not in r.note
 
 
+@pytest.mark.parametrize("cplx", [False, True])
 @pytest.mark.parametrize("norm", ["fro", "l1", "freq"])
-def test_rank_for_error_on_volumes_meets_the_target_it_claims(norm):
+def test_rank_for_error_on_volumes_meets_the_target_it_claims(norm, cplx):
     pytest.importorskip("tensorly")
-    t = np.random.default_rng(4).normal(size=(3, 4, 3))
+    rng = np.random.default_rng(4)
+    t = rng.normal(size=(3, 4, 3))
+    if cplx:
+        t = t + 1j * rng.normal(size=(3, 4, 3))
     for target in (0.9, 0.5, 0.2):
         r = kf.rank_for_error(t, target, norm=norm, relative=True, ndim=3)
         fit = kf.lowrank(t, max_error=target, norm=norm, relative=True, ndim=3)
