@@ -520,7 +520,8 @@ def _filter_nd(
         fn(img, dense, output=out, mode=mode, cval=cv, origin=origins)
         return out
     if convolve:  # ndimage's convolve: flipped weights, origin -o (-1 more for even lengths)
-        terms = [tuple(f[::-1] for f in t) for t in terms]
+        # correlate1d conjugates complex weights (as np.correlate); convolve does not
+        terms = [tuple(np.conj(f[::-1]) for f in t) for t in terms]
         origins = [-o - (1 - n % 2) for o, n in zip(origins, dense.shape, strict=True)]
     constant = BOUNDARY_MODES[mode].constant
     x: np.ndarray = np.asarray(img, dtype=work)
@@ -536,7 +537,7 @@ def _filter_nd(
                                     np.iscomplexobj(y) else np.float64)
         total += y
     if constant and cv != 0:
-        total += cv * np.sum(dense)
+        total += cv * np.sum(dense if convolve else np.conj(dense))  # correlate conjugates
     _cast_into(out, total)
     return out
 

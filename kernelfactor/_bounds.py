@@ -256,11 +256,13 @@ def worst_case_image(residual: ArrayLike) -> np.ndarray:
     array([[ 1., -1.],
            [ 0.,  1.]])
 
-    For a complex residual the image is :math:`\\bar R / |R|` (then
-    :math:`\\sum R\\,x = \\sum |R|`); any dimension (a volume's residual too).
+    For a complex residual the image is :math:`R / |R|`: correlation
+    conjugates complex weights (scipy.ndimage, as ``np.correlate``), so
+    :math:`\\sum \\bar R\\,x = \\sum |R|`; for convolution, which does not,
+    flip and conjugate it.  Any dimension (a volume's residual too).
     """
     r = _as_kernel_values(residual, "residual", 2)
     if np.iscomplexobj(r):
         size = np.abs(r)
-        return np.conj(r) / np.where(size > 0, size, 1.0)
+        return r / np.where(size > 0, size, 1.0)
     return np.sign(r)

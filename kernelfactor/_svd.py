@@ -441,8 +441,10 @@ def _canonical_clusters(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fix the singular vectors of repeated singular values by the kernel itself.
 
-    For a cluster of equal singular values (consecutive gaps at most
-    :math:`10^{-8} \\sigma_1`, all above the rounding level) LAPACK may return
+    For a cluster of equal singular values (consecutive gaps within the
+    rounding level :math:`\\max(m, n)\\,\\epsilon\\,\\sigma_1`, all above it:
+    values that differ by more are data, and rotating their vectors would
+    move the truncation off Eckart-Young's) LAPACK may return
     any orthonormal basis of the singular subspaces, and different builds
     do (``roberts_y`` has :math:`\\sigma_1 = \\sigma_2`).  The cluster's own
     matrix :math:`P = U_c V_c^T` is unique; its columns, orthonormalised in
@@ -454,7 +456,7 @@ def _canonical_clusters(
     if k < 2 or s[0] <= 0:
         return u, vt
     level = max(u.shape[0], vt.shape[1]) * _EPS * s[0]
-    close = (s[:-1] - s[1:] <= 1e-8 * s[0]) & (s[1:] > level)
+    close = (s[:-1] - s[1:] <= level) & (s[1:] > level)
     start = 0
     u, vt = u.copy(), vt.copy()
     while start < k - 1:

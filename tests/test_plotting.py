@@ -348,7 +348,7 @@ def test_plot_bank_basis_both_panels(bank_curves):
         "achieved (CP fit)", "certified lower bound"]
     assert "direct: $N h w$ = 1,352" in _texts(cost)
     assert list(next(ln for ln in cost.lines if len(ln.get_xdata()) > 1).get_xdata()) == [
-        34.0, 68.0]
+        33.0, 66.0]  # M (13 + 13) + the non-zero coefficients: G_y is orthogonal to G_x
 
 
 def test_plot_bank_basis_one_panel_and_errors(bank_curves):

@@ -281,9 +281,6 @@ def test_complex_nd_correlate_equals_ndimage(mode):
                                        rtol=0, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_apply._filter_nd adds cval * sum(w) in the constant modes, but its 1-D passes "
-    "(correlate1d) conjugate complex weights as ndimage does: it needs cval * sum(conj(w))"))
 def test_complex_nd_correlate_with_a_constant_equals_ndimage():
     vol = np.random.default_rng(3).normal(size=(7, 8, 9))
     for weights, dense in _complex_terms_and_kernels():
@@ -292,10 +289,6 @@ def test_complex_nd_correlate_with_a_constant_equals_ndimage():
                                    rtol=0, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_apply._filter_nd flips complex factors for convolve and passes them to correlate1d, "
-    "which conjugates complex weights (as np.correlate); ndimage.convolve does not: the "
-    "flipped factors need .conj()"))
 def test_complex_nd_convolve_equals_ndimage():
     vol = np.random.default_rng(3).normal(size=(7, 8, 9))
     for weights, dense in _complex_terms_and_kernels():
@@ -303,9 +296,6 @@ def test_complex_nd_convolve_equals_ndimage():
                                    rtol=0, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_bounds.worst_case_image gives conj(R)/|R| for a complex residual, but "
-    "ndimage.correlate conjugates complex weights: R/|R| attains the l1 bound"))
 def test_complex_worst_case_image_attains_the_l1_bound():
     rng = np.random.default_rng(4)
     lr = kf.lowrank(rng.normal(size=(3, 4, 3)) + 1j * rng.normal(size=(3, 4, 3)), 1, ndim=3)

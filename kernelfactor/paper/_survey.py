@@ -816,7 +816,7 @@ def bank_curve(bank: ArrayLike, label: str, *, max_size: int = 16) -> BankCurve:
     >>> c.sizes, c.errors, c.exact_size
     ((1, 2), (0.707, 0.0), 2)
     >>> c.multiplications, c.direct
-    ((34.0, 68.0), 1352.0)
+    ((33.0, 66.0), 1352.0)
     """
     arr = np.asarray(bank, dtype=np.float64)
     top = _check_positive_int(max_size, "max_size")
