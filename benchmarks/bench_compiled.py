@@ -27,6 +27,12 @@ Cases:
 The speed-up over the scipy.ndimage path [>= 5x] is the separable method's
 target; for ``direct`` it is printed for information.
 
+Each case runs twice: writing a new output array each call (``out new``),
+and into one allocated beforehand (``out given``: kernelfactor's ``output=``,
+OpenCV's ``dst=``).  A new 32 MiB output is faulted in page by page by the
+kernel, which two threads do not share well on this VM; the ``given`` rows
+show how the filters themselves scale.
+
 On a shared machine single ratios move by +-20%: the load average is printed,
 and so is an idle-core check (two threads of a compute loop against one: 1.0
 when both cores are free, 2.0 when only one is), before and after; rerun when
@@ -153,24 +159,26 @@ def main(argv: list[str] | None = None) -> None:
         dst = np.empty_like(x)
         floor = interleaved({"copy": lambda x=x, dst=dst: np.copyto(dst, x)}, repeats)["copy"]
         print(f"\n{np.dtype(dtype).name}: memory floor (np.copyto) {floor * 1e3:.2f} ms")
-        print(f"  {'case':20s} {'thr':>3} {'kf ms':>7} {'(floor)':>7} {'cv2 ms':>7} "
+        print(f"  {'case':20s} {'out':>5} {'thr':>3} {'kf ms':>7} {'(floor)':>7} {'cv2 ms':>7} "
               f"{'(floor)':>7} {'kf/cv2':>6} {'[target]':>8} {'vs scipy':>8} {'[>= 5]':>6} "
               f"{'2 thr':>6} {'[>= 1.8]':>8}")
         for name, method, w, cv_name, target in cases:
             def ours(workers: int, w: np.ndarray = w, method: str = method,
-                     x: np.ndarray = x) -> np.ndarray:
-                return kf.correlate(x, w, mode="mirror", method=method, workers=workers)
+                     x: np.ndarray = x, out: np.ndarray | None = None) -> np.ndarray:
+                return kf.correlate(x, w, out, mode="mirror", method=method, workers=workers)
 
             if cv_name == "sepFilter2D":
                 gk = g.astype(dtype)
 
-                def theirs(gk: np.ndarray = gk, x: np.ndarray = x) -> np.ndarray:
-                    return cv2.sepFilter2D(x, -1, gk, gk, borderType=border)
+                def theirs(gk: np.ndarray = gk, x: np.ndarray = x,
+                           out: np.ndarray | None = None) -> np.ndarray:
+                    return cv2.sepFilter2D(x, -1, gk, gk, dst=out, borderType=border)
             else:
                 wk = w.astype(dtype)
 
-                def theirs(wk: np.ndarray = wk, x: np.ndarray = x) -> np.ndarray:
-                    return cv2.filter2D(x, -1, wk, borderType=border)
+                def theirs(wk: np.ndarray = wk, x: np.ndarray = x,
+                           out: np.ndarray | None = None) -> np.ndarray:
+                    return cv2.filter2D(x, -1, wk, dst=out, borderType=border)
 
             ours(1)  # compile / load from the cache
             ref = ndimage.correlate(x.astype(np.float64), w, mode="mirror")
@@ -188,28 +196,36 @@ def main(argv: list[str] | None = None) -> None:
                     return fn()
                 return run
 
-            # All four interleaved: a burst of load elsewhere hits them alike.
-            t = interleaved({"kf1": threaded(lambda: ours(1), 1), "cv1": threaded(theirs, 1),
-                             "kf2": threaded(lambda: ours(2), 2), "cv2": threaded(theirs, 2)},
-                            repeats)
-            times = {k: (t[f"kf{k}"], t[f"cv{k}"]) for k in (1, 2)}
-            for threads in (1, 2):
-                t_kf, t_cv = times[threads]
-                missed = [] if t_kf / t_cv <= target else ["kf/cv2"]
-                speedup = scaling = ""
-                if threads == 1:
-                    speedup = f"{before / t_kf:7.1f}x"
-                    if method == "separable":  # the ">= 5x the old separable path"
-                        missed += [] if before / t_kf >= 5 else ["vs scipy"]
-                else:
-                    two = times[1][0] / times[2][0]
-                    scaling = f"{two:5.2f}x"
-                    missed += [] if two >= 1.8 else ["2 thr"]
-                flag = f"  <- {', '.join(missed)}" if missed else ""
-                print(f"  {name:20s} {threads:3d} {t_kf * 1e3:7.1f} {t_kf / floor:6.1f}x "
-                      f"{t_cv * 1e3:7.1f} {t_cv / floor:6.1f}x {t_kf / t_cv:6.2f} "
-                      f"{'<= ' + str(target):>8} {speedup:>8} {'':6} {scaling:>6} {'':8}{flag}")
-            print(f"  {'':20s}     scipy path {before * 1e3:.1f} ms; max |kf - ndimage| / max|ref| "
+            ours_out, theirs_out = np.empty_like(x), np.empty_like(x)
+            for given in (False, True):
+                o1, o2 = (ours_out, theirs_out) if given else (None, None)
+                # All four interleaved: a burst of load elsewhere hits them alike.
+                t = interleaved(
+                    {"kf1": threaded(lambda o=o1: ours(1, out=o), 1),
+                     "cv1": threaded(lambda o=o2: theirs(out=o), 1),
+                     "kf2": threaded(lambda o=o1: ours(2, out=o), 2),
+                     "cv2": threaded(lambda o=o2: theirs(out=o), 2)},
+                    repeats)
+                times = {k: (t[f"kf{k}"], t[f"cv{k}"]) for k in (1, 2)}
+                for threads in (1, 2):
+                    t_kf, t_cv = times[threads]
+                    missed = [] if t_kf / t_cv <= target else ["kf/cv2"]
+                    speedup = scaling = ""
+                    if threads == 1:
+                        speedup = f"{before / t_kf:7.1f}x"
+                        if method == "separable":  # the ">= 5x the old separable path"
+                            missed += [] if before / t_kf >= 5 else ["vs scipy"]
+                    else:
+                        two = times[1][0] / times[2][0]
+                        scaling = f"{two:5.2f}x"
+                        missed += [] if two >= 1.8 else ["2 thr"]
+                    flag = f"  <- {', '.join(missed)}" if missed else ""
+                    print(f"  {name:20s} {'given' if given else 'new':>5} {threads:3d} "
+                          f"{t_kf * 1e3:7.1f} {t_kf / floor:6.1f}x "
+                          f"{t_cv * 1e3:7.1f} {t_cv / floor:6.1f}x {t_kf / t_cv:6.2f} "
+                          f"{'<= ' + str(target):>8} {speedup:>8} {'':6} {scaling:>6} {'':8}"
+                          f"{flag}")
+            print(f"  {'':26s}     scipy path {before * 1e3:.1f} ms; max |kf - ndimage| / max|ref| "
                   f"{diff_nd:.1e}, |kf - cv2| {diff_cv:.1e}")
     print(f"\nlargest |kf - ndimage| / max|ndimage| over the {len(kf.MODES)} modes (float64, "
           f"{MODE_CHECK_SIZE}x{MODE_CHECK_SIZE}, cval 0.5) [<= 1e-12]:")
