@@ -24,7 +24,7 @@ ALS solves the complex normal equations): complex factors, the same errors
 and bounds (Frobenius norms of moduli, singular values of complex
 unfoldings).  Real kernels stay in real arithmetic.
 
-TensorLy (``pip install kernelfactor[tensor]``) is imported on first use.
+TensorLy (a dependency) is imported on first use, so ``import kernelfactor`` stays light.
 """
 
 from __future__ import annotations
