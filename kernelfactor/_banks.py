@@ -345,12 +345,17 @@ def _coefficients(arr: np.ndarray, cols: np.ndarray, rows: np.ndarray, rounding:
     return sparse if err_sparse <= err_dense + rounding else dense
 
 
+def _rounding(arr: np.ndarray) -> float:
+    """The bank's rounding level in the Frobenius norm (errors at or below it are noise)."""
+    return float(rounding_level(float(np.max(np.abs(arr))), arr.shape)) * max(
+        1.0, math.sqrt(arr.size))
+
+
 def _fit(arr: np.ndarray, m: int, greedy: _Greedy) -> SeparableBasis:
     """The size-`m` basis: CP from the default and the greedy start, the better kept."""
     n, h, w = arr.shape
     total = float(np.sqrt(np.sum(arr**2)))
-    rounding = float(rounding_level(float(np.max(np.abs(arr))), arr.shape)) * max(
-        1.0, math.sqrt(arr.size))
+    rounding = _rounding(arr)
     if total == 0:
         cols, rows, coef = np.zeros((m, h)), np.zeros((m, w)), np.zeros((n, m))
         degenerate = False
@@ -444,10 +449,13 @@ def separable_basis_for_error(
         raise TypeError(f"`relative` must be True or False; got {_describe(relative)}.")
     top = _check_positive_int(max_size, "max_size")
     scale = float(np.sqrt(np.sum(arr**2))) if relative else 1.0
+    rounding = _rounding(arr)
     greedy = _Greedy(arr, top)
     for m in range(1, top + 1):
-        if scale > 0 and unfolding_lower_bound(arr, m) / scale > target:
-            continue  # certified: no basis of this size meets the target
+        lower = unfolding_lower_bound(arr, m)
+        if scale > 0 and lower > rounding and lower / scale > target:
+            continue  # certified: no basis of this size meets the target (a bound at the
+            # rounding level is noise and excludes nothing)
         basis = _fit(arr, m, greedy)
         error = basis.fro_rel if relative else basis.fro
         if error <= target or basis.within_rounding:

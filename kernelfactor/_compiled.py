@@ -195,8 +195,10 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     with _LOCK:
         size = max(_POOL, default=0)
         if size < threads:
-            if size:
-                _POOL.pop(size).shutdown(wait=False)
+            # The smaller pool is dropped, never shut down: a call on another
+            # thread may still be submitting to it (its threads exit when it is
+            # collected).
+            _POOL.pop(size, None)
             size = threads
             _POOL[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="kernelfactor")
         return _POOL[size]

@@ -680,8 +680,8 @@ def filter_cost(
         multiplications, a rank-``r`` CP kernel :math:`r \sum_k n_k` (one 1-D
         pass per axis per term, :math:`2 d r + r - 1` memory passes), FFT the
         same model over d axes (:math:`2 d` passes per transform); ``rank`` is
-        at most :math:`\prod_k n_k / \max_k n_k`, the largest tensor rank of
-        that shape.
+        at most :math:`\prod_k n_k / \max_k n_k` (one term per fibre: an
+        upper bound on the tensor rank of any kernel of that shape).
 
     Returns
     -------
@@ -721,8 +721,8 @@ def filter_cost(
     cost = METHOD_COSTS[method]
     top = math.prod(kshape) // max(kshape)
     why = (f"min(m, n) for a {kshape[0]} x {kshape[1]} kernel" if d == 2 else
-           f"the largest tensor rank of a {'x'.join(map(str, kshape))} kernel "
-           "(its size over its longest axis)")
+           f"the number of fibres of a {'x'.join(map(str, kshape))} kernel along its "
+           "longest axis (one term per fibre decomposes any kernel of that shape)")
     used_rank = _check_rank_at_most(rank, top, "rank", why) if cost.ranked else None
     mults, adds, passes, exact = cost.counts(hw, kshape, used_rank or 1)
     return FilterCost(

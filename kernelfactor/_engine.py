@@ -487,15 +487,21 @@ def _fft_bound(
 #: ``"auto"`` passes over a method whose intermediate values could exceed this
 #: (float64's largest value is about 2**1024) where ``"direct"`` would not.
 _OVERFLOW_LIMIT = 2.0**1000
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 
 def _image_top(img: np.ndarray) -> float:
-    """max |x| of a float64 image (two passes, no copy); 0 for other dtypes."""
-    if img.dtype != np.float64:
+    """max |x| of a float image (two passes, no copy), relative to its dtype's largest value.
+
+    0 for integer images (their sums are done in float64 and cannot overflow).
+    """
+    if img.dtype.kind != "f":
         return 0.0
     with np.errstate(invalid="ignore"):
         top = max(abs(float(np.max(img))), abs(float(np.min(img))))
-    return top if math.isfinite(top) else 0.0
+    if not math.isfinite(top):
+        return 0.0
+    return top * (_FLOAT64_MAX / float(np.finfo(img.dtype).max))
 
 
 def _overflow_risk(
@@ -734,7 +740,9 @@ def _run_complex(
         kern_parts = [(kern, 1.0)]
     part_dtype = np.empty(0, out.dtype).real.dtype
     tmp = np.empty(out.shape, part_dtype)
-    acc = np.zeros(out.shape, np.complex128)
+    # real and imaginary parts summed apart and assigned as parts (as ndimage's
+    # _complex_via_real_components): 1j * inf would make nan + inf j
+    parts = {0: np.zeros(out.shape), 1: np.zeros(out.shape)}
     ran = method
     strips = used = 1
     note = None
@@ -745,7 +753,14 @@ def _run_complex(
             top = _exact_scale(xpart, kpart, mode, c)
             task = _task(kpart, ax, mode, c, method, n_workers)
             ran, used, strips, note = _run_real(xpart, tmp, task, method, top)
-            acc += (unit_x * unit_k) * tmp
+            unit = unit_x * unit_k  # 1, 1j or -1
+            target = parts[1] if unit == 1j else parts[0]
+            if unit == -1:
+                target -= tmp
+            else:
+                target += tmp
+    acc = np.empty(out.shape, np.complex128)
+    acc.real, acc.imag = parts[0], parts[1]
     np.copyto(out, acc, casting="unsafe")
     return ran, used, strips, note
 

@@ -323,8 +323,9 @@ def rank_for_error(
         all smaller ranks were (otherwise alternating least squares only
         missed the target there); ``degenerate`` flags a fit that meets the
         target only through diverging, cancelling terms (a border rank, as the
-        7-point Laplacian's rank 2).  The largest rank of the shape
-        (:func:`kernelfactor._tensor.max_rank`) always meets it, exactly.
+        7-point Laplacian's rank 2).  A target below the rounding level is
+        met by the first rank exact up to rounding; one term per fibre
+        (:func:`kernelfactor._tensor.max_rank` terms) always is.
 
     Returns
     -------

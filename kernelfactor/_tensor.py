@@ -442,9 +442,11 @@ def _result(kernel: np.ndarray, factors: Sequence[np.ndarray], degenerate: bool,
 
 
 def max_rank(shape: Sequence[int]) -> int:
-    """The largest tensor rank of a kernel of this shape: its size over its longest axis.
+    """An upper bound on the tensor rank of a kernel of this shape: size over longest axis.
 
-    One term per fibre along the longest axis is always an exact decomposition.
+    One term per fibre along the longest axis is always an exact
+    decomposition.  The largest rank a shape actually allows can be smaller
+    (5 for 3x3x3; it is not known in general).
 
     >>> max_rank((3, 3, 3)), max_rank((2, 5, 3))
     (9, 6)
@@ -479,7 +481,8 @@ def _fibres(kernel: np.ndarray) -> TensorLowRank:
             factors[k][i, at[k]] = 1.0
         factors[axis][i] = kernel[tuple(at.get(k, slice(None)) for k in range(kernel.ndim))]
     return _result(kernel, factors, False, (
-        f"exact: one term per fibre along axis {axis} (rank {rank}, the largest of this shape)"
+        f"exact: one term per fibre along axis {axis} (rank {rank}, which every kernel of this "
+        "shape reaches)"
     ))
 
 
@@ -569,9 +572,9 @@ def cp_search(kernel: np.ndarray, max_error: float, norm: str, relative: bool
         got = shown(achieved, fit.within_rounding)
         if achieved <= max_error:
             log.append(f"rank {r} meets it (achieved {got}{flag})")
-        elif r == top:
-            log.append(f"rank {r}, the largest of this shape, is exact up to rounding (the "
-                       "target is below the rounding level)")
+        elif fit.within_rounding or r == top:
+            log.append(f"rank {r} is exact up to rounding (the target is below the rounding "
+                       "level)")
         else:
             proven = False
             log.append(f"rank {r} not excluded (certified lower bound {bound}) but missed by "

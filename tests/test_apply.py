@@ -688,3 +688,25 @@ def test_integer_images_with_integer_weights_are_bit_exact(method, rng):
                                   ndi.correlate(x, sobel, mode=mode))
             assert np.array_equal(correlate(x, sobel, np.float64, mode, method=method),
                                   ndi.correlate(x, sobel, np.float64, mode))
+
+
+def test_auto_keeps_float32_sums_finite_where_ndimage_does() -> None:
+    """float32 sums overflow near float32's limit where ndimage's double sums do not:
+    auto must see the risk for float32 images too."""
+    img = np.full((64, 64), 3e38, np.float32)
+    k = np.ones((3, 3)) / 9.0
+    got = correlate(img, k)
+    want = ndi.correlate(img, k)
+    assert np.isfinite(got).all() and np.array_equal(got, want)
+
+
+def test_complex_weights_spread_nan_and_inf_as_ndimage() -> None:
+    """Real and imaginary parts are assigned as parts: 1j * inf would make NaN."""
+    rng = np.random.default_rng(0)
+    img = rng.standard_normal((60, 70))
+    img[20, 30], img[40, 40] = np.nan, np.inf
+    k = np.outer(rng.random(5), rng.random(5)) * (1 + 0.5j)
+    got, want = correlate(img, k), ndi.correlate(img, k)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got.real), np.isinf(want.real))
+    np.testing.assert_array_equal(np.isinf(got.imag), np.isinf(want.imag))

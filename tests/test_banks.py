@@ -152,3 +152,11 @@ def test_more_filters_than_the_bank_needs_keep_the_exact_start() -> None:
     bank = kf.gabor_bank(8, (1.5, 2.0, 2.5, 3.0))
     basis = kf.separable_basis(bank, 33)
     assert basis.fro_rel <= 1e-9 and not basis.degenerate
+
+
+def test_for_error_at_zero_finds_the_exact_basis_not_a_noise_excluded_one() -> None:
+    """A lower bound at the rounding level is noise: it must not exclude the exact size."""
+    bank = kf.gabor_bank(orientations=2, scales=(1.0, 1.0))
+    assert kf.separable_basis(bank, 2).within_rounding
+    basis = kf.separable_basis_for_error(bank, 0.0)
+    assert basis.size == 2 and basis.within_rounding and not basis.degenerate

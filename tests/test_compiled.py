@@ -467,3 +467,38 @@ def test_thread_pool_is_kept_between_calls(monkeypatch):
     for method in ("separable", "direct"):
         kf.correlate(x, np.ones((3, 3)), method=method, workers=2)
     assert _compiled._POOL == pools and len(pools) == 1
+
+
+def test_concurrent_calls_share_the_kept_pool_safely() -> None:
+    """Calls from several Python threads at once, each growing the pool: none may fail
+    (a pool that grows used to shut the smaller one down under another caller's feet)."""
+    import threading
+
+    from kernelfactor import _compiled
+
+    if not _compiled.available():
+        pytest.skip("numba is not available")
+    x = np.random.default_rng(0).random((400, 400))
+    k = np.outer([1.0, 2.0, 1.0, 2.0, 1.0], [1.0, 4.0, 6.0, 4.0, 1.0])
+    want = kf.correlate(x, k, method="separable", workers=1)
+    def call(workers: int, barrier: threading.Barrier, results: list[np.ndarray],
+             errors: list[BaseException]) -> None:
+        try:
+            barrier.wait()
+            results.append(kf.correlate(x, k, method="separable", workers=workers))
+        except BaseException as exc:
+            errors.append(exc)
+
+    for _ in range(40):  # the race hit about 1 trial in 13 before the fix
+        _compiled._POOL.clear()  # a fresh process: every caller grows the pool
+        barrier = threading.Barrier(6)
+        errors: list[BaseException] = []
+        results: list[np.ndarray] = []
+        threads = [threading.Thread(target=call, args=(w, barrier, results, errors))
+                   for w in range(2, 8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(results) == 6 and all(np.array_equal(r, want) for r in results)

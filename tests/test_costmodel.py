@@ -263,13 +263,13 @@ def test_volume_counts(shape, kernel) -> None:
     direct = filter_cost(shape, kernel, ndim=d)
     assert (direct.multiplications, direct.additions) == (size * taps, size * (taps - 1))
     assert direct.kernel_shape == kernel and direct.image_shape == shape
-    top = taps // max(kernel)  # the largest tensor rank of this shape
+    top = taps // max(kernel)  # the fibre count: an upper bound on the tensor rank
     for r in (1, top):
         sep = filter_cost(shape, kernel, method="separable", rank=r, ndim=d)
         assert sep.multiplications == size * r * sum(kernel)
         assert sep.additions == size * (r * sum(k - 1 for k in kernel) + r - 1)
         assert sep.passes == 2 * d * r + r - 1
-    with pytest.raises(ValueError, match="largest tensor rank"):
+    with pytest.raises(ValueError, match="number of fibres"):
         filter_cost(shape, kernel, method="separable", rank=top + 1, ndim=d)
     fft = filter_cost(shape, kernel, method="fft", ndim=d)
     fast = [next_fast_len(s + k - 1, real=True) for s, k in zip(shape, kernel, strict=True)]

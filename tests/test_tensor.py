@@ -257,8 +257,8 @@ def test_fibres_of_a_complex_volume_are_exact():
     exact = _fibres(t)
     assert exact.rank == 6 and exact.within_rounding
     np.testing.assert_array_equal(exact.to_array(), t)
-    r = kf.rank_for_error(t, 0.0, ndim=3)  # below the rounding level: the largest rank
-    assert int(r) == 6
+    r = kf.rank_for_error(t, 0.0, ndim=3)  # below the rounding level: the first exact rank
+    assert int(r) <= 6 and "exact up to rounding" in r.note
 
 
 def _complex_terms_and_kernels():
@@ -301,3 +301,12 @@ def test_complex_worst_case_image_attains_the_l1_bound():
     lr = kf.lowrank(rng.normal(size=(3, 4, 3)) + 1j * rng.normal(size=(3, 4, 3)), 1, ndim=3)
     out = ndi.correlate(lr.worst_case_image(), lr.residual, mode="constant")
     assert abs(out[1, 2, 1]) == pytest.approx(lr.l1, rel=1e-12)
+
+
+def test_rank_for_error_below_rounding_stops_at_the_first_exact_rank() -> None:
+    """A random 3x3x3 kernel: the first rank exact up to rounding is the answer (generic
+    rank 5), not the fibre count 9; the ranks it passes show no noise digits."""
+    k = np.random.default_rng(0).random((3, 3, 3))
+    r = kf.rank_for_error(k, 0.0, ndim=3)
+    assert int(r) == 5 and "exact up to rounding" in r.note
+    assert "e-1" not in r.note  # no rounding-level digits
