@@ -21,6 +21,14 @@ origin, odd and even sizes, ``cval``), by one of three methods:
     counts times constants measured on this machine by
     :func:`kernelfactor.calibrate` (built-in defaults until it has run once).
 
+d-D weights (``d >= 3``, ``len(axes) == weights.ndim`` as ndimage) take
+the same methods, prices and backends: ``"separable"`` runs a
+``lowrank(k, r, ndim=d)`` result or a separable array as r sets of d 1-D
+passes, ``"fft"`` is the same padded FFT over d axes (complex transforms for
+complex data), ``"auto"`` prices them by the cost model's d-D counts
+(:class:`kernelfactor._costmodel.FilterProblem` with d axes).  They are not
+rescaled by powers of two, split into strips, or run on the compiled engine.
+
 The methods are the rows of :data:`kernelfactor._engine.METHODS`; this module
 checks the arguments (scipy.ndimage's rules, kernelfactor's messages) and hands
 them to the in-memory engine or, for a dask array, to the dask backend
