@@ -21,6 +21,14 @@ origin, odd and even sizes, ``cval``), by one of three methods:
     counts times constants measured on this machine by
     :func:`kernelfactor.calibrate` (built-in defaults until it has run once).
 
+d-D weights (``d >= 3``, ``len(axes) == weights.ndim`` as ndimage) take
+the same methods, prices and backends: ``"separable"`` runs a
+``lowrank(k, r, ndim=d)`` result or a separable array as r sets of d 1-D
+passes, ``"fft"`` is the same padded FFT over d axes (complex transforms for
+complex data), ``"auto"`` prices them by the cost model's d-D counts
+(:class:`kernelfactor._costmodel.FilterProblem` with d axes).  They are not
+rescaled by powers of two, split into strips, or run on the compiled engine.
+
 The methods are the rows of :data:`kernelfactor._engine.METHODS`; this module
 checks the arguments (scipy.ndimage's rules, kernelfactor's messages) and hands
 them to the in-memory engine or, for a dask array, to the dask backend
@@ -107,21 +115,27 @@ from ._coerce import (
 )
 from ._costmodel import FilterProblem, multiplications
 from ._docstrings import docfiller
-from ._engine import METHODS, _cast_into, _Kernel, _make_kernel, filter_into
+from ._engine import (
+    METHODS,
+    _Kernel,
+    _make_kernel,
+    _make_nd_kernel,
+    _NdKernel,
+    filter_into,
+)
 from ._large import ChunkFilter, dask_filter
 from ._results import Result
 from ._svd import BatchAnalysis, TensorAnalysis, analyze
 from ._tensor import TensorLowRank
 from ._validation import (
-    BOUNDARY_MODES,
     NdimageRuntimeError,
     NdimageTypeError,
     NdimageValueError,
     _check_bool,
     _check_choice,
     _check_filter_axes,
+    _check_kernel_axes,
     _check_mode,
-    _check_origin,
     _describe,
 )
 
@@ -420,15 +434,12 @@ def _filter(
         else input
     )
     nd = _nd_weights(weights)
+    kern: _Kernel | _NdKernel
+    ax: tuple[int, ...]
     if nd is not None:
-        if lazy or return_info or axes is not None or method not in ("auto", "direct",
-                                                                    "separable"):
-            raise ValueError(
-                "n-D weights (weights.ndim == input.ndim >= 3) support NumPy inputs with "
-                "`axes=None`, `method` 'auto', 'direct' or 'separable' and no `return_info`."
-            )
-        return _filter_nd(img, nd, output, mode, cval, origin, convolve, method)
-    kern, ax = _prepare_kernel(weights, origin, convolve, axes=axes, ndim=img.ndim)
+        kern, ax = _prepare_nd_kernel(nd, origin, convolve, axes, img.ndim, method)
+    else:
+        kern, ax = _prepare_kernel(weights, origin, convolve, axes=axes, ndim=img.ndim)
     complex_out = img.dtype.kind == "c" or kern.is_complex
     out = None if lazy else _output_array(output, img.shape, img.dtype, complex_out)
     mode = _check_filter_mode(mode)
@@ -471,20 +482,16 @@ def _nd_weights(weights: Any) -> np.ndarray | TensorLowRank | None:
     return arr if arr.ndim >= 3 and arr.dtype.kind in "biufc" else None
 
 
-def _filter_nd(
-    img: np.ndarray, weights: np.ndarray | TensorLowRank, output: Any, mode: Any, cval: Any,
-    origin: Any, convolve: bool, method: str,
-) -> np.ndarray:
-    """n-D weights, scipy.ndimage's semantics: a rank-r kernel as r sets of d 1-D passes.
+def _prepare_nd_kernel(
+    weights: np.ndarray | TensorLowRank, origin: Any, convolve: bool, axes: Any, ndim: int,
+    method: str,
+) -> tuple[_NdKernel, tuple[int, ...]]:
+    """The prepared d-D kernel (d >= 3) for an image of `ndim` axes, and the image axes.
 
     Terms come from a :class:`TensorLowRank` (the approximation is filtered),
     or from a dense kernel that is separable (``analyze(w, ndim=d)``, rank 1);
-    any other dense kernel is filtered directly (scipy.ndimage).  The constant
-    modes filter ``x - cval`` with zeros outside and add ``cval * sum(w)``,
-    which is ndimage's extension by ``cval`` for every axis at once.
+    any other dense kernel has none (``"separable"`` refuses it).
     """
-    from scipy import ndimage  # lazy: heavy
-
     if isinstance(weights, TensorLowRank):
         terms: list[tuple[np.ndarray, ...]] | None = [tuple(t) for t in weights.terms]
         dense = weights.to_array()
@@ -501,45 +508,8 @@ def _filter_nd(
                     "`method='separable'` needs a separable n-D kernel (every unfolding of "
                     "rank <= 1) or a `lowrank(k, r, ndim=d)` result; pass `method='auto'`."
                 )
-    d = dense.ndim
-    if img.ndim != d:
-        raise NdimageRuntimeError(
-            f"`weights` has {d} axes but `input` has {img.ndim} (scipy.ndimage: "
-            "weights.ndim must match the input's)."
-        )
-    origins = [int(o) for o in (np.broadcast_to(np.asarray(origin), (d,)))]
-    for k in range(d):
-        _check_origin(origins[k], dense.shape[k], f"origin[{k}]")
-    mode = _check_filter_mode(mode)
-    cv = _check_cval(cval, img.dtype.kind == "c")
-    complex_out = img.dtype.kind == "c" or dense.dtype.kind == "c"
-    out = _output_array(output, img.shape, img.dtype, complex_out)
-    work = np.complex128 if complex_out else np.float64
-    if terms is None:
-        fn = ndimage.convolve if convolve else ndimage.correlate
-        fn(img, dense, output=out, mode=mode, cval=cv, origin=origins)
-        return out
-    if convolve:  # ndimage's convolve: flipped weights, origin -o (-1 more for even lengths)
-        # correlate1d conjugates complex weights (as np.correlate); convolve does not
-        terms = [tuple(np.conj(f[::-1]) for f in t) for t in terms]
-        origins = [-o - (1 - n % 2) for o, n in zip(origins, dense.shape, strict=True)]
-    constant = BOUNDARY_MODES[mode].constant
-    x: np.ndarray = np.asarray(img, dtype=work)
-    if constant and cv != 0:
-        x = np.asarray(x - cv)
-    pass_mode = "constant" if constant else mode
-    total = np.zeros(img.shape, dtype=work)
-    for t in terms:
-        y = x
-        for k, f in enumerate(t):
-            y = ndimage.correlate1d(y, f, axis=k, mode=pass_mode, cval=0.0, origin=origins[k],
-                                    output=np.complex128 if np.iscomplexobj(f) or
-                                    np.iscomplexobj(y) else np.float64)
-        total += y
-    if constant and cv != 0:
-        total += cv * np.sum(dense if convolve else np.conj(dense))  # correlate conjugates
-    _cast_into(out, total)
-    return out
+    ax, origins = _check_kernel_axes(axes, origin, ndim, tuple(int(n) for n in dense.shape))
+    return _make_nd_kernel(dense, origins, terms, convolve), ax
 
 
 def _renamed_keywords(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -240,8 +240,9 @@ def _metric_value(mults: float, adds: float, metric: str) -> float:
 
 _EPS = float(np.finfo(np.float64).eps)  # ndimage's DBL_EPSILON thresholds
 
-#: One rank-1 term of a separable kernel: (column, row) weights.
-Terms = list[tuple[np.ndarray, np.ndarray]]
+#: The rank-1 terms of a separable kernel: (column, row) weights in 2-D, one
+#: factor per axis for a d-D kernel.
+Terms = list[tuple[np.ndarray, ...]]
 
 
 class _Counts(NamedTuple):
@@ -251,13 +252,8 @@ class _Counts(NamedTuple):
     exact: bool
 
 
-def _fast_size(hw: tuple[int, ...], m: int, n: int) -> tuple[int, ...]:
-    """The FFT method's transform shape: fast sizes no smaller than the padded image."""
-    return _fast_shape(hw, (m, n))
-
-
 def _fast_shape(shape: tuple[int, ...], kernel: tuple[int, ...]) -> tuple[int, ...]:
-    """:func:`_fast_size` for any number of axes."""
+    """The FFT method's transform shape: fast sizes no smaller than the padded image."""
     from scipy.fft import next_fast_len  # lazy: heavy
 
     return tuple(next_fast_len(s + k - 1, real=True) for s, k in zip(shape, kernel, strict=True))
@@ -315,12 +311,13 @@ class FilterProblem:
     ----------
     shape : tuple of int
         The image shape (any number of dimensions).
-    axes : (int, int)
-        The image axes the kernel's axes run along.
+    axes : tuple of int
+        The image axes the kernel's axes run along (two, or d for d-D weights).
     weights : ndarray
-        The 2-D weights as applied (zero weights are skipped by ``direct``).
-    terms : list of (column, row) or None
-        The rank-1 terms ``separable`` would apply (None: not computed).
+        The weights as applied (zero weights are skipped by ``direct``).
+    terms : list of tuples or None
+        The rank-1 terms ``separable`` would apply, one factor per kernel axis
+        (None: not computed).
     scaled : bool
         The kernel runs scaled by a power of two (one more pass).
     compiled : bool
@@ -329,7 +326,7 @@ class FilterProblem:
     """
 
     shape: tuple[int, ...]
-    axes: tuple[int, int]
+    axes: tuple[int, ...]
     weights: np.ndarray
     terms: Terms | None = None
     scaled: bool = False
@@ -340,12 +337,13 @@ class FilterProblem:
         return float(math.prod(self.shape))
 
     @property
-    def plane(self) -> tuple[int, int]:
-        return (self.shape[self.axes[0]], self.shape[self.axes[1]])
+    def plane(self) -> tuple[int, ...]:
+        """The image's extent along the kernel's axes."""
+        return tuple(self.shape[a] for a in self.axes)
 
     @property
     def batch(self) -> int:
-        return math.prod(self.shape) // (self.plane[0] * self.plane[1])
+        return math.prod(self.shape) // math.prod(self.plane)
 
 
 def _direct_features(p: FilterProblem) -> dict[str, float] | None:
@@ -384,8 +382,7 @@ def _separable_features(p: FilterProblem) -> dict[str, float] | None:
     last = len(p.shape) - 1
     taps = pairs = inner = outer = 0.0
     for pair in p.terms:
-        for k in (0, 1):
-            w = pair[k]
+        for k, w in enumerate(pair):
             if w.size == 1:
                 continue  # folded into the other pass
             if _symmetry(w):
@@ -408,8 +405,7 @@ def _separable_features(p: FilterProblem) -> dict[str, float] | None:
 
 
 def _fft_features(p: FilterProblem) -> dict[str, float] | None:
-    m, n = p.weights.shape
-    size = float(math.prod(_fast_size(p.plane, m, n)))
+    size = float(math.prod(_fast_shape(p.plane, p.weights.shape)))
     return {
         "fft_nlogn": (2 * p.batch + 1) * size * math.log2(max(size, 2.0)),
         "fft_px": p.batch * size,
@@ -507,10 +503,11 @@ def predict(problem: FilterProblem) -> dict[str, float]:
 
 def multiplications(problem: FilterProblem, rank: int | None) -> dict[str, float]:
     """Counted multiplications per method for the whole image (ranked ones need `rank`)."""
-    kshape = (int(problem.weights.shape[0]), int(problem.weights.shape[1]))
+    kshape = tuple(int(n) for n in problem.weights.shape)
     return {
         method: float(
-            filter_cost(problem.plane, kshape, method=method, rank=rank or 1).multiplications
+            filter_cost(problem.plane, kshape, method=method, rank=rank or 1,
+                        ndim=len(kshape)).multiplications
             * problem.batch
         )
         for method, cost in METHOD_COSTS.items()

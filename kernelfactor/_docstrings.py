@@ -49,11 +49,14 @@ input : array_like or dask array
     ``kernelfactor._large``).  The old name ``image=`` still works, with a
     DeprecationWarning.""",
     "filter_weights": """\
-weights : str, array_like, Analysis or LowRankKernel
+weights : str, array_like, Analysis, LowRankKernel or TensorLowRank
     A catalogue name, an ``(m, n)`` array of finite weights (real,
     complex or bool), an :func:`~kernelfactor.analyze` result (applied at
     its numerical rank by ``"separable"``) or a
     :func:`~kernelfactor.lowrank` result (its approximation is applied).
+    As ndimage, d-D weights (``d >= 3``) filter d image axes: an array
+    (``"separable"`` needs a separable one) or a ``lowrank(k, r, ndim=d)``
+    result (r sets of d 1-D passes).
     Complex weights are conjugated by `correlate`, as ndimage (and
     ``np.correlate``) do.  The old name ``kernel=`` still works, with a
     DeprecationWarning.""",
@@ -74,16 +77,18 @@ cval : float or complex, optional
     only for a complex `input` (real part for its real part, imaginary
     part for its imaginary part).""",
     "filter_origin": """\
-origin : int or (int, int), optional
+origin : int or sequence of int, optional
     ndimage's origin: ``-(size // 2) <= origin <= (size - 1) // 2`` per
     kernel axis.  As ndimage: for a 2-D image ``origin[i]`` belongs to
     image axis ``i``; with more dimensions ``origin[j]`` belongs to image
     axis ``axes[j]``.""",
     "filter_axes": """\
-axes : int pair, optional
-    The image axes the kernel runs along; negative values count from the
-    end.  None means every axis (a 2-D image).  As ndimage, the kernel's
-    rows run along the smaller of the two axes whatever their order.""",
+axes : sequence of int, optional
+    The image axes the kernel runs along, one per kernel axis (a pair for
+    2-D weights; ndimage's ``len(axes) == weights.ndim``); negative values
+    count from the end.  None means every axis.  As ndimage, the kernel's
+    axes run along the chosen image axes in increasing order, whatever
+    the order of `axes`.""",
     "filter_method": """\
 method : {'auto', 'direct', 'fft', 'separable'}, optional
     See the module notes; 'auto' picks the fastest by the calibrated cost

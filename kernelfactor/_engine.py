@@ -32,7 +32,7 @@ from ._costmodel import (
     FilterProblem,
     MethodCost,
     Terms,
-    _fast_size,
+    _fast_shape,
     predict,
 )
 from ._svd import Analysis, analyze
@@ -92,15 +92,78 @@ class _Kernel:
         >>> _make_kernel(np.ones((5, 4)), (0, 0), None, True).halo(1)
         (1, 2)
         """
-        size = self.shape[k]
-        before = size // 2 + self.origin[k]
-        return before, size - 1 - before
+        return _halo(self.shape[k], self.origin[k])
 
     def part(self, which: str) -> _Kernel:
         """The real or imaginary part as a real kernel (its own scale)."""
         w = self.unscaled()
         w = np.ascontiguousarray(w.real if which == "real" else w.imag)
         return _scaled_kernel(w, self.origin, None, False)
+
+
+def _halo(size: int, origin: int) -> tuple[int, int]:
+    """Cells (before, after) a correlation of length `size` and ndimage `origin` reads."""
+    before = size // 2 + origin
+    return before, size - 1 - before
+
+
+@dataclass(frozen=True)
+class _NdKernel:
+    """An n-D kernel (d >= 3 axes) ready for correlation, with its rank-1 terms.
+
+    `weights` and every term are the weights as applied, unconjugated:
+    output :math:`y_i = \\sum_j w_j x_{i + j - h}`, so a complex correlate holds
+    the conjugated weights (as ndimage applies them) and convolve the flipped
+    ones.  `terms` is None when the kernel has no separable form to apply.
+    """
+
+    weights: np.ndarray
+    origin: tuple[int, ...]
+    terms: tuple[tuple[np.ndarray, ...], ...] | None
+    exponent: int = 0  # never scaled (ApplyInfo reads it as the 2-D kernel's)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.weights.shape)
+
+    @property
+    def is_complex(self) -> bool:
+        return self.weights.dtype.kind == "c"
+
+    def unscaled(self) -> np.ndarray:
+        return self.weights
+
+    def halo(self, k: int) -> tuple[int, int]:
+        """Input cells read before and after each output along kernel axis `k`.
+
+        >>> _make_nd_kernel(np.ones((5, 4, 3)), (0, 0, 0), None, True).halo(1)
+        (1, 2)
+        """
+        return _halo(self.shape[k], self.origin[k])
+
+
+def _make_nd_kernel(
+    weights: np.ndarray, origins: tuple[int, ...], terms: Any, convolve: bool
+) -> _NdKernel:
+    """The applied weights and terms of n-D `weights` (ndimage's flip and conjugation)."""
+    raw = None if terms is None else [tuple(np.asarray(f) for f in t) for t in terms]
+    if convolve:
+        # ndimage: reverse the weights, negate the origin, one less for even sizes.
+        weights = weights[(slice(None, None, -1),) * weights.ndim]
+        origins = tuple(-o - (1 - n % 2) for o, n in zip(origins, weights.shape, strict=True))
+        if raw is not None:
+            raw = [tuple(f[::-1] for f in t) for t in raw]
+    elif weights.dtype.kind == "c":
+        weights = weights.conj()  # ndimage (as np.correlate) conjugates for correlate
+        if raw is not None:
+            raw = [tuple(np.conj(f) for f in t) for t in raw]
+    frozen = None if raw is None else tuple(
+        tuple(np.ascontiguousarray(f) for f in t) for t in raw)
+    return _NdKernel(np.ascontiguousarray(weights), tuple(int(o) for o in origins), frozen)
+
+
+#: A prepared kernel: 2-D, or n-D (d >= 3 axes).
+AnyKernel = _Kernel | _NdKernel
 
 
 def _scale_exponent(weights: np.ndarray) -> int:
@@ -173,7 +236,7 @@ def _terms(kern: _Kernel) -> Terms:
         w = kern.weights
         raw = list(_analysed_factors(w.shape, w.tobytes()))
         scale, flip = 0, False
-    out = []
+    out: Terms = []
     for c, r in raw:
         if flip:
             c, r = c[::-1], r[::-1]
@@ -314,34 +377,53 @@ def _fft(x: np.ndarray, out: np.ndarray, task: _Task, keep: Keep) -> None:
     ``oaconvolve`` on the padded image, whose linear convolution needs the
     larger size ``H + 2 (m - 1)`` (``benchmarks/bench_fft.py``).
     """
+    assert keep is None  # the FFT runs its own threads, never on strips
+    kern = task.kern
+    w = kern.weights.astype(out.dtype, copy=False)
+    out[...] = _fft_correlate(x, w, task.axes, (kern.halo(0), kern.halo(1)), task.mode,
+                              task.cval, task.workers)
+
+
+def _fft_correlate(
+    x: np.ndarray, weights: np.ndarray, axes: tuple[int, ...],
+    halos: tuple[tuple[int, int], ...], mode: str, cval: float | complex, workers: int,
+) -> np.ndarray:
+    """Correlate `x` with `weights` (kernel axis k along image axis ``axes[k]``) by FFTs.
+
+    The image is extended by the halos as ndimage extends it, and correlated
+    circularly at fast sizes no smaller than the extended image: the kept part
+    is the linear correlation.  Real data take real transforms; complex data
+    (image or weights) complex ones.
+    """
     from scipy import fft as sfft  # lazy: heavy
 
-    assert keep is None  # the FFT runs its own threads, never on strips
-    kern, axes = task.kern, task.axes
-    m, n = kern.shape
     pad = [(0, 0)] * x.ndim
-    for k in (0, 1):
-        pad[axes[k]] = kern.halo(k)
-    extension = BOUNDARY_MODES[task.mode]
+    for a, h in zip(axes, halos, strict=True):
+        pad[a] = h
+    extension = BOUNDARY_MODES[mode]
     if extension.constant:
-        xp = np.pad(x, pad, mode="constant", constant_values=task.cval)
+        xp = np.pad(x, pad, mode="constant", constant_values=cval)
     else:
         xp = np.pad(x, pad, mode=extension.pad)  # type: ignore[call-overload]
     # Correlation = convolution with the reversed kernel; reversed weights
-    # shifted by (m - 1, n - 1) put the valid part at [m - 1 :, n - 1 :].
+    # shifted by (size - 1) along each axis put the valid part at [size - 1 :].
+    order = np.argsort(axes)
+    sorted_axes = tuple(int(axes[k]) for k in order)
+    w = np.transpose(weights, order)[(slice(None, None, -1),) * weights.ndim]
     wshape = [1] * x.ndim
-    wshape[axes[0]], wshape[axes[1]] = m, n
-    w = kern.weights if axes[0] < axes[1] else kern.weights.T
-    w = np.ascontiguousarray(w[::-1, ::-1])
-    w = w.reshape(wshape).astype(out.dtype, copy=False)
-    sorted_axes = tuple(sorted(axes))
-    fshape = [sfft.next_fast_len(xp.shape[a], real=True) for a in sorted_axes]
-    spec_x = sfft.rfftn(xp, s=fshape, axes=sorted_axes, workers=task.workers)
-    spec_x *= sfft.rfftn(w, s=fshape, axes=sorted_axes, workers=task.workers)
-    full = sfft.irfftn(spec_x, s=fshape, axes=sorted_axes, workers=task.workers)
-    for a, size in zip(axes, (m, n), strict=True):
+    for a, n in zip(sorted_axes, w.shape, strict=True):
+        wshape[a] = n
+    w = np.ascontiguousarray(w).reshape(wshape)
+    real = xp.dtype.kind != "c" and w.dtype.kind != "c"
+    fshape = [sfft.next_fast_len(xp.shape[a], real=real) for a in sorted_axes]
+    forward, inverse = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
+    spec_x = forward(xp, s=fshape, axes=sorted_axes, workers=workers)
+    spec_x *= forward(w, s=fshape, axes=sorted_axes, workers=workers)
+    full = inverse(spec_x, s=fshape, axes=sorted_axes, workers=workers)
+    for a in sorted_axes:
+        size = wshape[a]
         full = _along(full, a, slice(size - 1, size - 1 + x.shape[a]))
-    out[...] = full
+    return np.asarray(full)
 
 
 # ---------------------------------------------------------------------------
@@ -410,7 +492,7 @@ def _run_split(
 # Dispatch: exact integers, non-finite images, complex numbers, casting
 # ---------------------------------------------------------------------------
 
-def _exact_scale(img: np.ndarray, kern: _Kernel, mode: str, cval: float) -> float | None:
+def _exact_scale(img: np.ndarray, kern: AnyKernel, mode: str, cval: float) -> float | None:
     """M = max |extended image| when ndimage's result is exact integers, else None.
 
     ndimage sums in double precision: with integer image values (of any real
@@ -444,7 +526,8 @@ def _exact_scale(img: np.ndarray, kern: _Kernel, mode: str, cval: float) -> floa
 
 
 def _separable_bound(
-    kern: _Kernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, int], top: float
+    kern: AnyKernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, ...],
+    top: float,
 ) -> float:
     """An upper bound on the floating-point error of ``separable`` in one output (float64).
 
@@ -458,16 +541,16 @@ def _separable_bound(
     scale = 2.0**-kern.exponent
     recon = np.zeros(kern.shape)
     mass = 0.0
-    for c, r in terms:
-        recon += np.outer(c, r) * scale
-        mass += float(np.sum(np.abs(c)) * np.sum(np.abs(r))) * scale
-    m, n = kern.shape
-    gamma = (m + n + 2 * len(terms) + 4) * _EPS
+    for t in terms:
+        recon += functools.reduce(np.multiply.outer, t) * scale
+        mass += math.prod(float(np.sum(np.abs(f))) for f in t) * scale
+    gamma = (sum(kern.shape) + 2 * len(terms) + 4) * _EPS
     return 4.0 * top * (gamma * mass + float(np.sum(np.abs(kern.unscaled() - recon))))
 
 
 def _fft_bound(
-    kern: _Kernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, int], top: float
+    kern: AnyKernel, terms: Terms | None, shape: tuple[int, ...], axes: tuple[int, ...],
+    top: float,
 ) -> float:
     """An upper bound on the floating-point error of ``fft`` in one output (float64).
 
@@ -477,7 +560,7 @@ def _fft_bound(
     (:math:`\\eta \\approx 5u`), with :math:`\\|\\tilde x\\|_2 \\le \\sqrt P M`;
     taken with a safety factor of 4.
     """
-    p = float(math.prod(_fast_size((shape[axes[0]], shape[axes[1]]), *kern.shape)))
+    p = float(math.prod(_fast_shape(tuple(shape[a] for a in axes), kern.shape)))
     eta = 5.0 * _EPS
     return 4.0 * (3.0 * math.log2(max(p, 2.0)) + 2.0) * eta * math.sqrt(p) * top * float(
         np.sum(np.abs(kern.unscaled()))
@@ -642,7 +725,7 @@ def _complex_terms(weights: np.ndarray) -> Terms:
     if s.size == 0 or s[0] == 0.0:
         return []
     tol = max(weights.shape) * _EPS * float(s[0])
-    out = []
+    out: Terms = []
     for t in range(int(np.sum(s > tol))):
         c, r = u[:, t] * s[t], vh[t]
         j = -int(np.frexp(float(np.max(np.abs(c))))[1])
@@ -771,7 +854,8 @@ def _run_complex(
 
 #: An upper bound on a method's floating-point error in one output, for data
 #: whose exact result is an integer: (kernel, terms, image shape, axes, M).
-RoundingBound = Callable[[_Kernel, "Terms | None", tuple[int, ...], tuple[int, int], float], float]
+RoundingBound = Callable[
+    ["AnyKernel", "Terms | None", tuple[int, ...], tuple[int, ...], float], float]
 
 
 @dataclass(frozen=True)
@@ -873,8 +957,8 @@ def _screen(
 
 
 def _provably_exact(
-    method: str, kern: _Kernel, terms: Terms | None, shape: tuple[int, ...],
-    axes: tuple[int, int], top: float,
+    method: str, kern: AnyKernel, terms: Terms | None, shape: tuple[int, ...],
+    axes: tuple[int, ...], top: float,
 ) -> bool:
     """True if `method`'s float result rounds to ndimage's exact integers."""
     bound = METHODS[method].bound
@@ -896,8 +980,8 @@ class Outcome:
 def filter_into(
     img: np.ndarray,
     out: np.ndarray,
-    kern: _Kernel,
-    axes: tuple[int, int],
+    kern: AnyKernel,
+    axes: tuple[int, ...],
     mode: str,
     cval: float | complex,
     method: str,
@@ -914,6 +998,9 @@ def filter_into(
     if img.size == 0:
         out[...] = 0
         return Outcome("direct", note="empty image")
+    if isinstance(kern, _NdKernel):
+        return _filter_nd_into(img, out, kern, axes, mode, cval, method, workers, price=price)
+    axes = (axes[0], axes[1])
     complex_out = img.dtype.kind == "c" or kern.is_complex
     if (kern.exponent > 0 and not complex_out
             and _image_top(img) * float(np.sum(np.abs(kern.weights))) > _OVERFLOW_LIMIT):
@@ -950,11 +1037,8 @@ def filter_into(
             chosen, screened = _screen(chosen, candidates, predicted, img, kern, terms, axes,
                                        complex_out)
             note = screened or note
-    elif METHODS[method].finite_only and not _all_finite(img):
-        raise ValueError(
-            f"`method={method!r}` would spread the image's NaN or Inf over the whole output; "
-            "use method='direct' (ndimage's NaN propagation) or clean the image."
-        )
+    else:
+        _refuse_non_finite(method, img)
     if complex_out:
         ran, used, strips, why = _run_complex(
             img, out, kern, axes, mode, complex(cval), chosen, workers, terms
@@ -971,3 +1055,102 @@ def filter_into(
             ran, used, strips, why = _run_real(img, out, task, chosen, exact_top)
     rank = len(terms) if terms is not None else None
     return Outcome(ran, used, strips, rank, predicted, why or note)
+
+
+def _refuse_non_finite(method: str, img: np.ndarray) -> None:
+    """An explicit method that spreads NaN or Inf (the FFT) refuses such images."""
+    if METHODS[method].finite_only and not _all_finite(img):
+        raise ValueError(
+            f"`method={method!r}` would spread the image's NaN or Inf over the whole output; "
+            "use method='direct' (ndimage's NaN propagation) or clean the image."
+        )
+
+
+def _filter_nd_into(
+    img: np.ndarray, out: np.ndarray, kern: _NdKernel, axes: tuple[int, ...], mode: str,
+    cval: float | complex, method: str, workers: int, *, price: bool = False,
+) -> Outcome:
+    """:func:`filter_into` for d-D weights: ndimage, d 1-D passes per term, or FFTs.
+
+    ``"direct"`` is ``scipy.ndimage.correlate``; ``"separable"`` runs each
+    term as d ``scipy.ndimage.correlate1d`` passes (the constant modes filter
+    ``x - cval`` with zeros outside and add ``cval * sum(w)``, which is
+    ndimage's extension by ``cval`` for every axis at once); ``"fft"`` is
+    :func:`_fft_correlate`.  ``"auto"`` takes the cheapest by the cost model's
+    d-D counts, ``"direct"`` for non-finite images and integer outputs; for
+    integer data the float results are rounded when provably ndimage's exact
+    integers (else ``"direct"`` runs), as in 2-D.
+    """
+    terms: Terms | None = None if kern.terms is None else list(kern.terms)
+    predicted: dict[str, float] = {}
+    if method == "auto" or price:
+        predicted = predict(FilterProblem(img.shape, axes, kern.weights, terms))
+    complex_out = img.dtype.kind == "c" or kern.is_complex
+    exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cval.real))
+    note = None
+    chosen = method
+    if method == "auto":
+        candidates = sorted(predicted)
+        if exact_top is not None:
+            candidates = [m for m in candidates
+                          if _provably_exact(m, kern, terms, img.shape, axes, exact_top)]
+        elif out.dtype.kind in "biu":
+            candidates = ["direct"]
+            note = "integer output: direct gives ndimage's truncation bit for bit"
+        chosen = min(candidates, key=predicted.__getitem__)
+        if chosen != "direct" and not _all_finite(img):
+            chosen, note = "direct", "the image holds NaN or Inf: direct gives ndimage's footprint"
+    else:
+        _refuse_non_finite(method, img)
+        if chosen != "direct" and exact_top is not None and not _provably_exact(
+                chosen, kern, terms, img.shape, axes, exact_top):
+            chosen, note = "direct", "integer data too large to round the float result exactly"
+    used = 1
+    if chosen == "direct":
+        from scipy import ndimage  # lazy: heavy
+
+        # ndimage conjugates complex weights in correlate: hand it the conjugate
+        w = kern.weights.conj() if kern.is_complex else kern.weights
+        ndimage.correlate(img, w, output=out, mode=mode, cval=cval, origin=kern.origin,
+                          axes=axes)
+    else:
+        work = np.complex128 if complex_out else np.float64
+        x = np.asarray(img, dtype=work)
+        if chosen == "fft":
+            used = workers
+            total = _fft_correlate(x, kern.weights.astype(work), axes,
+                                   tuple(kern.halo(k) for k in range(len(axes))), mode, cval,
+                                   workers)
+        else:
+            assert terms is not None
+            total = _separable_nd(x, terms, kern, axes, mode, cval)
+        if exact_top is not None:
+            np.rint(total, out=total)
+        _cast_into(out, total)
+    return Outcome(chosen, used, 1, None if terms is None else len(terms), predicted, note)
+
+
+def _separable_nd(
+    x: np.ndarray, terms: Terms, kern: _NdKernel, axes: tuple[int, ...], mode: str,
+    cval: float | complex,
+) -> np.ndarray:
+    """Sum over the terms of d ``scipy.ndimage.correlate1d`` passes (`x` float64/complex128)."""
+    from scipy import ndimage  # lazy: heavy
+
+    constant = BOUNDARY_MODES[mode].constant
+    if constant and cval != 0:
+        x = x - cval
+    pass_mode = "constant" if constant else mode
+    total = np.zeros(x.shape, dtype=x.dtype)
+    for t in terms:
+        y = x
+        for k, f in enumerate(t):
+            # correlate1d conjugates complex weights: hand it the conjugate
+            y = ndimage.correlate1d(y, np.conj(f) if np.iscomplexobj(f) else f, axis=axes[k],
+                                    mode=pass_mode, cval=0.0, origin=kern.origin[k],
+                                    output=np.complex128 if np.iscomplexobj(f)
+                                    or np.iscomplexobj(y) else np.float64)
+        total += y
+    if constant and cval != 0:
+        total += cval * np.sum(kern.weights)
+    return total

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._engine import _Kernel, filter_into
+from ._engine import AnyKernel, filter_into
 from ._validation import BOUNDARY_MODES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,11 +79,11 @@ class ChunkFilter:
 
     Attributes
     ----------
-    kern : _Kernel
-        The prepared kernel (flipped for convolve); its ``halo`` gives the
-        cells each chunk shares with its neighbours.  The same object serves
-        every chunk, so a low-rank kernel's factors are reused.
-    axes : (int, int)
+    kern : _Kernel or _NdKernel
+        The prepared kernel, 2-D or d-D (flipped for convolve); its ``halo``
+        gives the cells each chunk shares with its neighbours.  The same
+        object serves every chunk, so a low-rank kernel's factors are reused.
+    axes : tuple of int
         The image axes (increasing) the kernel's axes run along.
     mode, cval, method
         Checked, as :func:`kernelfactor.correlate` takes them.
@@ -92,8 +92,8 @@ class ChunkFilter:
         complex weights).
     """
 
-    kern: _Kernel
-    axes: tuple[int, int]
+    kern: AnyKernel
+    axes: tuple[int, ...]
     mode: str
     cval: float | complex
     method: str

@@ -29,6 +29,7 @@ __all__ = [
     "_check_bool",
     "_check_choice",
     "_check_filter_axes",
+    "_check_kernel_axes",
     "_check_mode",
     "_check_nonnegative",
     "_check_origin",
@@ -237,11 +238,29 @@ def _check_filter_axes(
     >>> _check_filter_axes((1, 0), (1, -1), 2, (3, 4))
     ((0, 1), (1, -1))
     """
+    image_axes, origins = _check_kernel_axes(axes, origin, ndim, kernel_shape)
+    return (image_axes[0], image_axes[1]), (origins[0], origins[1])
+
+
+def _check_kernel_axes(
+    axes: object, origin: object, ndim: int, kernel_shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """:func:`_check_filter_axes` for weights of any number ``d`` of axes.
+
+    ndimage's rule: ``len(axes) == weights.ndim`` (``axes=None``: every image axis).
+
+    >>> _check_kernel_axes((3, 0, 1), 0, 4, (3, 3, 2))
+    ((0, 1, 3), (0, 0, 0))
+    >>> _check_kernel_axes(None, (1, 0, -1), 3, (3, 3, 2))
+    ((0, 1, 2), (1, 0, -1))
+    """
+    d = len(kernel_shape)
+    what = "a pair of integers" if d == 2 else f"a sequence of {d} integers"
     if axes is None:
         items: tuple[object, ...] = tuple(range(ndim))
     elif isinstance(axes, str) or not (np.isscalar(axes) or isinstance(axes, Iterable)):
         raise NdimageValueError(
-            f"`axes` must be a pair of integers, the image axes the kernel runs along; "
+            f"`axes` must be {what}, the image axes the kernel runs along; "
             f"got {_describe(axes)}."
         )
     else:
@@ -254,7 +273,7 @@ def _check_filter_axes(
             a = operator.index(a)
         except TypeError:
             raise NdimageValueError(
-                f"`axes` must be a pair of integers, the image axes the kernel runs along; got "
+                f"`axes` must be {what}, the image axes the kernel runs along; got "
                 f"{_describe(axes)}, whose {_describe(a)} cannot be interpreted as an integer."
             ) from None
         if not -ndim <= a < ndim:
@@ -265,38 +284,40 @@ def _check_filter_axes(
         norm.append(a % ndim)
     if len(set(norm)) != len(norm):
         raise ValueError(
-            f"`axes` must name two different axes (axes must be unique); got {_describe(axes)}."
+            f"`axes` must name {'two' if d == 2 else d} different axes (axes must be unique); "
+            f"got {_describe(axes)}."
         )
-    if len(norm) != 2:
+    if len(norm) != d:
         how = (
-            "pass `axes`, e.g. axes=(-2, -1) for the last two"
+            f"pass `axes`, e.g. axes={tuple(range(-d, 0))} for the last {d}"
             if axes is None
-            else "pass two axes"
+            else f"pass {d} axes"
         )
         raise NdimageRuntimeError(
-            f"`axes` must be a pair of integers, the image axes the 2-D kernel runs along; got "
+            f"`axes` must be {what}, the image axes the {d}-D kernel runs along; got "
             f"{_describe(axes)} for an image with {ndim} dimensions: {how} "
-            f"(scipy.ndimage: weights.ndim (2) must match len(axes) ({len(norm)}))."
+            f"(scipy.ndimage: weights.ndim ({d}) must match len(axes) ({len(norm)}))."
         )
+    per_axis = "a pair of integers" if d == 2 else f"{d} integers"
     if isinstance(origin, str) or not np.iterable(origin):
         if isinstance(origin, bool) or not isinstance(origin, numbers.Integral):
             raise TypeError(
-                f"`origin` must be an integer or a pair of integers (one per axis in `axes`); "
+                f"`origin` must be an integer or {per_axis} (one per axis in `axes`); "
                 f"got {_describe(origin)}."
             )
-        given: list[object] = [origin, origin]
+        given: list[object] = [origin] * d
     else:
         given = list(origin)
-        if len(given) != 2:
+        if len(given) != d:
             raise NdimageRuntimeError(
-                f"`origin` must be an integer or a pair of integers (one per axis in `axes`); got "
+                f"`origin` must be an integer or {per_axis} (one per axis in `axes`); got "
                 f"{_describe(origin)} (scipy.ndimage: sequence argument must have length "
                 "equal to input rank)."
             )
-    image_axes = (min(norm), max(norm))
+    image_axes = tuple(sorted(norm))
     # the index into `origin` for each kernel axis
-    where = (0, 1) if ndim == 2 else tuple(norm.index(a) for a in image_axes)
+    where = tuple(range(d)) if ndim == d else tuple(norm.index(a) for a in image_axes)
     origins = tuple(
         _check_origin(given[j], kernel_shape[k], f"origin[{j}]") for k, j in enumerate(where)
     )
-    return image_axes, (origins[0], origins[1])
+    return image_axes, origins
