@@ -251,6 +251,26 @@ def ring_stride(width: int, itemsize: int) -> int:
     return (lines + 1 - lines % 2) * per_line
 
 
+#: Most scratch memory (bytes, all threads) a compiled run may take; beyond it the
+#: scipy.ndimage path runs (its passes need only image-sized buffers).
+SCRATCH_LIMIT = 256 * 2**20
+
+
+def scratch_fits(method: str, width: int, itemsize: int, terms: Terms | None,
+                 workers: int) -> bool:
+    """Whether a compiled run's scratch (a ring of ``m`` filtered rows per term and
+    thread for ``separable``) stays within :data:`SCRATCH_LIMIT`.
+
+    >>> scratch_fits("separable", 20000, 8, [(np.ones(64), np.ones(64))] * 64, 1)
+    False
+    """
+    if method != "separable" or not terms:
+        return True
+    m = max(len(c) for c, _ in terms)
+    ring = len(terms) * m * ring_stride(width, itemsize) * itemsize
+    return ring * max(1, workers) <= SCRATCH_LIMIT
+
+
 def correlate_into(
     method: str,
     x: np.ndarray,

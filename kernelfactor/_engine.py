@@ -677,7 +677,7 @@ def _run_real(
         target = out
         if out.dtype != work or np.may_share_memory(out, img):
             target = np.empty(out.shape, work)
-    if METHODS[method].compiled and _compiled_active():
+    if METHODS[method].compiled and _compiled_active() and _scratch_fits(method, x, task):
         from . import _compiled  # lazy: imports numba
 
         if method == "direct":  # double sums from float32/64 data, as ndimage's loops
@@ -901,6 +901,14 @@ if set(METHODS) != set(METHOD_COSTS):  # pragma: no cover - a development error
     raise ImportError("every filter method needs a row in METHODS and in METHOD_COSTS")
 
 
+def _scratch_fits(method: str, x: np.ndarray, task: _Task) -> bool:
+    """The compiled run's scratch fits :data:`kernelfactor._compiled.SCRATCH_LIMIT`."""
+    from . import _compiled  # lazy: imports numba
+
+    width = x.shape[max(task.axes)]
+    return _compiled.scratch_fits(method, width, x.dtype.itemsize, task.terms, task.workers)
+
+
 def _compiled_active() -> bool:
     """True when the compiled engine runs the methods marked ``compiled`` (numba imported)."""
     return _compiled.available()
@@ -1032,7 +1040,8 @@ def filter_into(
         # The compiled passes screen their own results (NaN or Inf there comes from a
         # non-finite image or an overflow): the image is scanned only then.
         guard = (chosen != "direct" and not complex_out and METHODS[chosen].compiled
-                 and _compiled_active())
+                 and _compiled_active()
+                 and _scratch_fits(chosen, img, _Task(kern, axes, mode, 0.0, terms, workers)))
         if not guard:
             chosen, screened = _screen(chosen, candidates, predicted, img, kern, terms, axes,
                                        complex_out)

@@ -502,3 +502,21 @@ def test_concurrent_calls_share_the_kept_pool_safely() -> None:
             t.join()
         assert not errors, errors
         assert len(results) == 6 and all(np.array_equal(r, want) for r in results)
+
+
+def test_separable_scratch_over_the_limit_runs_the_scipy_path(monkeypatch) -> None:
+    """A high-rank forced `separable` on a wide image would need rank x m rows of scratch
+    per thread: over the limit the scipy path runs, with the same numbers."""
+    from kernelfactor import _compiled
+
+    rng = np.random.default_rng(2)
+    img, k = rng.standard_normal((40, 300)), rng.standard_normal((7, 7))
+    want = ndimage.correlate(img, k, mode="mirror")
+    monkeypatch.setattr(_compiled, "SCRATCH_LIMIT", 1024)
+    assert not _compiled.scratch_fits("separable", 300, 8, [(np.ones(7), np.ones(7))] * 7, 1)
+    got = kf.correlate(img, k, mode="mirror", method="separable")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    nan = img.copy()
+    nan[5, 5] = np.nan
+    np.testing.assert_array_equal(np.isnan(kf.correlate(nan, k)),
+                                  np.isnan(ndimage.correlate(nan, k)))
