@@ -1817,6 +1817,9 @@ def _tensor_unfoldings(kernel: Any, ndim: int) -> list[np.ndarray]:
         raise ValueError(f"`kernel` must have {ndim} axes (ndim={ndim}); got shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"`kernel` is empty (shape {arr.shape}).")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):  # the index in `kernel`'s axes
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"`kernel` contains NaN or Inf (first at index {bad}).")
     return [np.moveaxis(arr, k, 0).reshape(arr.shape[k], -1) for k in range(ndim)]
 
 

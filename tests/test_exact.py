@@ -894,3 +894,13 @@ def test_exact_factor_nd_edge_cases():
         exact_factor(np.ones((3, 3)), ndim=3)
     with pytest.raises(ValueError, match="`ndim` must be an integer >= 2"):
         exact_factor(np.ones((3, 3, 3)), ndim=1)
+
+
+def test_nd_nan_is_reported_at_its_index_in_the_kernel() -> None:
+    k = np.ones((3, 3, 3))
+    k[1, 2, 0] = np.nan
+    import kernelfactor as kf
+
+    for fn in (kf.exact_factor, kf.exact_rank):
+        with pytest.raises(ValueError, match=r"NaN or Inf \(first at index \(1, 2, 0\)\)"):
+            fn(k, ndim=3)
