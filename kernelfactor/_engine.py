@@ -1120,8 +1120,12 @@ def _filter_nd_into(
 
         # ndimage conjugates complex weights in correlate: hand it the conjugate
         w = kern.weights.conj() if kern.is_complex else kern.weights
-        ndimage.correlate(img, w, output=out, mode=mode, cval=cval, origin=kern.origin,
+        # real data into a complex output: ndimage refuses it, so filter into float64
+        into = np.empty(out.shape) if out.dtype.kind == "c" and not complex_out else out
+        ndimage.correlate(img, w, output=into, mode=mode, cval=cval, origin=kern.origin,
                           axes=axes)
+        if into is not out:
+            out[...] = into
     else:
         work = np.complex128 if complex_out else np.float64
         x = np.asarray(img, dtype=work)

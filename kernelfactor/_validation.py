@@ -256,6 +256,12 @@ def _check_kernel_axes(
     """
     d = len(kernel_shape)
     what = "a pair of integers" if d == 2 else f"a sequence of {d} integers"
+    if d > ndim:
+        raise NdimageRuntimeError(
+            f"`weights` has {d} axes but `input` only {ndim}: the kernel cannot run along more "
+            "axes than the image has (scipy.ndimage: weights.ndim must match input.ndim or "
+            "len(axes)); pass a kernel with at most as many axes as the image."
+        )
     if axes is None:
         items: tuple[object, ...] = tuple(range(ndim))
     elif isinstance(axes, str) or not (np.isscalar(axes) or isinstance(axes, Iterable)):

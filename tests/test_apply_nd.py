@@ -216,3 +216,22 @@ def test_dask_with_axes_and_a_low_rank_kernel():
     lr = kf.lowrank(rng.normal(size=(3, 3, 3)), 2, ndim=3)
     lazy = correlate(da.from_array(vol, chunks=(4, 3, 4, 3)), lr, axes=(0, 2, 3), mode="wrap")
     _close(lazy.compute(), ndi.correlate(vol, lr.to_array(), axes=(0, 2, 3), mode="wrap"))
+
+
+@pytest.mark.parametrize("method", ["direct", "auto", "separable", "fft"])
+def test_real_volume_into_a_complex_output(method) -> None:
+    """Every method fills a complex `output` from real data, as in 2-D (ndimage's own
+    direct path refuses real input with a complex output)."""
+    rng = np.random.default_rng(9)
+    img = rng.standard_normal((6, 5, 7))
+    w = np.einsum("i,j,k", rng.standard_normal(3), rng.standard_normal(2), rng.standard_normal(4))
+    out = np.zeros(img.shape, complex)
+    kf.correlate(img, w, output=out, method=method)
+    np.testing.assert_allclose(out.real, ndi.correlate(img, w), rtol=1e-12, atol=1e-12)
+    assert not out.imag.any()
+
+
+@pytest.mark.parametrize(("image", "weights"), [((6, 5, 7), (2, 2, 2, 2)), ((6, 5), (2, 2, 2))])
+def test_weights_with_more_axes_than_the_image_are_refused_plainly(image, weights) -> None:
+    with pytest.raises(RuntimeError, match=r"`weights` has \d axes but `input` only \d"):
+        kf.correlate(np.ones(image), np.ones(weights))
