@@ -35,14 +35,13 @@ vision", IEEE PAMI 1995): :func:`svd_basis`.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._apply import _check_cval, _check_workers, correlate
-from ._catalogue import MAX_TAPS
+from ._catalogue import MAX_TAPS, _real
 from ._compiled import available, basis_into, index_map
 from ._engine import MIN_SPLIT_ELEMENTS, MIN_STRIP_LENGTH, _snap_symmetry
 from ._noise import NOISE_TEXT, rounding_level, shown_where
@@ -525,16 +524,6 @@ def svd_basis(bank: ArrayLike, size: int) -> BankBasis:
 MAX_BANK_ENTRIES = 2**24
 
 
-def _check_positive(value: object, name: str) -> float:
-    """A finite real number > 0 (a sigma, a frequency)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number; got {_describe(value)}.")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"`{name}` must be finite and > 0; got {value!r}.")
-    return v
-
-
 def _grid(size: int) -> np.ndarray:
     return np.arange(size, dtype=np.float64) - (size - 1) / 2
 
@@ -572,7 +561,7 @@ def steerable_bank(
     if isinstance(order, bool) or order not in (1, 2):
         raise ValueError(f"`order` must be 1 or 2 (first or second derivatives); got {order!r}.")
     n = _check_positive_int(orientations, "orientations")
-    s = _check_positive(sigma, "sigma")
+    s = _real(sigma, "sigma", positive=True)
     k = 2 * math.ceil(4 * s) + 1 if size is None else _check_positive_int(size, "size")
     _check_bank_size(n, k, "size 2 ceil(4 sigma) + 1" if size is None else "`size`")
     x = _grid(k)
@@ -610,8 +599,8 @@ def gabor_bank(
     n = _check_positive_int(orientations, "orientations")
     if not scales:
         raise ValueError("`scales` is empty; pass at least one sigma, e.g. (2.0,).")
-    sig = [_check_positive(v, "scales") for v in scales]
-    freq = _check_positive(cycles, "cycles")
+    sig = [_real(v, "scales", positive=True) for v in scales]
+    freq = _real(cycles, "cycles", positive=True)
     k = 2 * math.ceil(3 * max(sig)) + 1 if size is None else _check_positive_int(size, "size")
     _check_bank_size(n * len(sig), k, "size 2 ceil(3 max(scales)) + 1" if size is None
                      else "`size`")

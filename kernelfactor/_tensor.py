@@ -244,22 +244,35 @@ def _parafac(kernel: np.ndarray, rank: int, init: str | _CP) -> _CP:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _stage(kernel: np.ndarray, rank: int, init: str | _CP) -> tuple[_CP, float]:
+    """One stage of ALS from `init`: the normalised cp and its error (LinAlgError on overflow)."""
+    import tensorly as tl  # lazy: heavy
+    from tensorly.cp_tensor import cp_normalize  # lazy: heavy
+
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
+        cp: _CP = cp_normalize(_parafac(kernel, rank, init))
+        err = float(np.linalg.norm(kernel - tl.cp_to_tensor(cp)))
+    if not np.isfinite(err):
+        raise np.linalg.LinAlgError("alternating least squares overflowed")
+    return cp, err
+
+
 def _als(kernel: np.ndarray, rank: int, init: str | _CP) -> list[tuple[_CP, float, float]]:
     """Two stages of ALS from `init`: (normalised cp, error, largest weight) after each."""
     import tensorly as tl  # lazy: heavy
-    from tensorly.cp_tensor import cp_normalize  # lazy: heavy
 
     tl.set_backend("numpy")
     out = []
     for _ in range(2):
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
-            cp: _CP = cp_normalize(_parafac(kernel, rank, init))
-            err = float(np.linalg.norm(kernel - tl.cp_to_tensor(cp)))
-        if not np.isfinite(err):
-            raise np.linalg.LinAlgError("alternating least squares overflowed")
+        cp, err = _stage(kernel, rank, init)
         out.append((cp, err, float(np.max(np.abs(cp.weights)))))
         init = cp
     return out
+
+
+def _rounding(kernel: np.ndarray) -> float:
+    """The kernel's rounding level in the Frobenius norm (errors at or below it are noise)."""
+    return float(rounding_level(_fro(kernel), kernel.shape)) * math.sqrt(kernel.size)
 
 
 def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarray]] = ()) -> CPFit:
@@ -387,16 +400,14 @@ def _polish(kernel: np.ndarray, rank: int, cp: _CP, err: float) -> tuple[_CP, fl
     one machine and just below on another.  More stages run while the error
     at least halves per stage, until it is below 1/16 of the rounding level.
     """
-    import tensorly as tl  # lazy: heavy
-    from tensorly.cp_tensor import cp_normalize  # lazy: heavy
-
-    rounding = float(rounding_level(_fro(kernel), kernel.shape)) * float(np.sqrt(kernel.size))
+    rounding = _rounding(kernel)
     for _ in range(_POLISH_STAGES):
         if not rounding / 16 < err <= _NEAR_EXACT * rounding:
             break
-        with np.errstate(over="ignore", invalid="ignore"):
-            nxt: _CP = cp_normalize(_parafac(kernel, rank, cp))
-            nerr = float(np.linalg.norm(kernel - tl.cp_to_tensor(nxt)))
+        try:
+            nxt, nerr = _stage(kernel, rank, cp)
+        except np.linalg.LinAlgError:
+            break
         if not nerr < err:
             break
         cp, err, falling = nxt, nerr, nerr <= err / 2
@@ -424,7 +435,7 @@ def _result(kernel: np.ndarray, factors: Sequence[np.ndarray], degenerate: bool,
     residual = kernel - approx
     fro = _fro(residual)
     lower = unfolding_lower_bound(kernel, rank)
-    rounding = float(rounding_level(norm, kernel.shape)) * float(np.sqrt(kernel.size))
+    rounding = _rounding(kernel)
     return TensorLowRank(
         factors=tuple(factors),
         shape=tuple(int(n) for n in kernel.shape),
@@ -550,8 +561,7 @@ def cp_search(kernel: np.ndarray, max_error: float, norm: str, relative: bool
         scale = {"fro": _fro(kernel), "l1": float(l1_norm(kernel, ndim=d)),
                  "freq": float(frequency_bound(kernel, ndim=d))}[norm]
     top = max_rank(kernel.shape)
-    rounding = float(rounding_level(_fro(kernel), kernel.shape)) * math.sqrt(
-        kernel.size)
+    rounding = _rounding(kernel)
 
     def shown(value: float, noise: bool) -> str:
         return NOISE_TEXT if noise else f"{value:.3g}"
