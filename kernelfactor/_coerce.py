@@ -222,8 +222,8 @@ def _as_kernel(
         return get_kernel(spec_name, **params)
     if _is_name_params(kernel):
         return get_kernel(kernel[0], **dict(kernel[1]))
-    if isinstance(kernel, SupportsToArray) and not isinstance(kernel, np.ndarray):
-        kernel = kernel.to_array()
+    if not isinstance(kernel, np.ndarray) and isinstance(kernel, SupportsToArray):
+        kernel = kernel.to_array()  # (arrays first: a Protocol check costs microseconds)
     if isinstance(kernel, np.ndarray):
         arr = kernel
     else:

@@ -55,6 +55,7 @@ number of workers gives the same bits.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -125,8 +126,12 @@ def available() -> bool:
     return _kernels() is not None
 
 
+@functools.lru_cache(maxsize=64)
 def index_map(length: int, halo: tuple[int, int], mode: str) -> np.ndarray:
     """For each cell of an axis extended by `halo`, the image cell ndimage reads (-1: cval).
+
+    Read-only, and cached: a call's maps are the last call's when the image
+    and kernel shapes repeat (filtering frames of a video).
 
     >>> index_map(3, (2, 1), "mirror").tolist()
     [2, 1, 0, 1, 2, 1]
@@ -136,8 +141,11 @@ def index_map(length: int, halo: tuple[int, int], mode: str) -> np.ndarray:
     idx = np.arange(length, dtype=np.int64)
     extension = BOUNDARY_MODES[mode]
     if extension.constant:
-        return np.pad(idx, halo, mode="constant", constant_values=-1)
-    return np.pad(idx, halo, mode=extension.pad)  # type: ignore[call-overload]
+        out = np.pad(idx, halo, mode="constant", constant_values=-1)
+    else:
+        out = np.pad(idx, halo, mode=extension.pad)  # type: ignore[call-overload]
+    out.flags.writeable = False
+    return out
 
 
 def _float_array(dt: np.dtype) -> bool:
@@ -163,28 +171,29 @@ Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
 PIECES_PER_WORKER = 4
 
 
+@functools.lru_cache(maxsize=64)
 def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int
-          ) -> list[Job]:
+          ) -> tuple[Job, ...]:
     """Pieces of work: whole planes when there are enough, else strips of rows.
 
     About :data:`PIECES_PER_WORKER` per thread, equal in size, each strip at
     least `min_rows` rows.
 
     >>> _jobs((1, 2048, 2048), 2, 1, 64)[:2]
-    [(0, 1, 0, 256), (0, 1, 256, 512)]
+    ((0, 1, 0, 256), (0, 1, 256, 512))
     >>> _jobs((3, 100, 100), 2, 1, 64)
-    [(0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100)]
+    ((0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100))
     """
     planes, rows, width = shape
     if workers < 2 or planes * rows * width < min_elements:
-        return [(0, planes, 0, rows)]
+        return ((0, planes, 0, rows),)
     pieces = PIECES_PER_WORKER * workers
     if planes >= workers:
         cuts = np.linspace(0, planes, min(planes, pieces) + 1).round().astype(int)
-        return [(int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts)]
+        return tuple((int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts))
     strips = min(pieces, max(1, rows // min_rows))
     cuts = np.linspace(0, rows, strips + 1).round().astype(int)
-    return [(0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+    return tuple((0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts))
 
 
 _POOL: dict[int, ThreadPoolExecutor] = {}  # threads -> the pool kept between calls
@@ -204,7 +213,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOL[size]
 
 
-def _run_jobs(jobs: list[Job], workers: int, runner: Callable[[], Callable[[Job], int]]
+def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Callable[[Job], int]]
               ) -> int:
     """Run the jobs on `workers` threads (the caller's and a pool's); the OR of their results.
 
@@ -234,6 +243,21 @@ def _run_jobs(jobs: list[Job], workers: int, runner: Callable[[], Callable[[Job]
         if not f.cancel():  # a thread that never got a core finds nothing left: not waited for
             flag |= f.result()
     return flag
+
+
+def _aligned_empty(size: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised 1-D array whose data start on a 64-byte cache line.
+
+    NumPy's large arrays start 16 bytes into a line: every 64-byte vector
+    access to them would straddle two lines.
+
+    >>> _aligned_empty(1000, np.dtype(np.float32)).ctypes.data % 64
+    0
+    """
+    spare = 64 // dtype.itemsize
+    raw = np.empty(size + spare, dtype)
+    start = (-raw.ctypes.data % 64) // dtype.itemsize
+    return raw[start:start + size]
 
 
 def ring_stride(width: int, itemsize: int) -> int:
@@ -322,7 +346,7 @@ def correlate_into(
         crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 
         def runner() -> Callable[[Job], int]:
-            ring = np.empty(len(terms) * m * ring_stride(width, dt.itemsize), dtype=dt)
+            ring = _aligned_empty(len(terms) * m * ring_stride(width, dt.itemsize), dt)
             ebuf = np.empty(width + n - 1, dtype=dt)
             hb = np.empty((1, n), dtype=np.uint64)
             vb = np.empty((len(terms), m), dtype=np.uint64)
@@ -344,8 +368,8 @@ def correlate_into(
         ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
 
         def runner() -> Callable[[Job], int]:
-            ring = np.empty(m * colmap.size, dtype=ring_dt)
-            acc = np.empty(width, dtype=np.float64)
+            ring = _aligned_empty(m * colmap.size, ring_dt)
+            acc = _aligned_empty(width, np.dtype(np.float64))
             tb = np.empty(tw.size, dtype=np.uint64)
 
             def run(job: Job) -> int:

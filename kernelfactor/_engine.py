@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -224,18 +224,30 @@ def _terms(kern: _Kernel) -> Terms:
     """
     if kern.is_complex:
         return _complex_terms(kern.weights)
-    flip = kern.flip
-    if kern.source is not None and hasattr(kern.source, "factors"):
-        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.factors]
-        scale = kern.exponent
-    elif kern.source is not None:
-        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.terms]
-        scale = kern.exponent
-    else:
+    if kern.source is None:
         # The weights are already reversed (convolve) and scaled.
         w = kern.weights
-        raw = list(_analysed_factors(w.shape, w.tobytes()))
-        scale, flip = 0, False
+        return list(_weight_terms(w.shape, w.tobytes()))
+    if hasattr(kern.source, "factors"):
+        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.factors]
+    else:
+        raw = [(np.asarray(c, float), np.asarray(r, float)) for c, r in kern.source.terms]
+    return _scaled_terms(raw, kern.exponent, kern.flip)
+
+
+@functools.lru_cache(maxsize=64)
+def _weight_terms(shape: tuple[int, int], data: bytes) -> tuple[tuple[np.ndarray, ...], ...]:
+    """:func:`_terms` of float64 weights analysed here, cached (read-only arrays)."""
+    out = _scaled_terms(list(_analysed_factors(shape, data)), 0, False)
+    for pair in out:
+        for v in pair:
+            v.flags.writeable = False
+    return tuple(out)
+
+
+def _scaled_terms(raw: Sequence[tuple[np.ndarray, ...]], scale: int, flip: bool) -> Terms:
+    """Each column scaled into [1/2, 1) by a power of two, its row times ``2**scale`` and
+    the rest; reversed when `flip`; (anti)symmetry snapped (:func:`_snap_symmetry`)."""
     out: Terms = []
     for c, r in raw:
         if flip:

@@ -14,7 +14,6 @@ import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import SupportsIndex
 
 import numpy as np
 
@@ -274,9 +273,9 @@ def _check_kernel_axes(
     norm = []
     for a in items:
         try:
-            if not isinstance(a, SupportsIndex):  # what operator.index needs
-                raise TypeError
-            a = operator.index(a)
+            if not hasattr(type(a), "__index__"):  # what operator.index needs (a Protocol
+                raise TypeError  # isinstance check would cost microseconds per axis)
+            a = operator.index(a)  # type: ignore[arg-type]  # __index__ checked above
         except TypeError:
             raise NdimageValueError(
                 f"`axes` must be {what}, the image axes the kernel runs along; got "
@@ -312,8 +311,10 @@ def _check_kernel_axes(
                 f"got {_describe(origin)}."
             )
         given: list[object] = [origin] * d
+        scalar = True
     else:
         given = list(origin)
+        scalar = False
         if len(given) != d:
             raise NdimageRuntimeError(
                 f"`origin` must be an integer or {per_axis} (one per axis in `axes`); got "
@@ -324,6 +325,7 @@ def _check_kernel_axes(
     # the index into `origin` for each kernel axis
     where = tuple(range(d)) if ndim == d else tuple(norm.index(a) for a in image_axes)
     origins = tuple(
-        _check_origin(given[j], kernel_shape[k], f"origin[{j}]") for k, j in enumerate(where)
+        _check_origin(given[j], kernel_shape[k], "origin" if scalar else f"origin[{j}]")
+        for k, j in enumerate(where)
     )
     return image_axes, origins

@@ -445,7 +445,7 @@ def test_nan_in_kernel_refused():
         ({"axes": (0, 2)}, ValueError, r"out of range.*\[-2, 1\]"),
         ({"axes": 1}, ValueError, "`axes` must be a pair"),
         ({"axes": (0, 1.0)}, ValueError, "`axes` must be a pair"),
-        ({"origin": 2}, ValueError, r"`origin\[0\]` must lie in \[-1, 1\].*-\(size // 2\)"),
+        ({"origin": 2}, ValueError, r"`origin` must lie in \[-1, 1\].*-\(size // 2\)"),
         ({"origin": (0, -3)}, ValueError, r"`origin\[1\]` must lie in \[-2, 1\]"),
         ({"origin": (0, 0, 0)}, ValueError, "pair of integers"),
         ({"origin": 0.5}, TypeError, "pair of integers"),
