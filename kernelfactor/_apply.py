@@ -378,10 +378,44 @@ def _kernel_weights(kernel: Any) -> tuple[np.ndarray, Any]:
 def _prepare_kernel(
     kernel: Any, origin: Any, convolve: bool, *, axes: Any = None, ndim: int = 2
 ) -> tuple[_Kernel, tuple[int, int]]:
-    """The prepared kernel for an image of `ndim` dimensions, and the image axes it runs along."""
+    """The prepared kernel for an image of `ndim` dimensions, and the image axes it runs along.
+
+    Small real arrays are prepared once per (weights, origin, axes) and the
+    result reused (filtering frames of a video, or dask chunks): checks and
+    scaling cost a tenth of a millisecond, a fifth of a small filter's time.
+    """
+    key = _prepared_key(kernel, origin, convolve, axes, ndim)
+    if key is not None and key in _PREPARED:
+        return _PREPARED[key]
     weights, source = _kernel_weights(kernel)
     ax, origins = _check_filter_axes(axes, origin, ndim, weights.shape)
-    return _make_kernel(weights, origins, source, convolve), ax
+    kern = _make_kernel(weights, origins, source, convolve)
+    if key is not None:
+        kern.weights.flags.writeable = False  # shared by later calls
+        if len(_PREPARED) >= 32:
+            _PREPARED.pop(next(iter(_PREPARED)), None)  # the oldest
+        _PREPARED[key] = (kern, ax)
+    return kern, ax
+
+
+#: Prepared kernels of recent calls, by :func:`_prepared_key`.
+_PREPARED: dict[tuple[object, ...], tuple[_Kernel, tuple[int, int]]] = {}
+
+
+def _plain_ints(value: Any) -> bool:
+    return type(value) is int or (
+        type(value) is tuple and all(type(v) is int for v in value)
+    )
+
+
+def _prepared_key(kernel: Any, origin: Any, convolve: bool, axes: Any, ndim: int
+                  ) -> tuple[object, ...] | None:
+    """A key for :data:`_PREPARED`, or None: only small real 2-D arrays, plain int arguments."""
+    if (type(kernel) is not np.ndarray or kernel.ndim != 2 or kernel.size > 4096
+            or kernel.dtype.kind not in "fiu" or not _plain_ints(origin)
+            or not (axes is None or _plain_ints(axes))):
+        return None
+    return (kernel.dtype.str, kernel.shape, kernel.tobytes(), origin, convolve, axes, ndim)
 
 
 def _check_filter_mode(mode: Any) -> str:

@@ -168,7 +168,7 @@ Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
 
 #: Pieces of work per thread: threads take the next piece when done, so that a
 #: thread slowed down by other work on the machine does not hold up the call.
-PIECES_PER_WORKER = 4
+PIECES_PER_WORKER = 2
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,7 +180,7 @@ def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows
     least `min_rows` rows.
 
     >>> _jobs((1, 2048, 2048), 2, 1, 64)[:2]
-    ((0, 1, 0, 256), (0, 1, 256, 512))
+    ((0, 1, 0, 512), (0, 1, 512, 1024))
     >>> _jobs((3, 100, 100), 2, 1, 64)
     ((0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100))
     """
@@ -295,6 +295,29 @@ def scratch_fits(method: str, width: int, itemsize: int, terms: Terms | None,
     return ring * max(1, workers) <= SCRATCH_LIMIT
 
 
+_FACTORS: dict[tuple[object, ...], tuple[np.ndarray, ...]] = {}  # recent _factor_arrays
+
+
+def _factor_arrays(terms: Terms, kp: int, dt: np.dtype) -> tuple[np.ndarray, ...]:
+    """(cols, rows, csym, rsym): the terms' factors along image axes p and q as
+    ``(r, m)`` and ``(r, n)`` arrays in `dt`, and ndimage's symmetry class of each
+    (cached for the last few kernels: their checks cost more than a small image)."""
+    key = (dt.str, kp, *(v.tobytes() for pair in terms for v in pair))
+    hit = _FACTORS.get(key)
+    if hit is None:
+        cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
+        rows = np.array([pair[1 - kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
+        csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
+        rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
+        hit = (cols, rows, csym, rsym)
+        for a in hit:
+            a.flags.writeable = False
+        if len(_FACTORS) >= 32:
+            _FACTORS.pop(next(iter(_FACTORS)), None)
+        _FACTORS[key] = hit
+    return hit
+
+
 def correlate_into(
     method: str,
     x: np.ndarray,
@@ -338,10 +361,7 @@ def correlate_into(
         if not terms:
             out[...] = 0
             return 1, 1, False
-        cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
-        rows = np.array([pair[kq] for pair in terms], dtype=dt).reshape(len(terms), -1)
-        csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
-        rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
+        cols, rows, csym, rsym = _factor_arrays(terms, kp, dt)
         m, n = cols.shape[1], rows.shape[1]
         crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 

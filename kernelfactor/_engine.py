@@ -80,6 +80,11 @@ class _Kernel:
     def unscaled(self) -> np.ndarray:
         return np.ldexp(self.weights, -self.exponent) if self.exponent else self.weights
 
+    @functools.cached_property
+    def integer_weights(self) -> bool:
+        """Whether every (unscaled) weight is an integer (once per prepared kernel)."""
+        return _integer_weights(self.unscaled())
+
     def halo(self, k: int) -> tuple[int, int]:
         """Input cells read before and after each output along kernel axis `k`.
 
@@ -99,6 +104,10 @@ class _Kernel:
         w = self.unscaled()
         w = np.ascontiguousarray(w.real if which == "real" else w.imag)
         return _scaled_kernel(w, self.origin, None, False)
+
+
+def _integer_weights(w: np.ndarray) -> bool:
+    return w.dtype.kind != "c" and bool(np.array_equal(w, np.round(w)))
 
 
 def _halo(size: int, origin: int) -> tuple[int, int]:
@@ -132,6 +141,11 @@ class _NdKernel:
 
     def unscaled(self) -> np.ndarray:
         return self.weights
+
+    @functools.cached_property
+    def integer_weights(self) -> bool:
+        """Whether every weight is an integer (once per prepared kernel)."""
+        return _integer_weights(self.weights)
 
     def halo(self, k: int) -> tuple[int, int]:
         """Input cells read before and after each output along kernel axis `k`.
@@ -512,11 +526,9 @@ def _exact_scale(img: np.ndarray, kern: AnyKernel, mode: str, cval: float) -> fl
     partial sum is an integer of magnitude at most :math:`M \\sum |w|`, exact
     below :math:`2^{53}`.
     """
-    if img.dtype.kind not in "biuf" or kern.is_complex or img.size == 0:
+    if img.dtype.kind not in "biuf" or img.size == 0 or not kern.integer_weights:
         return None
     w = kern.unscaled()
-    if not np.array_equal(w, np.round(w)):
-        return None
     constant = BOUNDARY_MODES[mode].constant
     if constant and not float(cval).is_integer():
         return None

@@ -276,6 +276,25 @@ def _rounding(kernel: np.ndarray) -> float:
 
 
 def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarray]] = ()) -> CPFit:
+    """:func:`_cp_fit`; where every ALS run overflows, the rank-``(rank - 1)`` fit and a zero term.
+
+    Iterations overflow when a term they drive to zero is normalised (a
+    kernel of lower rank up to entries whose squares underflow, such as
+    1e-269 beside 1.5): a rank-``r - 1`` tensor is also of rank ``r``, and its
+    achieved error is exact as always.
+    """
+    try:
+        return _cp_fit(kernel, rank, starts)
+    except np.linalg.LinAlgError:
+        if rank <= 1:
+            raise
+    fit = cp_fit(kernel, rank - 1, starts=[[np.asarray(f)[:, : rank - 1] for f in s]
+                                          for s in starts])
+    return fit._replace(factors=[np.vstack([f, np.zeros((1, f.shape[1]), f.dtype)])
+                                 for f in fit.factors])
+
+
+def _cp_fit(kernel: np.ndarray, rank: int, starts: Sequence[Sequence[np.ndarray]]) -> CPFit:
     """CP by alternating least squares (TensorLy), from deterministic starts; the best kept.
 
     The default start is TensorLy's SVD initialisation (HOSVD factors) while

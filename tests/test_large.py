@@ -313,7 +313,7 @@ def test_numpy_arrays_stay_in_memory():
     ("kwargs", "error", "match"),
     [
         ({"mode": "reflekt"}, ValueError, r"`mode`.*'reflect'"),
-        ({"origin": 2}, ValueError, r"`origin\[0\]` must lie in \[-1, 1\]"),
+        ({"origin": 2}, ValueError, r"`origin` must lie in \[-1, 1\]"),
         ({"origin": (0, 0, 0)}, ValueError, r"`origin` must be an integer or a pair"),
         ({"axes": (0, 0)}, ValueError, r"`axes`"),
         ({"axes": (0, 5)}, ValueError, r"`axes`"),

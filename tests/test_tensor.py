@@ -214,6 +214,19 @@ def test_achieved_error_is_exact_and_never_below_the_certified_bound(parts, rank
     assert scipy.linalg.norm((k - other_t).ravel()) >= lr.lower_bound * (1 - 1e-9)
 
 
+@pytest.mark.parametrize("rank", [2, 3])
+def test_terms_driven_to_zero_and_overflow_fall_back_to_a_lower_rank(rank):
+    # Found by Hypothesis: entries of 3.6e-269 beside 1.5 (their squares underflow) made
+    # every ALS run at rank 2 overflow (LinAlgError reached the user).  A rank-1 fit and a
+    # zero term is a rank-2 tensor; its achieved error is exact.
+    k = np.full((2, 3, 2), 3.62449298e-269) + 0j
+    k[0, 0, 0] += 1.5j
+    lr = kf.lowrank(k, rank, ndim=3)
+    safe = scipy.linalg.norm((k - lr.to_array()).ravel())
+    assert lr.fro == pytest.approx(safe, rel=1e-9, abs=lr.rounding)
+    assert lr.fro <= lr.rounding and len(lr.factors[0]) == rank
+
+
 @pytest.mark.parametrize("exponent", [-1060, -900, -500, -40, -9, 0, 40, 500, 1000])
 @pytest.mark.parametrize("cplx", [False, True])
 def test_cp_fits_and_bounds_hold_at_every_scale(exponent, cplx):
