@@ -103,7 +103,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -391,7 +391,9 @@ def _prepare_kernel(
     ax, origins = _check_filter_axes(axes, origin, ndim, weights.shape)
     kern = _make_kernel(weights, origins, source, convolve)
     if key is not None:
-        kern.weights.flags.writeable = False  # shared by later calls
+        weights = np.array(kern.weights)  # its own copy: the caller's array stays theirs
+        weights.flags.writeable = False  # shared by later calls
+        kern = replace(kern, weights=weights)
         if len(_PREPARED) >= 32:
             _PREPARED.pop(next(iter(_PREPARED)), None)  # the oldest
         _PREPARED[key] = (kern, ax)

@@ -710,3 +710,18 @@ def test_complex_weights_spread_nan_and_inf_as_ndimage() -> None:
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got.real), np.isinf(want.real))
     np.testing.assert_array_equal(np.isinf(got.imag), np.isinf(want.imag))
+
+
+def test_prepared_kernels_are_reused_without_touching_the_callers_weights():
+    # A filter prepares a small kernel once and reuses it: the caller's array must stay
+    # writeable, and a change made to it in place must be seen by the next call.
+    rng = np.random.default_rng(3)
+    x = rng.random((16, 16))
+    w = rng.random((3, 3))
+    for _ in range(2):  # the second call takes the prepared kernel
+        np.testing.assert_array_equal(correlate(x, w, method="direct"), ndi.correlate(x, w))
+    assert w.flags.writeable
+    w[1, 1] = 5.0
+    np.testing.assert_array_equal(correlate(x, w, method="direct"), ndi.correlate(x, w))
+    w[0, 0] = 1.0
+    _close(correlate(x, w, method="separable"), ndi.correlate(x, w))
