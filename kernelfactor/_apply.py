@@ -515,7 +515,8 @@ def _nd_weights(weights: Any) -> np.ndarray | TensorLowRank | None:
         arr = np.asarray(weights)
     except (ValueError, TypeError):
         return None
-    return arr if arr.ndim >= 3 and arr.dtype.kind in "biufc" else None
+    # object arrays too: _as_kernel converts them (Fractions) or says what is wrong (None)
+    return arr if arr.ndim >= 3 and arr.dtype.kind in "biufcO" else None
 
 
 def _prepare_nd_kernel(

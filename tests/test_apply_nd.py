@@ -235,3 +235,15 @@ def test_real_volume_into_a_complex_output(method) -> None:
 def test_weights_with_more_axes_than_the_image_are_refused_plainly(image, weights) -> None:
     with pytest.raises(RuntimeError, match=r"`weights` has \d axes but `input` only \d"):
         kf.correlate(np.ones(image), np.ones(weights))
+
+
+def test_object_weights_are_converted_or_refused_as_in_2d() -> None:
+    # 3-D object arrays used to get the 2-D shape message ("must have shape (m, n)")
+    from fractions import Fraction
+
+    x = np.random.default_rng(5).random((6, 7, 5))
+    w = np.full((3, 3, 2), Fraction(1, 3), dtype=object)
+    np.testing.assert_allclose(correlate(x, w), ndi.correlate(x, w.astype(float)), rtol=1e-12)
+    w[1, 2, 0] = None
+    with pytest.raises(ValueError, match=r"`weights` holds None \(first at index \(1, 2, 0\)\)"):
+        correlate(x, w)
