@@ -415,6 +415,12 @@ def _load_kernel_file(spec: str, key: str | None, ndim: int = 2) -> _Kernel:
         fix = (f"pass --ndim {len(shape)} to read it as one {len(shape)}-D kernel"
                if len(shape) > 2 else "leave out --ndim to read it as a 2-D kernel")
         raise _InputError(f"{spec} holds an array of shape {shape}, not a {ndim}-D kernel; {fix}")
+    if np.iscomplexobj(given):
+        raise _InputError(
+            f"{spec} holds a complex kernel; the command line reads real kernels: analyse it "
+            "from Python (kernelfactor.analyze / lowrank / correlate accept complex kernels), "
+            "or save its real and imaginary parts as two files"
+        )
     try:
         array = _as_kernel(given, name="kernel", complex_ok=False, ndim=ndim)
     except (ValueError, TypeError) as exc:

@@ -1205,6 +1205,16 @@ def test_bank_file_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
         assert_refused(capsys, ["bank", str(tmp_path / name), "--size", "1"], 1, message)
 
 
+@pytest.mark.parametrize("command", ["analyze", "approx"])
+def test_complex_kernel_files_are_refused_with_the_python_route(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    # The library's message ("analyze ... accept complex ones") contradicted the command
+    np.save(tmp_path / "c.npy", np.outer([1, 2j, 1], [1, 0, -1]))
+    assert_refused(capsys, [command, str(tmp_path / "c.npy")], 1,
+                   "holds a complex kernel; the command line reads real kernels")
+
+
 def test_readme_shows_the_bank_output_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
     """The README's `kernelfactor bank` excerpt is what the command prints ("..." elides)."""
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
