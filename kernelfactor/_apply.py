@@ -101,6 +101,7 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -385,8 +386,9 @@ def _prepare_kernel(
     scaling cost a tenth of a millisecond, a fifth of a small filter's time.
     """
     key = _prepared_key(kernel, origin, convolve, axes, ndim)
-    if key is not None and key in _PREPARED:
-        return _PREPARED[key]
+    hit = None if key is None else _PREPARED.get(key)
+    if hit is not None:
+        return hit
     weights, source = _kernel_weights(kernel)
     ax, origins = _check_filter_axes(axes, origin, ndim, weights.shape)
     kern = _make_kernel(weights, origins, source, convolve)
@@ -394,14 +396,16 @@ def _prepare_kernel(
         weights = np.array(kern.weights)  # its own copy: the caller's array stays theirs
         weights.flags.writeable = False  # shared by later calls
         kern = replace(kern, weights=weights)
-        if len(_PREPARED) >= 32:
-            _PREPARED.pop(next(iter(_PREPARED)), None)  # the oldest
-        _PREPARED[key] = (kern, ax)
+        with _PREPARED_LOCK:  # calls on other threads add and evict too
+            if len(_PREPARED) >= 32:
+                del _PREPARED[next(iter(_PREPARED))]  # the oldest
+            _PREPARED[key] = (kern, ax)
     return kern, ax
 
 
 #: Prepared kernels of recent calls, by :func:`_prepared_key`.
 _PREPARED: dict[tuple[object, ...], tuple[_Kernel, tuple[int, int]]] = {}
+_PREPARED_LOCK = threading.Lock()
 
 
 def _plain_ints(value: Any) -> bool:

@@ -171,7 +171,6 @@ Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
 PIECES_PER_WORKER = 2
 
 
-@functools.lru_cache(maxsize=64)
 def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int
           ) -> tuple[Job, ...]:
     """Pieces of work: whole planes when there are enough, else strips of rows.
@@ -184,10 +183,17 @@ def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows
     >>> _jobs((3, 100, 100), 2, 1, 64)
     ((0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100))
     """
+    return _split(shape, workers, min_elements, min_rows, PIECES_PER_WORKER)
+
+
+@functools.lru_cache(maxsize=64)
+def _split(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int,
+           per_worker: int) -> tuple[Job, ...]:
+    """:func:`_jobs` for `per_worker` pieces per thread (cached: a shape is split once)."""
     planes, rows, width = shape
     if workers < 2 or planes * rows * width < min_elements:
         return ((0, planes, 0, rows),)
-    pieces = PIECES_PER_WORKER * workers
+    pieces = per_worker * workers
     if planes >= workers:
         cuts = np.linspace(0, planes, min(planes, pieces) + 1).round().astype(int)
         return tuple((int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts))
@@ -296,6 +302,7 @@ def scratch_fits(method: str, width: int, itemsize: int, terms: Terms | None,
 
 
 _FACTORS: dict[tuple[object, ...], tuple[np.ndarray, ...]] = {}  # recent _factor_arrays
+_FACTORS_LOCK = threading.Lock()
 
 
 def _factor_arrays(terms: Terms, kp: int, dt: np.dtype) -> tuple[np.ndarray, ...]:
@@ -312,9 +319,10 @@ def _factor_arrays(terms: Terms, kp: int, dt: np.dtype) -> tuple[np.ndarray, ...
         hit = (cols, rows, csym, rsym)
         for a in hit:
             a.flags.writeable = False
-        if len(_FACTORS) >= 32:
-            _FACTORS.pop(next(iter(_FACTORS)), None)
-        _FACTORS[key] = hit
+        with _FACTORS_LOCK:  # calls on other threads add and evict too
+            if len(_FACTORS) >= 32:
+                del _FACTORS[next(iter(_FACTORS))]
+            _FACTORS[key] = hit
     return hit
 
 

@@ -36,6 +36,7 @@ from ._costmodel import (
     predict,
 )
 from ._svd import Analysis, analyze
+from ._tensor import _ldexp
 from ._validation import BOUNDARY_MODES
 
 __all__ = ["METHODS", "MIN_SPLIT_ELEMENTS", "MIN_STRIP_LENGTH", "Method", "Outcome", "filter_into"]
@@ -78,7 +79,7 @@ class _Kernel:
         return self.weights.dtype.kind == "c"
 
     def unscaled(self) -> np.ndarray:
-        return np.ldexp(self.weights, -self.exponent) if self.exponent else self.weights
+        return _ldexp(self.weights, -self.exponent) if self.exponent else self.weights
 
     @functools.cached_property
     def integer_weights(self) -> bool:
@@ -192,7 +193,7 @@ def _scaled_kernel(weights: np.ndarray, origins: tuple[int, int], source: Any,
                    flip: bool) -> _Kernel:
     exponent = _scale_exponent(weights)
     if exponent:
-        weights = np.ldexp(weights, exponent)
+        weights = _ldexp(weights, exponent)  # complex weights too
     return _Kernel(np.ascontiguousarray(weights), origins, exponent, source, flip)
 
 

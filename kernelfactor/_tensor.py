@@ -276,22 +276,32 @@ def _rounding(kernel: np.ndarray) -> float:
 
 
 def cp_fit(kernel: np.ndarray, rank: int, *, starts: Sequence[Sequence[np.ndarray]] = ()) -> CPFit:
-    """:func:`_cp_fit`; where every ALS run overflows, the rank-``(rank - 1)`` fit and a zero term.
+    """:func:`_cp_fit`; where every ALS run overflows, the highest lower rank's fit and zero terms.
 
     Iterations overflow when a term they drive to zero is normalised (a
     kernel of lower rank up to entries whose squares underflow, such as
     1e-269 beside 1.5): a rank-``r - 1`` tensor is also of rank ``r``, and its
-    achieved error is exact as always.
+    achieved error is exact as always.  The note says so.
     """
-    try:
+    if rank < 1:
         return _cp_fit(kernel, rank, starts)
-    except np.linalg.LinAlgError:
-        if rank <= 1:
-            raise
-    fit = cp_fit(kernel, rank - 1, starts=[[np.asarray(f)[:, : rank - 1] for f in s]
-                                          for s in starts])
-    return fit._replace(factors=[np.vstack([f, np.zeros((1, f.shape[1]), f.dtype)])
-                                 for f in fit.factors])
+    for r in range(rank, 0, -1):
+        try:
+            fit = _cp_fit(kernel, r, [[np.asarray(f)[:, :r] for f in s] for s in starts])
+            break
+        except np.linalg.LinAlgError:
+            if r == 1:
+                raise
+    if r == rank:
+        return fit
+    zeros = rank - r
+    note = (f"alternating least squares overflowed at rank {rank}"
+            + (f" down to {r + 1}" if zeros > 1 else "")
+            + f" (terms driven to zero): the rank-{r} fit and {zeros} zero "
+            + ("term" if zeros == 1 else "terms") + ", achieved error (exact)")
+    return fit._replace(factors=[np.vstack([f, np.zeros((zeros, f.shape[1]), f.dtype)])
+                                 for f in fit.factors],
+                        note=f"{note}; {fit.note}" if fit.note else note)
 
 
 def _cp_fit(kernel: np.ndarray, rank: int, starts: Sequence[Sequence[np.ndarray]]) -> CPFit:

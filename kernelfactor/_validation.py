@@ -324,8 +324,9 @@ def _check_kernel_axes(
     image_axes = tuple(sorted(norm))
     # the index into `origin` for each kernel axis
     where = tuple(range(d)) if ndim == d else tuple(norm.index(a) for a in image_axes)
+    if scalar:  # one origin for every axis: the shortest axis bounds it
+        _check_origin(origin, min(kernel_shape))
     origins = tuple(
-        _check_origin(given[j], kernel_shape[k], "origin" if scalar else f"origin[{j}]")
-        for k, j in enumerate(where)
+        _check_origin(given[j], kernel_shape[k], f"origin[{j}]") for k, j in enumerate(where)
     )
     return image_axes, origins

@@ -725,3 +725,12 @@ def test_prepared_kernels_are_reused_without_touching_the_callers_weights():
     np.testing.assert_array_equal(correlate(x, w, method="direct"), ndi.correlate(x, w))
     w[0, 0] = 1.0
     _close(correlate(x, w, method="separable"), ndi.correlate(x, w))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_small_complex_weights_are_scaled_as_real_ones(method):
+    # weights below 2**-8 are scaled by a power of two; np.ldexp refused complex ones
+    x = np.random.default_rng(4).random((9, 8))
+    w = np.array([[1e-9, 2e-9j], [1e-9, 0.0]])
+    want = ndi.correlate(x.astype(complex), w)
+    _close(correlate(x, w, method=method), want, rtol=1e-12)

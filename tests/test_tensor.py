@@ -225,6 +225,7 @@ def test_terms_driven_to_zero_and_overflow_fall_back_to_a_lower_rank(rank):
     safe = scipy.linalg.norm((k - lr.to_array()).ravel())
     assert lr.fro == pytest.approx(safe, rel=1e-9, abs=lr.rounding)
     assert lr.fro <= lr.rounding and len(lr.factors[0]) == rank
+    assert f"overflowed at rank {rank}" in lr.note and "the rank-1 fit and" in lr.note
 
 
 @pytest.mark.parametrize("exponent", [-1060, -900, -500, -40, -9, 0, 40, 500, 1000])
