@@ -43,7 +43,8 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
     precision in that order, which is how ``ndimage.correlate`` sums it, so
     the result is ndimage's bit for bit (no ``fastmath``: LLVM keeps the
     order and fuses nothing).  Extended rows live in a ring of ``m`` rows;
-    the last four taps write the output.
+    up to eight taps per sweep over a row (a 3x3 kernel in one), the last
+    sweep writing the output.
 
 ``workers`` threads (the caller's and a pool's, kept between calls) take
 strips of output rows, or whole planes, one after another: about
@@ -397,7 +398,7 @@ def correlate_into(
 
         def runner() -> Callable[[Job], int]:
             ring = _aligned_empty(m * colmap.size, ring_dt)
-            acc = _aligned_empty(width, np.dtype(np.float64))
+            acc = _aligned_empty(3 * width, np.dtype(np.float64))
             tb = np.empty(tw.size, dtype=np.uint64)
 
             def run(job: Job) -> int:

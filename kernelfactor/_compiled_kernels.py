@@ -254,6 +254,62 @@ def _extend_row(x, row, w, colmap, off, cval, dst, db):
 
 
 @njit(cache=True, nogil=True)
+def _sweep(dst, db, acc, ring, tb, tw, t, cnt, w):
+    """dst[db + k] = acc[k] + tw[t] * ring[tb[t] + k] + ... (`cnt` <= 8 taps, in order).
+
+    Double sums, no contraction (ndimage's roundings); `dst` is `acc` itself
+    or the output row (cast to its dtype).  One loop per tap count, so that
+    each one vectorises.
+    """
+    p1, w1 = tb[t], tw[t]
+    if cnt == 1:
+        for k in range(w):
+            dst[db + k] = acc[k] + w1 * ring[p1 + k]
+        return
+    p2, w2 = tb[t + 1], tw[t + 1]
+    if cnt == 2:
+        for k in range(w):
+            dst[db + k] = (acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k]
+        return
+    p3, w3 = tb[t + 2], tw[t + 2]
+    if cnt == 3:
+        for k in range(w):
+            dst[db + k] = ((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k]) + w3 * ring[p3 + k]
+        return
+    p4, w4 = tb[t + 3], tw[t + 3]
+    if cnt == 4:
+        for k in range(w):
+            dst[db + k] = (((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                           + w3 * ring[p3 + k]) + w4 * ring[p4 + k]
+        return
+    p5, w5 = tb[t + 4], tw[t + 4]
+    if cnt == 5:
+        for k in range(w):
+            dst[db + k] = ((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                            + w3 * ring[p3 + k]) + w4 * ring[p4 + k]) + w5 * ring[p5 + k]
+        return
+    p6, w6 = tb[t + 5], tw[t + 5]
+    if cnt == 6:
+        for k in range(w):
+            dst[db + k] = (((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                             + w3 * ring[p3 + k]) + w4 * ring[p4 + k]) + w5 * ring[p5 + k]
+                           ) + w6 * ring[p6 + k]
+        return
+    p7, w7 = tb[t + 6], tw[t + 6]
+    if cnt == 7:
+        for k in range(w):
+            dst[db + k] = ((((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                              + w3 * ring[p3 + k]) + w4 * ring[p4 + k]) + w5 * ring[p5 + k]
+                            ) + w6 * ring[p6 + k]) + w7 * ring[p7 + k]
+        return
+    p8, w8 = tb[t + 7], tw[t + 7]
+    for k in range(w):
+        dst[db + k] = (((((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
+                           + w3 * ring[p3 + k]) + w4 * ring[p4 + k]) + w5 * ring[p5 + k]
+                         ) + w6 * ring[p6 + k]) + w7 * ring[p7 + k]) + w8 * ring[p8 + k]
+
+
+@njit(cache=True, nogil=True)
 def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ring, acc, tb,
                 b0, b1, y0, y1):
     """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
@@ -261,13 +317,19 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
     Every output is ``0.0 + tw[0] * x[...] + tw[1] * x[...] + ...`` in double
     precision, summed in the taps' order, as ``ndimage.correlate`` sums it
     (bit for bit), then cast to the output's dtype.  The extended rows live in
-    `ring` (``m`` rows of ``W + n - 1`` doubles): each image row is extended
-    once.  Four taps per sweep; the last sweep writes the output.
+    `ring` (``m`` rows of ``W + n - 1`` values): each image row is extended
+    once.  Up to eight taps per sweep (:func:`_sweep`), the partial sums in
+    `acc` (``3 W`` doubles: zeros, then two halves that each sweep reads one
+    of and writes the other, which LLVM then knows apart); the last sweep
+    writes the output.
     """
     m = ring.size // colmap.size
     stride = colmap.size
     nt = tw.size
     w = np.uint64(width)
+    zero = acc[:width]
+    for k in range(w):
+        zero[k] = 0.0
     for b in range(b0, b1):
         plane = b * height
         for e in range(y0, min(y0 + m - 1, rowmap.size)):
@@ -286,49 +348,16 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
                 for k in range(w):
                     out[ob + k] = 0.0
                 continue
+            src = zero  # ndimage starts every sum at 0.0
+            half = 1
             t = 0
-            while t < nt:  # ndimage starts every sum at 0.0 (-0.0 + 0.0 is 0.0)
-                last = t + 4 >= nt
-                if t + 3 < nt:
-                    p1, p2, p3, p4 = tb[t], tb[t + 1], tb[t + 2], tb[t + 3]
-                    w1, w2, w3, w4 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
-                    if t == 0 and last:
-                        for k in range(w):
-                            out[ob + k] = ((((0.0 + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
-                                            + w3 * ring[p3 + k]) + w4 * ring[p4 + k])
-                    elif t == 0:
-                        for k in range(w):
-                            acc[k] = (((0.0 + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
-                                      + w3 * ring[p3 + k]) + w4 * ring[p4 + k]
-                    elif last:
-                        for k in range(w):
-                            out[ob + k] = ((((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
-                                            + w3 * ring[p3 + k]) + w4 * ring[p4 + k])
-                    else:
-                        for k in range(w):
-                            acc[k] = (((acc[k] + w1 * ring[p1 + k]) + w2 * ring[p2 + k])
-                                      + w3 * ring[p3 + k]) + w4 * ring[p4 + k]
-                    t += 4
-                    continue
-                # one to three taps left
-                if t == 0:
-                    p1, w1 = tb[0], tw[0]
-                    for k in range(w):
-                        acc[k] = 0.0 + w1 * ring[p1 + k]
-                    t = 1
-                while t + 1 < nt:
-                    p1, w1 = tb[t], tw[t]
-                    for k in range(w):
-                        acc[k] = acc[k] + w1 * ring[p1 + k]
-                    t += 1
-                if t < nt:
-                    p1, w1 = tb[t], tw[t]
-                    for k in range(w):
-                        out[ob + k] = acc[k] + w1 * ring[p1 + k]
-                    t += 1
-                else:
-                    for k in range(w):
-                        out[ob + k] = acc[k]
+            while t + 8 < nt:
+                dst = acc[half * width:(half + 1) * width]
+                _sweep(dst, np.uint64(0), src, ring, tb, tw, t, 8, w)
+                src = dst
+                half = 3 - half
+                t += 8
+            _sweep(out, ob, src, ring, tb, tw, t, nt - t, w)
 
 
 # ---------------------------------------------------------------------------

@@ -289,12 +289,13 @@ def test_every_factor_length_takes_its_loops(engine, kind):
             assert _rel(got, ref, floor) <= 1e-12, (size, mode)
 
 
-@pytest.mark.parametrize("taps", [1, 2, 3, 4, 5, 7, 8, 9, 12])
+@pytest.mark.parametrize("taps", [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 25, 30])
 def test_direct_every_tap_count_is_ndimage_bit_for_bit(engine, taps):
-    """The direct loop's sweeps of four taps, its accumulator and its last (written) sweep."""
+    """The direct loop's sweeps of up to eight taps, its two accumulators (25 taps: three
+    sweeps into them, row after row) and its last (written) sweep."""
     rng = np.random.default_rng(12)
-    weights = np.zeros((3, 4))
-    weights.flat[rng.permutation(12)[:taps]] = rng.standard_normal(taps)
+    weights = np.zeros((5, 6))
+    weights.flat[rng.permutation(30)[:taps]] = rng.standard_normal(taps)
     for dtype, output in ((np.float64, None), (np.float32, None), (np.float32, np.float64)):
         x = rng.standard_normal((17, 23)).astype(dtype)
         for mode in ALL_MODES:
