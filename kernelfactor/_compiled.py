@@ -252,18 +252,31 @@ def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Callable
     return flag
 
 
-def _aligned_empty(size: int, dtype: np.dtype) -> np.ndarray:
+#: Where a scratch ring starts relative to the image, modulo 4 KiB (see :func:`_aligned_empty`).
+RING_OFFSET = 1536
+
+
+def _aligned_empty(size: int, dtype: np.dtype, near: int | None = None) -> np.ndarray:
     """An uninitialised 1-D array whose data start on a 64-byte cache line.
 
     NumPy's large arrays start 16 bytes into a line: every 64-byte vector
-    access to them would straddle two lines.
+    access to them would straddle two lines.  With `near` (an address: the
+    image's data) the array also starts :data:`RING_OFFSET` bytes after it
+    modulo 4 KiB: a load whose address matches an earlier store's in its low
+    12 bits waits for that store ("4K aliasing"), and a ring placed just
+    before the image's rows in that sense costs 10% (measured over all 16
+    offsets of 256 bytes on a 2048 x 2048 Gaussian).
 
     >>> _aligned_empty(1000, np.dtype(np.float32)).ctypes.data % 64
     0
+    >>> _aligned_empty(1000, np.dtype(np.float64), near=4096).ctypes.data % 4096
+    1536
     """
-    spare = 64 // dtype.itemsize
+    spare = (4096 if near is not None else 64) // dtype.itemsize
     raw = np.empty(size + spare, dtype)
-    start = (-raw.ctypes.data % 64) // dtype.itemsize
+    target = 0 if near is None else (near + RING_OFFSET) % 4096 // 64 * 64
+    modulus = 64 if near is None else 4096
+    start = (target - raw.ctypes.data) % modulus // dtype.itemsize
     return raw[start:start + size]
 
 
@@ -375,7 +388,8 @@ def correlate_into(
         crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 
         def runner() -> Callable[[Job], int]:
-            ring = _aligned_empty(len(terms) * m * ring_stride(width, dt.itemsize), dt)
+            ring = _aligned_empty(len(terms) * m * ring_stride(width, dt.itemsize), dt,
+                                  near=xf.ctypes.data)
             ebuf = np.empty(width + n - 1, dtype=dt)
             hb = np.empty((1, n), dtype=np.uint64)
             vb = np.empty((len(terms), m), dtype=np.uint64)
@@ -397,7 +411,7 @@ def correlate_into(
         ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
 
         def runner() -> Callable[[Job], int]:
-            ring = _aligned_empty(m * colmap.size, ring_dt)
+            ring = _aligned_empty(m * colmap.size, ring_dt, near=xf.ctypes.data)
             acc = _aligned_empty(3 * width, np.dtype(np.float64))
             tb = np.empty(tw.size, dtype=np.uint64)
 
