@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_compiled.py              # 2048 x 2048, float64 and float32 (~1 min)
     python benchmarks/bench_compiled.py --size 512   # a quick look
+    python benchmarks/bench_compiled.py --ring-sweep # the scratch ring's placement (~1 min)
 
 For each case and dtype the runs of kernelfactor and OpenCV on one and two
 threads (``workers=``; ``cv2.setNumThreads``) are interleaved, best of
@@ -128,11 +129,45 @@ def worst_mode_difference(x: np.ndarray, w: np.ndarray, method: str) -> float:
     return worst
 
 
+def ring_sweep(size: int, repeats: int) -> None:
+    """The 15x15 Gaussian (one thread, output given) with the scratch ring placed at each
+    256-byte offset after the image modulo 4 KiB (``_compiled.RING_OFFSET``; 4K aliasing)."""
+    g = gaussian_taps(2.5, 7)
+    offsets = range(0, 4096, 256)
+    default = _compiled.RING_OFFSET
+    print(f"ring offset sweep: {size}x{size} 15x15 Gaussian, one thread, best of {repeats} "
+          f"interleaved; {load()}")
+    try:
+        for dtype in (np.float64, np.float32):
+            x = np.random.default_rng(1).standard_normal((size, size)).astype(dtype)
+            out = np.empty_like(x)
+
+            def at(offset: int, x: np.ndarray = x, out: np.ndarray = out) -> Callable[[], Any]:
+                def run() -> Any:
+                    _compiled.RING_OFFSET = offset
+                    return kf.correlate(x, np.outer(g, g), out, mode="mirror",
+                                        method="separable", workers=1)
+                return run
+
+            t = interleaved({str(o): at(o) for o in offsets}, repeats)
+            best = min(t.values())
+            print(f"  {np.dtype(dtype).name}: " + " ".join(
+                f"{o}:{t[str(o)] * 1e3:.1f}" + ("*" if o == default else "") for o in offsets)
+                + f"  ms (* = RING_OFFSET; slowest / fastest {max(t.values()) / best:.2f})")
+    finally:
+        _compiled.RING_OFFSET = default
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--ring-sweep", action="store_true",
+                        help="only time the ring's placement (4K aliasing), 16 offsets")
     args = parser.parse_args(argv)
+    if args.ring_sweep:
+        ring_sweep(args.size, args.repeats)
+        return
     import cv2
 
     if not _compiled.available():

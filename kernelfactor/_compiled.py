@@ -263,9 +263,10 @@ def _aligned_empty(size: int, dtype: np.dtype, near: int | None = None) -> np.nd
     access to them would straddle two lines.  With `near` (an address: the
     image's data) the array also starts :data:`RING_OFFSET` bytes after it
     modulo 4 KiB: a load whose address matches an earlier store's in its low
-    12 bits waits for that store ("4K aliasing"), and a ring placed just
-    before the image's rows in that sense costs 10% (measured over all 16
-    offsets of 256 bytes on a 2048 x 2048 Gaussian).
+    12 bits waits for that store ("4K aliasing"), and a ring placed up to
+    1 KiB before the image's rows in that sense costs 4-5% of a whole
+    2048 x 2048 Gaussian, 10% of its loops alone (all 16 offsets of 256
+    bytes: ``python benchmarks/bench_compiled.py --ring-sweep``).
 
     >>> _aligned_empty(1000, np.dtype(np.float32)).ctypes.data % 64
     0
