@@ -28,13 +28,13 @@ Cases:
 The speed-up over the scipy.ndimage path [>= 5x] is the separable method's
 target; for ``direct`` it is printed for information.
 
-Beside the two-worker speed-up, ``halves`` is what the machine allows at
-that moment: two one-worker filters of the image's top and bottom halves
-run at once on two threads, against one worker on the whole image (no
-strips, no shared work; each half pays the call's fixed cost).  With a
-given output the two-worker speed-up was never more than 0.02 below it
-(three runs): the threads lose nothing to each other that two independent
-filters would not.  With
+Beside the two-worker speed-up, ``halves`` is a comparable workload run
+the plainest way: two one-worker filters of the image's top and bottom
+halves at once on two threads, against one worker on the whole image (one
+seam instead of the strips' three, each half paying the call's fixed
+cost).  With a given output the two-worker speed-up was never more than
+0.02 below it (three runs): the strips cost no more than splitting the
+image by hand.  With
 new outputs ``halves`` overstates the ceiling for float64: glibc hands out
 two 16 MiB blocks again from its heap after the first call (its mmap
 threshold rises to the freed size), while a 32 MiB output (the threshold's
