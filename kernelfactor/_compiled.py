@@ -42,9 +42,11 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
     order; each output is ``0.0 + w_0 x_0 + w_1 x_1 + ...`` in double
     precision in that order, which is how ``ndimage.correlate`` sums it, so
     the result is ndimage's bit for bit (no ``fastmath``: LLVM keeps the
-    order and fuses nothing).  Extended rows live in a ring of ``m`` rows;
-    up to eight taps per sweep over a row (a 3x3 kernel in one), the last
-    sweep writing the output.
+    order and fuses nothing).  Outputs whose taps all fall inside the image
+    read its rows in place; the few at either end read the border columns
+    of extended rows kept in a ring of ``m`` rows (whole rows near a row of
+    ``cval``).  Up to eight taps per sweep over a row (a 3x3 kernel in one),
+    the last sweep writing the output.
 
 ``workers`` threads (the caller's and a pool's, kept between calls) take
 strips of output rows, or whole planes, one after another: about

@@ -310,54 +310,113 @@ def _sweep(dst, db, acc, ring, tb, tw, t, cnt, w):
 
 
 @njit(cache=True, nogil=True)
+def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw):
+    """out[ob + k] = 0.0 + tw[0] * src[tb[0] + k - k0] + ... for k0 <= k < k1 (every tap).
+
+    `tb` points at column `k0`.  Sweeps of up to eight taps; the partial sums
+    ping-pong between the two halves of ``acc[W:3W]`` (``acc[:W]`` holds zeros).
+    """
+    n = np.uint64(k1 - k0)
+    if n == 0:
+        return
+    nt = tw.size
+    prev = acc[k0:k1]  # ndimage starts every sum at 0.0
+    half = 1
+    t = 0
+    while t + 8 < nt:
+        nxt = acc[half * width + k0:half * width + k1]
+        _sweep(nxt, np.uint64(0), prev, src, tb, tw, t, 8, n)
+        prev = nxt
+        half = 3 - half
+        t += 8
+    _sweep(out, ob + np.uint64(k0), prev, src, tb, tw, t, nt - t, n)
+
+
+@njit(cache=True, nogil=True)
+def _extend_borders(x, row, colmap, cval, dst, db, left, right):
+    """dst[db + p] = image row `row` (flat offset) at extended column p, for p < `left`
+    and p >= `right` only (the columns the border outputs read); a row of cval
+    (`row` -1) in every column.  Returns 1 when every column was filled."""
+    if row < 0:
+        for p in range(colmap.size):
+            dst[db + p] = cval
+        return 1
+    for p in range(min(left, colmap.size)):
+        c = colmap[p]
+        dst[db + p] = x[row + c] if c >= 0 else cval
+    for p in range(max(right, 0), colmap.size):
+        c = colmap[p]
+        dst[db + p] = x[row + c] if c >= 0 else cval
+    return 0
+
+
+@njit(cache=True, nogil=True)
 def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ring, acc, tb,
                 b0, b1, y0, y1):
     """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
 
     Every output is ``0.0 + tw[0] * x[...] + tw[1] * x[...] + ...`` in double
     precision, summed in the taps' order, as ``ndimage.correlate`` sums it
-    (bit for bit), then cast to the output's dtype.  The extended rows live in
-    `ring` (``m`` rows of ``W + n - 1`` values): each image row is extended
-    once.  Up to eight taps per sweep (:func:`_sweep`), the partial sums in
-    `acc` (``3 W`` doubles: zeros, then two halves that each sweep reads one
-    of and writes the other, which LLVM then knows apart); the last sweep
-    writes the output.
+    (bit for bit), then cast to the output's dtype.  Up to eight taps per
+    sweep (:func:`_taps_segment`); the last sweep writes the output.
+
+    Outputs whose taps all read image columns ``[a, z)`` read the image rows
+    in place; the border outputs read the extended rows kept in `ring` (``m``
+    rows of ``W + n - 1`` values), of which only the border columns are
+    filled.  An output row that reads a row of cval (constant modes, at the
+    top and bottom) reads whole extended rows, filled on demand.
     """
     m = ring.size // colmap.size
     stride = colmap.size
+    n = stride - width + 1
     nt = tw.size
     w = np.uint64(width)
+    a = min(off, width)  # outputs [a, z) read only image columns
+    z = max(a, min(width, width - n + 1 + off))
     zero = acc[:width]
     for k in range(w):
         zero[k] = 0.0
+    full = np.zeros(m, np.uint8)  # ring rows filled in every column
     for b in range(b0, b1):
         plane = b * height
         for e in range(y0, min(y0 + m - 1, rowmap.size)):
             s = rowmap[e]
-            _extend_row(x, (plane + s) * width if s >= 0 else -1, width, colmap, off, cval, ring,
-                        (e % m) * stride)
+            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, colmap,
+                                          cval, ring, (e % m) * stride, a + n - 1, z)
         for y in range(y0, y1):
             e = y + m - 1
             s = rowmap[e]
-            _extend_row(x, (plane + s) * width if s >= 0 else -1, width, colmap, off, cval, ring,
-                        (e % m) * stride)
+            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, colmap,
+                                          cval, ring, (e % m) * stride, a + n - 1, z)
             ob = np.uint64((plane + y) * width)
-            for t in range(nt):
-                tb[t] = np.uint64(((y + ti[t]) % m) * stride + tj[t])
             if nt == 0:
                 for k in range(w):
                     out[ob + k] = 0.0
                 continue
-            src = zero  # ndimage starts every sum at 0.0
-            half = 1
-            t = 0
-            while t + 8 < nt:
-                dst = acc[half * width:(half + 1) * width]
-                _sweep(dst, np.uint64(0), src, ring, tb, tw, t, 8, w)
-                src = dst
-                half = 3 - half
-                t += 8
-            _sweep(out, ob, src, ring, tb, tw, t, nt - t, w)
+            inplace = z > a
+            for t in range(nt):
+                if rowmap[y + ti[t]] < 0:
+                    inplace = False
+            if inplace:
+                for t in range(nt):
+                    tb[t] = np.uint64((plane + rowmap[y + ti[t]]) * width + a + tj[t] - off)
+                _taps_segment(out, ob, acc, width, a, z, x, tb, tw)
+                for t in range(nt):
+                    tb[t] = np.uint64(((y + ti[t]) % m) * stride + tj[t])
+                _taps_segment(out, ob, acc, width, 0, a, ring, tb, tw)
+                for t in range(nt):
+                    tb[t] = np.uint64(((y + ti[t]) % m) * stride + tj[t] + z)
+                _taps_segment(out, ob, acc, width, z, width, ring, tb, tw)
+                continue
+            for t in range(nt):
+                sl = (y + ti[t]) % m
+                if full[sl] == 0:
+                    r = rowmap[y + ti[t]]
+                    _extend_row(x, (plane + r) * width if r >= 0 else -1, width, colmap, off,
+                                cval, ring, sl * stride)
+                    full[sl] = 1
+                tb[t] = np.uint64(sl * stride + tj[t])
+            _taps_segment(out, ob, acc, width, 0, width, ring, tb, tw)
 
 
 # ---------------------------------------------------------------------------
