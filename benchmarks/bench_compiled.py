@@ -32,9 +32,9 @@ Beside the two-worker speed-up, ``halves`` is a comparable workload run
 the plainest way: two one-worker filters of the image's top and bottom
 halves at once on two threads, against one worker on the whole image (one
 seam instead of the strips' three, each half paying the call's fixed
-cost).  With a given output the two-worker speed-up was never more than
-0.02 below it (three runs): the strips cost no more than splitting the
-image by hand.  With
+cost).  With a given output the two-worker speed-up was within 0.10 of it
+either way (four runs): the strips cost about what splitting the image by
+hand does.  With
 new outputs ``halves`` overstates the ceiling for float64: glibc hands out
 two 16 MiB blocks again from its heap after the first call (its mmap
 threshold rises to the freed size), while a 32 MiB output (the threshold's
