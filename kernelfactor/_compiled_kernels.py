@@ -333,20 +333,18 @@ def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw):
 
 
 @njit(cache=True, nogil=True)
-def _extend_borders(x, row, colmap, cval, dst, db, left, right):
-    """dst[db + p] = image row `row` (flat offset) at extended column p, for p < `left`
-    and p >= `right` only (the columns the border outputs read); a row of cval
-    (`row` -1) in every column.  Returns 1 when every column was filled."""
+def _extend_borders(x, row, width, colmap, off, cval, dst, db, left, right):
+    """Extended row `row` (flat offset; -1: cval) into ``dst[db:]``, in the columns
+    p < `left` and p >= `right` only (those the border outputs read); a row of
+    cval in every column.  Returns 1 when every column was filled."""
     if row < 0:
-        for p in range(colmap.size):
-            dst[db + p] = cval
+        _extend_row(x, -1, width, colmap, off, cval, dst, db)
         return 1
-    for p in range(min(left, colmap.size)):
-        c = colmap[p]
-        dst[db + p] = x[row + c] if c >= 0 else cval
-    for p in range(max(right, 0), colmap.size):
-        c = colmap[p]
-        dst[db + p] = x[row + c] if c >= 0 else cval
+    stride = colmap.size
+    left, right = min(left, stride), min(max(right, 0), stride)
+    _gather_row(x, row, width, colmap, off, 0, left, cval, dst[db:db + left])
+    _gather_row(x, row, width, colmap, off, right, stride - right, cval,
+                dst[db + right:db + stride])
     return 0
 
 
@@ -381,13 +379,13 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
         plane = b * height
         for e in range(y0, min(y0 + m - 1, rowmap.size)):
             s = rowmap[e]
-            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, colmap,
-                                          cval, ring, (e % m) * stride, a + n - 1, z)
+            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, width,
+                                          colmap, off, cval, ring, (e % m) * stride, a + n - 1, z)
         for y in range(y0, y1):
             e = y + m - 1
             s = rowmap[e]
-            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, colmap,
-                                          cval, ring, (e % m) * stride, a + n - 1, z)
+            full[e % m] = _extend_borders(x, (plane + s) * width if s >= 0 else -1, width,
+                                          colmap, off, cval, ring, (e % m) * stride, a + n - 1, z)
             ob = np.uint64((plane + y) * width)
             if nt == 0:
                 for k in range(w):
