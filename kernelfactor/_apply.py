@@ -101,10 +101,9 @@ from __future__ import annotations
 import functools
 import numbers
 import os
-import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -386,26 +385,28 @@ def _prepare_kernel(
     scaling cost a tenth of a millisecond, a fifth of a small filter's time.
     """
     key = _prepared_key(kernel, origin, convolve, axes, ndim)
-    hit = None if key is None else _PREPARED.get(key)
-    if hit is not None:
-        return hit
+    if key is not None:
+        return _prepared(*key)
+    return _prepare(kernel, origin, convolve, axes, ndim)
+
+
+def _prepare(kernel: Any, origin: Any, convolve: bool, axes: Any, ndim: int
+             ) -> tuple[_Kernel, tuple[int, int]]:
     weights, source = _kernel_weights(kernel)
     ax, origins = _check_filter_axes(axes, origin, ndim, weights.shape)
-    kern = _make_kernel(weights, origins, source, convolve)
-    if key is not None:
-        weights = np.array(kern.weights)  # its own copy: the caller's array stays theirs
-        weights.flags.writeable = False  # shared by later calls
-        kern = replace(kern, weights=weights)
-        with _PREPARED_LOCK:  # calls on other threads add and evict too
-            if len(_PREPARED) >= 32:
-                del _PREPARED[next(iter(_PREPARED))]  # the oldest
-            _PREPARED[key] = (kern, ax)
+    return _make_kernel(weights, origins, source, convolve), ax
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(dtype: str, shape: tuple[int, int], data: bytes, origin: int | tuple[int, ...],
+              convolve: bool, axes: tuple[int, ...] | None, ndim: int
+              ) -> tuple[_Kernel, tuple[int, int]]:
+    """:func:`_prepare` of the weights held in `data` (its own read-only copy: the
+    caller's array stays theirs, and later calls share the result)."""
+    weights = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
+    kern, ax = _prepare(weights, origin, convolve, axes, ndim)
+    kern.weights.flags.writeable = False
     return kern, ax
-
-
-#: Prepared kernels of recent calls, by :func:`_prepared_key`.
-_PREPARED: dict[tuple[object, ...], tuple[_Kernel, tuple[int, int]]] = {}
-_PREPARED_LOCK = threading.Lock()
 
 
 def _plain_ints(value: Any) -> bool:
@@ -415,8 +416,8 @@ def _plain_ints(value: Any) -> bool:
 
 
 def _prepared_key(kernel: Any, origin: Any, convolve: bool, axes: Any, ndim: int
-                  ) -> tuple[object, ...] | None:
-    """A key for :data:`_PREPARED`, or None: only small real 2-D arrays, plain int arguments."""
+                  ) -> tuple[Any, ...] | None:
+    """The arguments of :func:`_prepared`, or None: only small real 2-D arrays, plain ints."""
     if (type(kernel) is not np.ndarray or kernel.ndim != 2 or kernel.size > 4096
             or kernel.dtype.kind not in "fiu" or not _plain_ints(origin)
             or not (axes is None or _plain_ints(axes))):

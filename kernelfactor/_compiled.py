@@ -318,29 +318,26 @@ def scratch_fits(method: str, width: int, itemsize: int, terms: Terms | None,
     return ring * max(1, workers) <= SCRATCH_LIMIT
 
 
-_FACTORS: dict[tuple[object, ...], tuple[np.ndarray, ...]] = {}  # recent _factor_arrays
-_FACTORS_LOCK = threading.Lock()
-
-
 def _factor_arrays(terms: Terms, kp: int, dt: np.dtype) -> tuple[np.ndarray, ...]:
     """(cols, rows, csym, rsym): the terms' factors along image axes p and q as
     ``(r, m)`` and ``(r, n)`` arrays in `dt`, and ndimage's symmetry class of each
     (cached for the last few kernels: their checks cost more than a small image)."""
-    key = (dt.str, kp, *(v.tobytes() for pair in terms for v in pair))
-    hit = _FACTORS.get(key)
-    if hit is None:
-        cols = np.array([pair[kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
-        rows = np.array([pair[1 - kp] for pair in terms], dtype=dt).reshape(len(terms), -1)
-        csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
-        rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
-        hit = (cols, rows, csym, rsym)
-        for a in hit:
-            a.flags.writeable = False
-        with _FACTORS_LOCK:  # calls on other threads add and evict too
-            if len(_FACTORS) >= 32:
-                del _FACTORS[next(iter(_FACTORS))]
-            _FACTORS[key] = hit
-    return hit
+    return _factors(dt.str, kp, *(np.asarray(v, np.float64).tobytes() for p in terms for v in p))
+
+
+@functools.lru_cache(maxsize=32)
+def _factors(dt: str, kp: int, *data: bytes) -> tuple[np.ndarray, ...]:
+    """:func:`_factor_arrays` of the float64 factors in `data` (column, row, column, ...)."""
+    pairs = [(np.frombuffer(c), np.frombuffer(r)) for c, r in zip(data[::2], data[1::2],
+                                                                   strict=True)]
+    cols = np.array([pair[kp] for pair in pairs], dtype=dt).reshape(len(pairs), -1)
+    rows = np.array([pair[1 - kp] for pair in pairs], dtype=dt).reshape(len(pairs), -1)
+    csym = np.array([_symmetry(c) for c in cols], dtype=np.int64)
+    rsym = np.array([_symmetry(r) for r in rows], dtype=np.int64)
+    out = (cols, rows, csym, rsym)
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def correlate_into(
