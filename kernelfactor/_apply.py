@@ -88,8 +88,9 @@ Threads
 ``workers`` threads filter overlapping strips of the image (ndimage releases
 the GIL); each strip reads its halo from the image itself (or, for
 ``'wrap'``, from the far side), so the result is bit-identical to one call.
-On the compiled engine (:mod:`kernelfactor._compiled`) the image is cut into
-a few strips per thread, and each thread takes the next strip when done.
+On the compiled engine (:mod:`kernelfactor._compiled`) each thread takes a
+strip and claims its rows a chunk at a time; a thread done first takes half of
+the rows left in another's strip.
 Images below :data:`kernelfactor._engine.MIN_SPLIT_ELEMENTS` elements, or too
 short to give every strip :data:`kernelfactor._engine.MIN_STRIP_LENGTH` rows,
 are not split.  ``"fft"`` passes
@@ -171,7 +172,9 @@ class ApplyInfo(Result):
     workers : int
         Threads used.
     strips : int
-        Pieces the image was cut into (1: one call).
+        Pieces the image was cut into (1: one call).  On the compiled engine
+        with several workers, the chunks run, which can differ from call to
+        call as threads take rows from one another (the result does not).
     rank : int or None
         Rank-1 terms applied by ``"separable"``; else the kernel's numerical
         rank when it was computed, or None.

@@ -48,11 +48,16 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
     ``cval``).  Up to eight taps per sweep over a row (a 3x3 kernel in one),
     the last sweep writing the output.
 
-``workers`` threads (the caller's and a pool's, kept between calls) take
-strips of output rows, or whole planes, one after another: about
-:data:`PIECES_PER_WORKER` pieces per thread, so that a thread slowed down by
-other work on the machine does not hold up the rest.  The loops release the
-GIL.  A row's result does not depend on the strip that computed it, so any
+``workers`` threads (the caller's and a pool's, kept between calls) share
+out whole planes when there are enough (:data:`PIECES_PER_WORKER` pieces
+per thread, each thread taking the next when done), else the rows: one strip
+per thread, claimed a chunk at a time and shorter chunks towards its end
+(:data:`CHUNK_ELEMENTS`).  A thread's next chunk continues its last one, its
+ring already filled; a thread done with its own strip takes the back half of
+the rows left in another's (work stealing), so that a thread started late or
+slowed down by other work on the machine does not hold up the call, and only
+a taken half filters its halo rows again.  The loops release the GIL.  A
+row's result does not depend on the thread or chunk that computed it, so any
 number of workers gives the same bits.
 """
 
@@ -168,21 +173,29 @@ def _planes(x: np.ndarray, out: np.ndarray, p: int, q: int
 
 
 Job = tuple[int, int, int, int]  # planes b0..b1, rows y0..y1
+Run = Callable[[Job, bool], int]  # run(job, primed): a thread's loop over one piece of work
 
-#: Pieces of work per thread: threads take the next piece when done, so that a
-#: thread slowed down by other work on the machine does not hold up the call.
+#: Pieces of whole planes per thread, when there are enough planes to share
+#: out: threads take the next piece when done.
 PIECES_PER_WORKER = 2
+
+#: Rows a thread claims at a time from its strip, in image elements: a
+#: quarter of what is left of the strip, at least ``CHUNK_ELEMENTS[0]`` (a
+#: claim costs a few microseconds of Python) and at most ``CHUNK_ELEMENTS[1]``.
+CHUNK_ELEMENTS = (1 << 15, 1 << 18)
 
 
 def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int
           ) -> tuple[Job, ...]:
-    """Pieces of work: whole planes when there are enough, else strips of rows.
+    """The work: pieces of whole planes when there are enough, else one strip of rows per thread.
 
-    About :data:`PIECES_PER_WORKER` per thread, equal in size, each strip at
-    least `min_rows` rows.
+    Planes: about :data:`PIECES_PER_WORKER` pieces per thread.  Strips: equal,
+    each at least `min_rows` rows; :func:`_run_jobs` claims them a chunk at a
+    time, and a thread done with its own takes half of what is left of
+    another's.
 
-    >>> _jobs((1, 2048, 2048), 2, 1, 64)[:2]
-    ((0, 1, 0, 512), (0, 1, 512, 1024))
+    >>> _jobs((1, 2048, 2048), 2, 1, 64)
+    ((0, 1, 0, 1024), (0, 1, 1024, 2048))
     >>> _jobs((3, 100, 100), 2, 1, 64)
     ((0, 1, 0, 100), (1, 2, 0, 100), (2, 3, 0, 100))
     """
@@ -192,15 +205,14 @@ def _jobs(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows
 @functools.lru_cache(maxsize=64)
 def _split(shape: tuple[int, int, int], workers: int, min_elements: int, min_rows: int,
            per_worker: int) -> tuple[Job, ...]:
-    """:func:`_jobs` for `per_worker` pieces per thread (cached: a shape is split once)."""
+    """:func:`_jobs`, `per_worker` pieces of planes per thread (cached: a shape is split once)."""
     planes, rows, width = shape
     if workers < 2 or planes * rows * width < min_elements:
         return ((0, planes, 0, rows),)
-    pieces = per_worker * workers
     if planes >= workers:
-        cuts = np.linspace(0, planes, min(planes, pieces) + 1).round().astype(int)
+        cuts = np.linspace(0, planes, min(planes, per_worker * workers) + 1).round().astype(int)
         return tuple((int(a), int(b), 0, rows) for a, b in itertools.pairwise(cuts))
-    strips = min(pieces, max(1, rows // min_rows))
+    strips = min(workers, max(1, rows // min_rows))
     cuts = np.linspace(0, rows, strips + 1).round().astype(int)
     return tuple((0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts))
 
@@ -222,36 +234,113 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOL[size]
 
 
-def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Callable[[Job], int]]
-              ) -> int:
-    """Run the jobs on `workers` threads (the caller's and a pool's); the OR of their results.
+class _Strips:
+    """Strips of rows shared out between threads: each claims chunks of its own
+    strip, front to back, then takes the back half of the strip with the most
+    rows left (the whole strip of a thread that has not started).
 
-    ``runner()`` gives a thread its own function of a job (its scratch
-    buffers); each thread takes the next job when it is done with one.
+    A thread's consecutive chunks continue one another (``primed``: its ring
+    already holds the rows they share); a taken half starts afresh, its halo
+    filtered again, so halves shorter than `steal` rows are left to their
+    owner.
+    """
+
+    def __init__(self, strips: tuple[Job, ...], width: int, steal: int) -> None:
+        self.planes = strips[0][:2]
+        self.front = [s[2] for s in strips]
+        self.back = [s[3] for s in strips]
+        self.started = [False] * len(strips)
+        self.least = max(1, CHUNK_ELEMENTS[0] // max(width, 1))
+        self.most = max(self.least, CHUNK_ELEMENTS[1] // max(width, 1))
+        self.steal = max(steal, self.least)
+        self.pieces = 0
+        self.lock = threading.Lock()
+
+    def claim(self, i: int) -> tuple[int, int] | None:
+        """Thread `i`'s next rows ``(y0, y1)``, or None: nothing left for it."""
+        front, back = self.front, self.back
+        with self.lock:
+            if front[i] >= back[i] and not self._take(i):
+                return None
+            left = back[i] - front[i]
+            size = min(max(left // 4, self.least), self.most)
+            if left - size < self.least:
+                size = left
+            y0 = front[i]
+            front[i] += size
+            self.pieces += 1
+            return y0, y0 + size
+
+    def _take(self, i: int) -> bool:
+        """Make thread `i`'s strip rows taken from another's (under the lock); False: none."""
+        front, back = self.front, self.back
+        left = [b - f for f, b in zip(front, back, strict=True)]
+        idle = [j for j, n in enumerate(left) if n > 0 and not self.started[j]]
+        if idle:
+            j, size = idle[0], left[idle[0]]
+        else:
+            j = max(range(len(left)), key=left.__getitem__)
+            size = left[j] // 2
+            if size < self.steal:
+                return False
+        front[i], back[i] = back[j] - size, back[j]
+        back[j] = front[i]
+        return True
+
+    def work(self, i: int, runner: Callable[[], Run]) -> int:
+        """Thread `i`'s loop: the OR of its pieces' results."""
+        with self.lock:
+            self.started[i] = True
+        run = runner()
+        flag = 0
+        end = -1
+        one_plane = self.planes[1] - self.planes[0] == 1
+        while (rows := self.claim(i)) is not None:
+            flag |= run((*self.planes, *rows), one_plane and rows[0] == end)
+            end = rows[1]
+        return flag
+
+
+def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Run], *,
+              width: int = 1, steal: int = 1) -> tuple[int, int]:
+    """Run the jobs on `workers` threads (the caller's and a pool's): (OR of results, pieces).
+
+    ``runner()`` gives a thread its own function of a piece of work (its
+    scratch buffers).  Planes: each thread takes the next job when done with
+    one.  Strips of rows (one per thread): claimed in chunks, see
+    :class:`_Strips` (`width`: elements per row; `steal`: the shortest half
+    worth taking, in rows).
     """
     threads = min(workers, len(jobs))
     if threads == 1:
         run = runner()
         flag = 0
         for job in jobs:
-            flag |= run(job)
-        return flag
-    queue = iter(jobs)  # next() on a list iterator is atomic under the GIL
-
-    def drain() -> int:
-        run = runner()
-        flag = 0
-        for job in queue:
-            flag |= run(job)
-        return flag
-
+            flag |= run(job, False)
+        return flag, len(jobs)
     pool = _pool(threads - 1)
-    futures = [pool.submit(drain) for _ in range(threads - 1)]
-    flag = drain()
+    pieces = len(jobs)
+    if jobs[0][3] < jobs[-1][3]:  # strips of rows
+        strips = _Strips(jobs, width, steal)
+        futures = [pool.submit(strips.work, i, runner) for i in range(1, threads)]
+        flag = strips.work(0, runner)
+    else:
+        queue = iter(jobs)  # next() on a list iterator is atomic under the GIL
+
+        def drain() -> int:
+            run = runner()
+            flag = 0
+            for job in queue:
+                flag |= run(job, False)
+            return flag
+
+        strips = None
+        futures = [pool.submit(drain) for _ in range(threads - 1)]
+        flag = drain()
     for f in futures:
         if not f.cancel():  # a thread that never got a core finds nothing left: not waited for
             flag |= f.result()
-    return flag
+    return flag, pieces if strips is None else strips.pieces
 
 
 #: Where a scratch ring starts relative to the image, modulo 4 KiB (see :func:`_aligned_empty`).
@@ -376,7 +465,7 @@ def correlate_into(
     colmap = index_map(width, (before_q, after_q), mode)
     # Each strip filters its `before_p + after_p` halo rows again: at least 4 times that.
     jobs = _jobs(x3.shape, workers, min_elements, max(min_rows, 4 * (before_p + after_p), 1))
-    runner: Callable[[], Callable[[Job], int]]
+    runner: Callable[[], Run]
     if method == "separable":
         assert terms is not None
         dt = o3.dtype
@@ -387,17 +476,17 @@ def correlate_into(
         m, n = cols.shape[1], rows.shape[1]
         crow = np.full(width + n - 1, dt.type(cval), dtype=dt)
 
-        def runner() -> Callable[[Job], int]:
+        def runner() -> Run:
             ring = _aligned_empty(len(terms) * m * ring_stride(width, dt.itemsize), dt,
                                   near=xf.ctypes.data)
             ebuf = np.empty(width + n - 1, dtype=dt)
             hb = np.empty((1, n), dtype=np.uint64)
             vb = np.empty((len(terms), m), dtype=np.uint64)
 
-            def run(job: Job) -> int:
+            def run(job: Job, primed: bool) -> int:
                 return int(kernels.separable_rows(xf, of, height, width, cols, rows, csym, rsym,
                                                   rowmap, colmap, before_q, crow, ring, ebuf,
-                                                  hb, vb, guard, *job))
+                                                  hb, vb, guard, *job, primed))
             return run
     elif method == "direct":
         w = kern.weights if kp == 0 else kern.weights.T  # ndimage's order (see _engine._direct)
@@ -410,22 +499,22 @@ def correlate_into(
         # (float(): NumPy 2 would compare a float32 with a Python float in float32).
         ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
 
-        def runner() -> Callable[[Job], int]:
+        def runner() -> Run:
             ring = _aligned_empty(m * colmap.size, ring_dt, near=xf.ctypes.data)
             acc = _aligned_empty(3 * width, np.dtype(np.float64))
             tb = np.empty(tw.size, dtype=np.uint64)
 
-            def run(job: Job) -> int:
+            def run(job: Job, primed: bool) -> int:  # its ring is filled again: cheap
                 kernels.direct_rows(xf, of, height, width, ti, tj, tw, rowmap, colmap, before_q,
                                     float(cval), ring, acc, tb, *job)
                 return 0
             return run
     else:  # pragma: no cover - a development error
         raise ValueError(f"no compiled engine for method {method!r}")
-    flag = _run_jobs(jobs, workers, runner)
+    flag, pieces = _run_jobs(jobs, workers, runner, width=width, steal=before_p + after_p)
     if back is not None:
         back[...] = o3.reshape(back.shape)
-    return min(workers, len(jobs)), len(jobs), bool(flag)
+    return min(workers, len(jobs)), pieces, bool(flag)
 
 
 def basis_into(
@@ -464,15 +553,15 @@ def basis_into(
     x3 = np.ascontiguousarray(x, dtype=np.float64)[None]
     jobs = _jobs((1, height, width), workers, min_elements, max(min_rows, h))
 
-    def runner() -> Callable[[Job], int]:
+    def runner() -> Run:
         crow = np.full(width, cval, dtype=np.float64)
         v = np.empty(width + w - 1, dtype=np.float64)
         p = np.empty((cols.shape[0], width), dtype=np.float64)
 
-        def run(job: Job) -> int:
+        def run(job: Job, primed: bool) -> int:  # no ring: rows need no priming
             kernels.basis_rows(x3, out, cols, rows, csym, rsym, rowmap, colmap, w // 2, cvert,
                                crow, v, p, start, index, values, job[2], job[3])
             return 0
         return run
 
-    _run_jobs(jobs, workers, runner)
+    _run_jobs(jobs, workers, runner, width=width)

@@ -173,16 +173,19 @@ def _gather_row(x, row, width, colmap, off, first, count, cval, dst):
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap, off, crow,
-                   ring, ebuf, hb, vb, guard, b0, b1, y0, y1):
+                   ring, ebuf, hb, vb, guard, b0, b1, y0, y1, primed):
     """Fused separable correlation: out = sum_t (cols[t] along H) (rows[t] along W) x.
 
     Every extended row the strip reads is filtered along W once per term
     (``rows[t]``) into a ring of ``m`` rows per term, which stays in L2;
-    each output row sums its ``m`` ring rows along H (``cols[t]``), the terms
-    adding up in the output row.  Image rows are read in place; the few
-    outputs at either end that read border columns read a copy extended
-    through `colmap` (`ebuf`), rows of ``cval`` are `crow`.  Returns 1 when
-    `guard` is set and an output is NaN or Inf.
+    extended row ``e`` sits in slot ``e % m``.  Each output row sums its
+    ``m`` ring rows along H (``cols[t]``), the terms adding up in the output
+    row.  Image rows are read in place; the few outputs at either end that
+    read border columns read a copy extended through `colmap` (`ebuf`), rows
+    of ``cval`` are `crow`.  With `primed` (one plane) the ring already
+    holds extended rows ``y0 .. y0 + m - 2``: the strip continues the one
+    that ended at `y0`.  Returns 1 when `guard` is set and an output is NaN
+    or Inf.
     """
     terms, m = cols.shape
     n = rows.shape[1]
@@ -196,8 +199,9 @@ def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap
         hb[0, j] = np.uint64(j)
     for b in range(b0, b1):
         plane = b * height
-        slot = y0 % m  # the ring slot of extended row e
-        for e in range(y0, y1 + m - 1):
+        first = y0 + m - 1 if primed else y0
+        slot = first % m  # the ring slot of extended row e
+        for e in range(first, y1 + m - 1):
             s = rowmap[e]
             for t in range(terms):
                 dst = np.uint64((t * m + slot) * stride)

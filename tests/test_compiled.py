@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -443,21 +444,89 @@ def test_auto_prices_complex_weights_by_their_parts():
     assert info.predicted_seconds == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("pieces", [1, 3, 7])
-def test_pieces_per_worker_do_not_change_bits(monkeypatch, pieces):
-    """Threads take strips as they finish: any cut gives the same bits."""
+def _claims(strips, order):
+    """Claim rows for the threads in `order` (cycled) until none is left: [(thread, y0, y1)]."""
+    got, active = [], list(order)
+    while active:
+        for i in list(active):
+            rows = strips.claim(i)
+            if rows is None:
+                active.remove(i)
+            else:
+                got.append((i, *rows))
+    return got
+
+
+def test_strips_are_claimed_in_shrinking_chunks_each_row_once():
+    strips = _compiled._Strips(((0, 1, 0, 2000), (0, 1, 2000, 4000)), width=1024, steal=10)
+    strips.started = [True, True]
+    got = _claims(strips, [0, 1])
+    assert sorted(r for _, a, b in got for r in range(a, b)) == list(range(4000))  # each once
+    own = [(a, b) for i, a, b in got if i == 0]
+    # a quarter of what is left, between 2**15 and 2**18 elements (32 and 256 rows)
+    assert own[:3] == [(0, 256), (256, 512), (512, 768)] and own[-1][1] == 2000
+    assert all(b - a >= 32 for a, b in own) and own[-2][1] - own[-2][0] == 32
+    sizes = [b - a for a, b in own[:-1]]
+    assert sizes == sorted(sizes, reverse=True) and strips.pieces == len(got)
+
+
+def test_a_thread_done_first_takes_half_of_the_rows_left_or_a_strip_not_started():
+    strips = _compiled._Strips(((0, 1, 0, 1000), (0, 1, 1000, 2000)), width=1024, steal=10)
+    strips.started = [True, True]
+    assert strips.claim(0) == (0, 250)
+    got = _claims(strips, [1])  # thread 0 stalls in its first chunk: thread 1 takes halves
+    starts = [a for _, a, _ in got if a < 1000]
+    assert starts[0] == 625 and got[-1][2] < 1000
+    left = strips.back[0] - strips.front[0]
+    assert strips.front[0] == 250 and 0 < left < 64  # a half under 32 rows is not worth a halo
+    assert strips.claim(0) == (250, 250 + left) and strips.claim(0) is None
+    assert sorted(r for _, a, b in got for r in range(a, b)) == list(range(250 + left, 2000))
+    idle = _compiled._Strips(((0, 1, 0, 50), (0, 1, 50, 100)), width=1024, steal=10)
+    idle.started = [True, False]
+    assert [(a, b) for _, a, b in _claims(idle, [0])] == [(0, 50), (50, 100)]  # all of it
+    assert idle.claim(1) is None
+
+
+@pytest.mark.parametrize("chunk", [(1, 1), (1, 40), (1 << 30, 1 << 30)])
+@pytest.mark.parametrize("stall", [0, 1])
+def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
+    """Any chunking, and rows taken from a stalled thread, give one worker's bits."""
     monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
     monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 2)
     rng = np.random.default_rng(20)
     x = rng.standard_normal((90, 41)).astype(np.float32)
     weights = KERNELS["LoG 5x5 (rank 2)"]
     one = kf.correlate(x, weights, mode="wrap", method="separable", workers=1)
-    monkeypatch.setattr(_compiled, "PIECES_PER_WORKER", pieces)
+    monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (chunk[0] * 41, chunk[1] * 41))
+    original = _compiled._Strips.work
+    taken = []
+
+    def work(self, i, runner):
+        if i == stall:  # this thread's chunks are slow: the other one takes its rows
+            def slow():
+                run = runner()
+
+                def late(job, primed):
+                    time.sleep(0.002)
+                    return run(job, primed)
+                return late
+            return original(self, i, slow)
+        return original(self, i, runner)
+
+    def take(self, i):
+        done = _compiled._Strips._take.__wrapped__(self, i)
+        taken.append(done)
+        return done
+
+    take.__wrapped__ = _compiled._Strips._take
+    monkeypatch.setattr(_compiled._Strips, "work", work)
+    monkeypatch.setattr(_compiled._Strips, "_take", take)
     many, info = kf.correlate(x, weights, mode="wrap", method="separable", workers=2,
                               return_info=True)
     np.testing.assert_array_equal(one, many)
-    # each strip is at least 4 halos (16 rows) long: 5 at most in 90 rows
-    assert info.workers == 2 and info.strips == min(2 * pieces, 90 // 16)
+    assert info.workers == 2 and info.strips >= 2
+    if chunk[1] < 90:
+        assert any(taken)  # rows were taken from the slow thread
 
 
 def test_thread_pool_is_kept_between_calls(monkeypatch):
