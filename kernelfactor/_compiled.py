@@ -163,10 +163,11 @@ def _float_array(dt: np.dtype) -> bool:
 def _planes(x: np.ndarray, out: np.ndarray, p: int, q: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(B, H, W) C-ordered views (or copies) with axes p, q last; the view to copy back into."""
-    xv = np.moveaxis(x, (p, q), (-2, -1))
+    last = (p, q) == (x.ndim - 2, x.ndim - 1)  # the usual case: no axes to move
+    xv = x if last else np.moveaxis(x, (p, q), (-2, -1))
     h, w = xv.shape[-2:]
     x3 = np.ascontiguousarray(xv).reshape(-1, h, w)
-    ov = np.moveaxis(out, (p, q), (-2, -1))
+    ov = out if last else np.moveaxis(out, (p, q), (-2, -1))
     if ov.flags.c_contiguous:
         return x3, ov.reshape(-1, h, w), None
     return x3, np.empty(ov.shape, out.dtype).reshape(-1, h, w), ov
