@@ -457,7 +457,8 @@ def _claims(strips, order):
     return got
 
 
-def test_strips_are_claimed_in_shrinking_chunks_each_row_once():
+def test_strips_are_claimed_in_shrinking_chunks_each_row_once(monkeypatch):
+    monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (1 << 15, 1 << 18))
     strips = _compiled._Strips(((0, 1, 0, 2000), (0, 1, 2000, 4000)), width=1024, steal=10)
     strips.started = [True, True]
     got = _claims(strips, [0, 1])
@@ -470,7 +471,8 @@ def test_strips_are_claimed_in_shrinking_chunks_each_row_once():
     assert sizes == sorted(sizes, reverse=True) and strips.pieces == len(got)
 
 
-def test_a_thread_done_first_takes_half_of_the_rows_left_or_a_strip_not_started():
+def test_a_thread_done_first_takes_half_of_the_rows_left_or_a_strip_not_started(monkeypatch):
+    monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (1 << 15, 1 << 18))
     strips = _compiled._Strips(((0, 1, 0, 1000), (0, 1, 1000, 2000)), width=1024, steal=10)
     strips.started = [True, True]
     assert strips.claim(0) == (0, 250)
