@@ -10,8 +10,10 @@ For each case and dtype the runs of kernelfactor and OpenCV on one and two
 threads (``workers=``; ``cv2.setNumThreads``) are interleaved, best of
 ``--repeats``.  Printed, each with the issue's target in brackets:
 milliseconds, each as a multiple of the memory floor (one ``np.copyto`` of the
-image), the ratio kernelfactor / OpenCV, the speed-up over the scipy.ndimage
-path (``KERNELFACTOR_ENGINE=scipy``, the engine before issue 14) and of two
+image; beside it, the same copy in two halves on two threads at once, which
+tells how much a second core adds to memory traffic here), the ratio
+kernelfactor / OpenCV, the speed-up over the scipy.ndimage path
+(``KERNELFACTOR_ENGINE=scipy``, the engine before issue 14) and of two
 workers over one; then, per case, the largest difference from scipy.ndimage
 over all eight modes (float64, on a 512 x 512 corner), and the time of the
 first call in a new process once numba's cache exists.  Borders:
@@ -208,8 +210,19 @@ def main(argv: list[str] | None = None) -> None:
     for dtype in (np.float64, np.float32):
         x = np.random.default_rng(1).standard_normal((size, size)).astype(dtype)
         dst = np.empty_like(x)
-        floor = interleaved({"copy": lambda x=x, dst=dst: np.copyto(dst, x)}, repeats)["copy"]
-        print(f"\n{np.dtype(dtype).name}: memory floor (np.copyto) {floor * 1e3:.2f} ms")
+        half = size // 2
+
+        def copy_halves(x: np.ndarray = x, dst: np.ndarray = dst, half: int = half) -> None:
+            other = HALF_POOL.submit(np.copyto, dst[half:], x[half:])
+            np.copyto(dst[:half], x[:half])
+            other.result()
+
+        copies = interleaved({"copy": lambda x=x, dst=dst: np.copyto(dst, x),
+                              "halves": copy_halves}, repeats)
+        floor = copies["copy"]
+        print(f"\n{np.dtype(dtype).name}: memory floor (np.copyto) {floor * 1e3:.2f} ms; its "
+              f"halves on two threads at once {copies['halves'] * 1e3:.2f} ms "
+              f"({floor / copies['halves']:.2f}x: what two cores add to memory traffic)")
         print(f"  {'case':20s} {'out':>5} {'thr':>3} {'kf ms':>7} {'(floor)':>7} {'cv2 ms':>7} "
               f"{'(floor)':>7} {'kf/cv2':>6} {'[target]':>8} {'vs scipy':>8} {'[>= 5]':>6} "
               f"{'2 thr':>6} {'[>= 1.8]':>8} {'halves':>7}")
