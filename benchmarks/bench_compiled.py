@@ -112,6 +112,34 @@ MODE_CHECK_SIZE = 512  # the corner compared with scipy.ndimage in every mode
 #: The second thread of the "halves" reference (two independent one-worker filters at once).
 HALF_POOL = ThreadPoolExecutor(1)
 
+
+def plain_row_filter() -> Callable[..., None]:
+    """A plain numba loop, not kernelfactor's: out[y, k] = sum_j taps[j] * x[y, k + j].
+
+    Rows ``y0 .. y1``, inner columns only, no borders, no ring: a streaming
+    kernel that reads the image once and writes the output once, as the fused
+    separable filter does.  Timed on the whole image on one thread and on two
+    halves on two threads at once, it tells what two cores give a plain
+    parallel loop of similar work in the same run (``plain`` column).
+    """
+    from numba import njit  # lazy: numba is kernelfactor's dependency, imported here on use
+
+    @njit(nogil=True, cache=False, fastmath={"contract"})
+    def rows(x: np.ndarray, out: np.ndarray, taps: np.ndarray, y0: int, y1: int) -> None:
+        n, w = taps.size, x.shape[1]
+        inner = w - n + 1
+        for y in range(y0, y1):
+            src, dst = x[y], out[y]
+            c = taps[0]
+            for k in range(inner):  # taps outer, pixels inner: the pixel loop vectorises
+                dst[k] = c * src[k]
+            for j in range(1, n):
+                c = taps[j]
+                for k in range(inner):
+                    dst[k] += c * src[k + j]
+
+    return rows
+
 FIRST_CALL = """
 import time
 t = time.perf_counter()
@@ -191,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     if not _compiled.available():
         raise SystemExit("the compiled engine is not available (numba missing or switched off)")
     size, repeats = args.size, args.repeats
+    row_filter = plain_row_filter()
     g = gaussian_taps(2.5, 7)
     d2 = gaussian_taps(2.5, 7, order=2)
     log = np.outer(d2, g) + np.outer(g, d2)
@@ -225,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
               f"({floor / copies['halves']:.2f}x: what two cores add to memory traffic)")
         print(f"  {'case':20s} {'out':>5} {'thr':>3} {'kf ms':>7} {'(floor)':>7} {'cv2 ms':>7} "
               f"{'(floor)':>7} {'kf/cv2':>6} {'[target]':>8} {'vs scipy':>8} {'[>= 5]':>6} "
-              f"{'2 thr':>6} {'[>= 1.8]':>8} {'halves':>7}")
+              f"{'2 thr':>6} {'[>= 1.8]':>8} {'halves':>7} {'plain':>7}")
         for name, method, w, cv_name, target in cases:
             def ours(workers: int, w: np.ndarray = w, method: str = method,
                      x: np.ndarray = x, out: np.ndarray | None = None) -> np.ndarray:
@@ -274,16 +303,30 @@ def main(argv: list[str] | None = None) -> None:
                 one(slice(0, half))
                 other.result()
 
+            taps = np.ascontiguousarray(w[w.shape[0] // 2], dtype=dtype)
+            plain_out = np.empty_like(x)
+
+            def plain(threads: int, x: np.ndarray = x, taps: np.ndarray = taps,
+                      out: np.ndarray = plain_out, half: int = half) -> None:
+                if threads == 1:
+                    row_filter(x, out, taps, 0, size)
+                    return
+                other = HALF_POOL.submit(row_filter, x, out, taps, half, size)
+                row_filter(x, out, taps, 0, half)
+                other.result()
+
+            plain(1)
             for given in (False, True):
                 o1, o2 = (ours_out, theirs_out) if given else (None, None)
-                # All five interleaved: a burst of load elsewhere hits them alike.
-                t = interleaved(
-                    {"kf1": threaded(lambda o=o1: ours(1, out=o), 1),
-                     "cv1": threaded(lambda o=o2: theirs(out=o), 1),
-                     "kf2": threaded(lambda o=o1: ours(2, out=o), 2),
-                     "cv2": threaded(lambda o=o2: theirs(out=o), 2),
-                     "halves": lambda given=given: halves(given)},
-                    repeats)
+                # All interleaved: a burst of load elsewhere hits them alike.
+                runs = {"kf1": threaded(lambda o=o1: ours(1, out=o), 1),
+                        "cv1": threaded(lambda o=o2: theirs(out=o), 1),
+                        "kf2": threaded(lambda o=o1: ours(2, out=o), 2),
+                        "cv2": threaded(lambda o=o2: theirs(out=o), 2),
+                        "halves": lambda given=given: halves(given)}
+                if given:
+                    runs |= {"plain1": lambda: plain(1), "plain2": lambda: plain(2)}
+                t = interleaved(runs, repeats)
                 times = {k: (t[f"kf{k}"], t[f"cv{k}"]) for k in (1, 2)}
                 for threads in (1, 2):
                     t_kf, t_cv = times[threads]
@@ -297,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
                         two = times[1][0] / times[2][0]
                         scaling = f"{two:5.2f}x"
                         ceiling = f"{times[1][0] / t['halves']:5.2f}x"
+                        if given:
+                            ceiling += f" {t['plain1'] / t['plain2']:6.2f}x"
                         missed += [] if two >= 1.8 else ["2 thr"]
                     flag = f"  <- {', '.join(missed)}" if missed else ""
                     print(f"  {name:20s} {'given' if given else 'new':>5} {threads:3d} "
