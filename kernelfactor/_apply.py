@@ -99,7 +99,9 @@ are not split.  ``"fft"`` passes
 
 from __future__ import annotations
 
+import cmath
 import functools
+import math
 import numbers
 import os
 import warnings
@@ -220,6 +222,10 @@ class ApplyInfo(Result):
 def _check_cval(cval: Any, complex_input: bool) -> float | complex:
     """ndimage's `cval`: a real number, or a complex one for a complex image."""
     value: float | complex
+    if type(cval) in (float, int) and not complex_input:  # the usual case, without ABC checks
+        value = float(cval)
+        if math.isfinite(value):
+            return value
     if isinstance(cval, bool) or not isinstance(cval, numbers.Complex):
         if isinstance(cval, np.ndarray) and cval.ndim == 0:
             return _check_cval(cval.item(), complex_input)
@@ -235,7 +241,7 @@ def _check_cval(cval: Any, complex_input: bool) -> float | complex:
         value = float(cval.real)
         if complex_input:
             value = complex(value)
-    if not np.isfinite(value):
+    if not cmath.isfinite(value):
         raise ValueError(
             f"`cval` must be finite; got {value!r}. To mark outside pixels, filter a "
             "finite-padded image and a mask separately."
@@ -245,6 +251,8 @@ def _check_cval(cval: Any, complex_input: bool) -> float | complex:
 
 def _check_workers(workers: Any) -> int:
     """Threads: None or -1 all cores this process may use, -k all but k - 1 (scipy.fft's rule)."""
+    if type(workers) is int and workers > 0:  # the usual case, without a system call
+        return workers
     try:
         cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

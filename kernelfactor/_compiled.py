@@ -48,7 +48,7 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
     ``cval``).  Up to eight taps per sweep over a row (a 3x3 kernel in one),
     the last sweep writing the output.
 
-``workers`` threads (the caller's and a pool's, kept between calls) share
+``workers`` threads (the caller's and daemon threads kept between calls) share
 out whole planes when there are enough (:data:`PIECES_PER_WORKER` pieces
 per thread, each thread taking the next when done), else the rows: one strip
 per thread, claimed a chunk at a time and shorter chunks towards its end
@@ -66,10 +66,10 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -131,7 +131,8 @@ def available() -> bool:
         )
     if not ENABLED or choice == "scipy":
         return False
-    return _kernels() is not None
+    loaded = _STATE.get("kernels", False)  # after the first call, without the lock
+    return (_kernels() if loaded is False else loaded) is not None
 
 
 @functools.lru_cache(maxsize=64)
@@ -221,27 +222,133 @@ def _split(shape: tuple[int, int, int], workers: int, min_elements: int, min_row
     return tuple((0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts))
 
 
-_POOL: dict[int, ThreadPoolExecutor] = {}  # threads -> the pool kept between calls
+_TASKS: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_THREADS: list[threading.Thread] = []  # kept between calls: starting one costs more than a call
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """A thread pool kept between calls (starting threads costs more than a small image)."""
-    with _LOCK:
-        size = max(_POOL, default=0)
-        if size < threads:
-            # The smaller pool is dropped, never shut down: a call on another
-            # thread may still be submitting to it (its threads exit when it is
-            # collected).
-            _POOL.pop(size, None)
-            size = threads
-            _POOL[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="kernelfactor")
-        return _POOL[size]
+def _serve() -> None:
+    while True:
+        _TASKS.get()()
 
 
-class _Strips:
-    """Strips of rows shared out between threads: each claims chunks of its own
-    strip, front to back, then takes the back half of the strip with the most
-    rows left (the whole strip of a thread that has not started).
+def _hand_out(tasks: list[Callable[[], None]]) -> None:
+    """Run `tasks` on the kept threads, as many as there are tasks (started on first need).
+
+    A plain queue, not :class:`concurrent.futures.ThreadPoolExecutor`: its
+    submit costs 30-50 us when the caches are cold (after a large image),
+    on the path of every call.
+    """
+    if len(_THREADS) < len(tasks):
+        with _LOCK:
+            while len(_THREADS) < len(tasks):
+                thread = threading.Thread(target=_serve, daemon=True,
+                                          name=f"kernelfactor-{len(_THREADS)}")
+                thread.start()
+                _THREADS.append(thread)
+    for task in tasks:
+        _TASKS.put(task)
+
+
+def _after_fork() -> None:  # a forked child has none of its parent's threads
+    global _TASKS
+    _TASKS = queue.SimpleQueue()
+    _THREADS.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class _Share:
+    """Pieces of work shared out between the caller's thread and kept ones.
+
+    Each thread claims its next piece under the lock until none is left
+    (:meth:`_claim`).  The caller waits only for the threads that started:
+    a thread that never got a core finds nothing left when it does start,
+    because the others took its share.  An exception in any thread stops
+    the others after their current piece and is raised in the caller.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+        self.started = [False] * threads
+        self.running = 0
+        self.flag = 0
+        self.pieces = 0
+        self.error: BaseException | None = None
+
+    def _claim(self, i: int) -> tuple[Job, bool] | None:  # pragma: no cover - abstract
+        """Thread `i`'s next piece and whether it continues its last one (under the lock)."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:  # pragma: no cover - abstract
+        """Leave nothing more to claim (under the lock)."""
+        raise NotImplementedError
+
+    def serve(self, i: int, runner: Callable[[], Run]) -> None:
+        """Thread `i`'s loop: claim, run, until nothing is left."""
+        with self.lock:
+            self.started[i] = True
+            self.running += 1
+        flag = 0
+        try:
+            run = None
+            while True:
+                with self.lock:
+                    piece = self._claim(i)
+                    self.pieces += piece is not None
+                if piece is None:
+                    break
+                if run is None:
+                    run = runner()
+                flag |= run(*piece)
+        except BaseException as exc:
+            with self.lock:
+                self._stop()
+                self.error = self.error or exc
+        finally:
+            with self.lock:
+                self.flag |= flag
+                self.running -= 1
+                if not self.running:
+                    self.idle.notify_all()
+
+    def run(self, runner: Callable[[], Run]) -> int:
+        """Every piece, on the caller's thread and the kept ones: the OR of their results."""
+        _hand_out([functools.partial(self.serve, i, runner)
+                   for i in range(1, len(self.started))])
+        self.serve(0, runner)
+        with self.idle:
+            while self.running:
+                self.idle.wait()
+        if self.error is not None:
+            raise self.error
+        return self.flag
+
+
+class _Planes(_Share):
+    """Whole planes: each thread takes the next job when done with one."""
+
+    def __init__(self, jobs: tuple[Job, ...], threads: int) -> None:
+        super().__init__(threads)
+        self.jobs = jobs
+        self.next = 0
+
+    def _claim(self, i: int) -> tuple[Job, bool] | None:
+        if self.next >= len(self.jobs):
+            return None
+        self.next += 1
+        return self.jobs[self.next - 1], False
+
+    def _stop(self) -> None:
+        self.next = len(self.jobs)
+
+
+class _Strips(_Share):
+    """Strips of rows, one per thread: each claims chunks of its own strip, front
+    to back, then takes the back half of the strip with the most rows left
+    (the whole strip of a thread that has not started).
 
     A thread's consecutive chunks continue one another (``primed``: its ring
     already holds the rows they share); a taken half starts afresh, its halo
@@ -250,30 +357,36 @@ class _Strips:
     """
 
     def __init__(self, strips: tuple[Job, ...], width: int, steal: int) -> None:
+        super().__init__(len(strips))
         self.planes = strips[0][:2]
         self.front = [s[2] for s in strips]
         self.back = [s[3] for s in strips]
-        self.started = [False] * len(strips)
+        self.end = [-1] * len(strips)  # where each thread's last chunk ended
+        self.one_plane = self.planes[1] - self.planes[0] == 1
         self.least = max(1, CHUNK_ELEMENTS[0] // max(width, 1))
         self.most = max(self.least, CHUNK_ELEMENTS[1] // max(width, 1))
         self.steal = max(steal, self.least)
-        self.pieces = 0
-        self.lock = threading.Lock()
 
     def claim(self, i: int) -> tuple[int, int] | None:
         """Thread `i`'s next rows ``(y0, y1)``, or None: nothing left for it."""
-        front, back = self.front, self.back
         with self.lock:
-            if front[i] >= back[i] and not self._take(i):
-                return None
-            left = back[i] - front[i]
-            size = min(max(left // 4, self.least), self.most)
-            if left - size < self.least:
-                size = left
-            y0 = front[i]
-            front[i] += size
-            self.pieces += 1
-            return y0, y0 + size
+            piece = self._claim(i)
+            self.pieces += piece is not None
+        return None if piece is None else piece[0][2:]
+
+    def _claim(self, i: int) -> tuple[Job, bool] | None:
+        front, back = self.front, self.back
+        if front[i] >= back[i] and not self._take(i):
+            return None
+        left = back[i] - front[i]
+        size = min(max(left // 4, self.least), self.most)
+        if left - size < self.least:
+            size = left
+        y0 = front[i]
+        front[i] += size
+        primed = self.one_plane and y0 == self.end[i]
+        self.end[i] = y0 + size
+        return (*self.planes, y0, y0 + size), primed
 
     def _take(self, i: int) -> bool:
         """Make thread `i`'s strip rows taken from another's (under the lock); False: none."""
@@ -291,29 +404,19 @@ class _Strips:
         back[j] = front[i]
         return True
 
-    def work(self, i: int, runner: Callable[[], Run]) -> int:
-        """Thread `i`'s loop: the OR of its pieces' results."""
-        with self.lock:
-            self.started[i] = True
-        run = runner()
-        flag = 0
-        end = -1
-        one_plane = self.planes[1] - self.planes[0] == 1
-        while (rows := self.claim(i)) is not None:
-            flag |= run((*self.planes, *rows), one_plane and rows[0] == end)
-            end = rows[1]
-        return flag
+    def _stop(self) -> None:
+        self.front = list(self.back)
 
 
 def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Run], *,
               width: int = 1, steal: int = 1) -> tuple[int, int]:
-    """Run the jobs on `workers` threads (the caller's and a pool's): (OR of results, pieces).
+    """Run the jobs on `workers` threads (the caller's and kept ones): (OR of results, pieces).
 
     ``runner()`` gives a thread its own function of a piece of work (its
     scratch buffers).  Planes: each thread takes the next job when done with
-    one.  Strips of rows (one per thread): claimed in chunks, see
-    :class:`_Strips` (`width`: elements per row; `steal`: the shortest half
-    worth taking, in rows).
+    one (:class:`_Planes`).  Strips of rows (one per thread): claimed in
+    chunks, see :class:`_Strips` (`width`: elements per row; `steal`: the
+    shortest half worth taking, in rows).
     """
     threads = min(workers, len(jobs))
     if threads == 1:
@@ -322,29 +425,13 @@ def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Run], *,
         for job in jobs:
             flag |= run(job, False)
         return flag, len(jobs)
-    pool = _pool(threads - 1)
-    pieces = len(jobs)
+    share: _Share
     if jobs[0][3] < jobs[-1][3]:  # strips of rows
-        strips = _Strips(jobs, width, steal)
-        futures = [pool.submit(strips.work, i, runner) for i in range(1, threads)]
-        flag = strips.work(0, runner)
+        share = _Strips(jobs, width, steal)
     else:
-        queue = iter(jobs)  # next() on a list iterator is atomic under the GIL
-
-        def drain() -> int:
-            run = runner()
-            flag = 0
-            for job in queue:
-                flag |= run(job, False)
-            return flag
-
-        strips = None
-        futures = [pool.submit(drain) for _ in range(threads - 1)]
-        flag = drain()
-    for f in futures:
-        if not f.cancel():  # a thread that never got a core finds nothing left: not waited for
-            flag |= f.result()
-    return flag, pieces if strips is None else strips.pieces
+        share = _Planes(jobs, threads)
+    flag = share.run(runner)
+    return flag, share.pieces
 
 
 #: Where a scratch ring starts relative to the image, modulo 4 KiB (see :func:`_aligned_empty`).

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -500,10 +501,10 @@ def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
     weights = KERNELS["LoG 5x5 (rank 2)"]
     one = kf.correlate(x, weights, mode="wrap", method="separable", workers=1)
     monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (chunk[0] * 41, chunk[1] * 41))
-    original = _compiled._Strips.work
+    original = _compiled._Strips.serve
     taken = []
 
-    def work(self, i, runner):
+    def serve(self, i, runner):
         if i == stall:  # this thread's chunks are slow: the other one takes its rows
             def slow():
                 run = runner()
@@ -521,7 +522,7 @@ def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
         return done
 
     take.__wrapped__ = _compiled._Strips._take
-    monkeypatch.setattr(_compiled._Strips, "work", work)
+    monkeypatch.setattr(_compiled._Strips, "serve", serve)
     monkeypatch.setattr(_compiled._Strips, "_take", take)
     many, info = kf.correlate(x, weights, mode="wrap", method="separable", workers=2,
                               return_info=True)
@@ -531,20 +532,55 @@ def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
         assert any(taken)  # rows were taken from the slow thread
 
 
+@pytest.mark.parametrize("shape", [(90, 41), (4, 30, 41)])  # strips of rows; whole planes
+@pytest.mark.parametrize("failing", [0, 1])  # the caller's thread; a kept one
+def test_an_error_in_any_thread_reaches_the_caller(monkeypatch, shape, failing):
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 2)
+    x = np.random.default_rng(22).standard_normal(shape)
+    original = _compiled._Share.serve
+    failed = threading.Event()  # the other thread holds its first piece until then
+
+    def serve(self, i, runner):
+        def broken():
+            failed.set()
+            raise RuntimeError(f"thread {i} failed")
+
+        def waiting():
+            run = runner()
+
+            def first(job, primed):
+                failed.wait(timeout=10)
+                return run(job, primed)
+            return first
+        return original(self, i, broken if i == failing else waiting)
+
+    monkeypatch.setattr(_compiled._Share, "serve", serve)
+    with pytest.raises(RuntimeError, match=f"thread {failing} failed"):
+        kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2,
+                     axes=(-2, -1))
+    monkeypatch.setattr(_compiled._Share, "serve", original)
+    good = kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2,
+                        axes=(-2, -1))
+    np.testing.assert_array_equal(good, kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"],
+                                                     method="separable", axes=(-2, -1)))
+
+
 def test_thread_pool_is_kept_between_calls(monkeypatch):
     """Threads start once, not on every call."""
     monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
     x = np.random.default_rng(21).standard_normal((300, 40))
     kf.correlate(x, np.ones((3, 3)), method="separable", workers=2)
-    pools = dict(_compiled._POOL)
+    kept = list(_compiled._THREADS)
     for method in ("separable", "direct"):
         kf.correlate(x, np.ones((3, 3)), method=method, workers=2)
-    assert _compiled._POOL == pools and len(pools) == 1
+    assert _compiled._THREADS == kept and len(kept) >= 1
+    assert all(t.is_alive() and t.daemon for t in kept)
 
 
-def test_concurrent_calls_share_the_kept_pool_safely() -> None:
-    """Calls from several Python threads at once, each growing the pool: none may fail
-    (a pool that grows used to shut the smaller one down under another caller's feet)."""
+def test_concurrent_calls_share_the_kept_pool_safely(monkeypatch) -> None:
+    """Calls from several Python threads at once, each growing the kept threads: none may
+    fail (a pool that grew used to shut the smaller one down under another caller's feet)."""
     import threading
 
     from kernelfactor import _compiled
@@ -562,8 +598,10 @@ def test_concurrent_calls_share_the_kept_pool_safely() -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    for _ in range(40):  # the race hit about 1 trial in 13 before the fix
-        _compiled._POOL.clear()  # a fresh process: every caller grows the pool
+    for _ in range(20):  # the old pool's race hit about 1 trial in 13
+        # As in a fresh process, every caller grows the kept threads (the ones started in
+        # earlier trials go on serving the same queue).
+        monkeypatch.setattr(_compiled, "_THREADS", [])
         barrier = threading.Barrier(6)
         errors: list[BaseException] = []
         results: list[np.ndarray] = []
