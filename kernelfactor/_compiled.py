@@ -249,9 +249,11 @@ def _hand_out(tasks: list[Callable[[], None]]) -> None:
         _TASKS.put(task)
 
 
-def _after_fork() -> None:  # a forked child has none of its parent's threads
-    global _TASKS
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads, and no owner for a lock held then."""
+    global _TASKS, _LOCK
     _TASKS = queue.SimpleQueue()
+    _LOCK = threading.Lock()
     _THREADS.clear()
 
 
@@ -277,6 +279,9 @@ class _Share:
         self.flag = 0
         self.pieces = 0
         self.error: BaseException | None = None
+        # The call's scratch and arrays, reached through the runner: dropped when the call
+        # returns, so that a task still queued behind another call's keeps none of them.
+        self.runner: Callable[[], Run] | None = None
 
     def _claim(self, i: int) -> tuple[Job, bool] | None:  # pragma: no cover - abstract
         """Thread `i`'s next piece and whether it continues its last one (under the lock)."""
@@ -286,9 +291,12 @@ class _Share:
         """Leave nothing more to claim (under the lock)."""
         raise NotImplementedError
 
-    def serve(self, i: int, runner: Callable[[], Run]) -> None:
-        """Thread `i`'s loop: claim, run, until nothing is left."""
+    def serve(self, i: int) -> None:
+        """Thread `i`'s loop: claim, run, until nothing is left (at once after the call)."""
         with self.lock:
+            runner = self.runner
+            if runner is None:
+                return
             self.started[i] = True
             self.running += 1
         flag = 0
@@ -316,14 +324,16 @@ class _Share:
 
     def run(self, runner: Callable[[], Run]) -> int:
         """Every piece, on the caller's thread and the kept ones: the OR of their results."""
-        _hand_out([functools.partial(self.serve, i, runner)
-                   for i in range(1, len(self.started))])
-        self.serve(0, runner)
+        self.runner = runner
+        _hand_out([functools.partial(self.serve, i) for i in range(1, len(self.started))])
+        self.serve(0)
         with self.idle:
             while self.running:
                 self.idle.wait()
-        if self.error is not None:
-            raise self.error
+            self.runner = None
+        error, self.error = self.error, None  # no cycle through its traceback's frames
+        if error is not None:
+            raise error
         return self.flag
 
 
@@ -415,8 +425,9 @@ def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Run], *,
     ``runner()`` gives a thread its own function of a piece of work (its
     scratch buffers).  Planes: each thread takes the next job when done with
     one (:class:`_Planes`).  Strips of rows (one per thread): claimed in
-    chunks, see :class:`_Strips` (`width`: elements per row; `steal`: the
-    shortest half worth taking, in rows).
+    chunks, see :class:`_Strips` (`width`: elements per row of a plane, a
+    strip's rows spanning all planes; `steal`: the shortest half worth
+    taking, in rows).
     """
     threads = min(workers, len(jobs))
     if threads == 1:
@@ -426,8 +437,8 @@ def _run_jobs(jobs: tuple[Job, ...], workers: int, runner: Callable[[], Run], *,
             flag |= run(job, False)
         return flag, len(jobs)
     share: _Share
-    if jobs[0][3] < jobs[-1][3]:  # strips of rows
-        share = _Strips(jobs, width, steal)
+    if jobs[0][3] < jobs[-1][3]:  # strips of rows, of all planes at once
+        share = _Strips(jobs, width * (jobs[0][1] - jobs[0][0]), steal)
     else:
         share = _Planes(jobs, threads)
     flag = share.run(runner)

@@ -9,11 +9,14 @@ is timed; ``benchmarks/bench_compiled.py`` measures).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -501,20 +504,22 @@ def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
     weights = KERNELS["LoG 5x5 (rank 2)"]
     one = kf.correlate(x, weights, mode="wrap", method="separable", workers=1)
     monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (chunk[0] * 41, chunk[1] * 41))
-    original = _compiled._Strips.serve
+    original = _compiled._Share.run
     taken = []
 
-    def serve(self, i, runner):
-        if i == stall:  # this thread's chunks are slow: the other one takes its rows
-            def slow():
-                run = runner()
+    def share_run(self, runner):
+        caller = threading.current_thread()
 
-                def late(job, primed):
-                    time.sleep(0.002)
-                    return run(job, primed)
-                return late
-            return original(self, i, slow)
-        return original(self, i, runner)
+        def slow():  # the stalled thread's chunks are slow: the other one takes its rows
+            run = runner()
+            if (threading.current_thread() is caller) != (stall == 0):
+                return run
+
+            def late(job, primed):
+                time.sleep(0.002)
+                return run(job, primed)
+            return late
+        return original(self, slow)
 
     def take(self, i):
         done = _compiled._Strips._take.__wrapped__(self, i)
@@ -522,7 +527,7 @@ def test_chunks_and_taken_rows_do_not_change_bits(monkeypatch, chunk, stall):
         return done
 
     take.__wrapped__ = _compiled._Strips._take
-    monkeypatch.setattr(_compiled._Strips, "serve", serve)
+    monkeypatch.setattr(_compiled._Share, "run", share_run)
     monkeypatch.setattr(_compiled._Strips, "_take", take)
     many, info = kf.correlate(x, weights, mode="wrap", method="separable", workers=2,
                               return_info=True)
@@ -538,32 +543,74 @@ def test_an_error_in_any_thread_reaches_the_caller(monkeypatch, shape, failing):
     monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
     monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 2)
     x = np.random.default_rng(22).standard_normal(shape)
-    original = _compiled._Share.serve
+    original = _compiled._Share.run
     failed = threading.Event()  # the other thread holds its first piece until then
 
-    def serve(self, i, runner):
-        def broken():
-            failed.set()
-            raise RuntimeError(f"thread {i} failed")
+    def share_run(self, runner):
+        caller = threading.current_thread()
 
-        def waiting():
+        def either():
+            i = 0 if threading.current_thread() is caller else 1
+            if i == failing:
+                failed.set()
+                raise RuntimeError(f"thread {i} failed")
             run = runner()
 
             def first(job, primed):
                 failed.wait(timeout=10)
                 return run(job, primed)
             return first
-        return original(self, i, broken if i == failing else waiting)
+        return original(self, either)
 
-    monkeypatch.setattr(_compiled._Share, "serve", serve)
+    monkeypatch.setattr(_compiled._Share, "run", share_run)
     with pytest.raises(RuntimeError, match=f"thread {failing} failed"):
         kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2,
                      axes=(-2, -1))
-    monkeypatch.setattr(_compiled._Share, "serve", original)
+    monkeypatch.setattr(_compiled._Share, "run", original)
     good = kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2,
                         axes=(-2, -1))
     np.testing.assert_array_equal(good, kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"],
                                                      method="separable", axes=(-2, -1)))
+
+
+def test_a_task_queued_behind_another_call_keeps_no_arrays(monkeypatch):
+    """A call whose kept-thread task waits behind another call's returns alone, and its
+    queued task must not hold the call's arrays (the output here) until it runs."""
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    x = np.random.default_rng(23).standard_normal((200, 60))
+    want = kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=1)
+    kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2)
+    release = threading.Event()
+    for _ in _compiled._THREADS:  # every kept thread busy with another call's work
+        _compiled._TASKS.put(lambda: release.wait(timeout=30))
+    try:
+        out = np.empty_like(x)
+        kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], out, method="separable", workers=2)
+        np.testing.assert_array_equal(out, want)  # the caller did every row
+        ref = weakref.ref(out)
+        del out
+        assert ref() is None
+    finally:
+        release.set()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_child_forked_while_the_lock_is_held_can_filter():
+    x = np.random.default_rng(24).standard_normal((300, 80))
+    want = kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable", workers=2)
+    with _compiled._LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
+        pid = os.fork()
+        if pid == 0:  # the child: its copy of the lock is held by a thread it does not have
+            signal.alarm(30)
+            try:
+                got = kf.correlate(x, KERNELS["LoG 5x5 (rank 2)"], method="separable",
+                                   workers=2)
+                os._exit(0 if np.array_equal(got, want) else 1)
+            except BaseException:
+                os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
 def test_thread_pool_is_kept_between_calls(monkeypatch):
