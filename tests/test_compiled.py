@@ -468,10 +468,11 @@ def test_strips_are_claimed_in_shrinking_chunks_each_row_once(monkeypatch):
     got = _claims(strips, [0, 1])
     assert sorted(r for _, a, b in got for r in range(a, b)) == list(range(4000))  # each once
     own = [(a, b) for i, a, b in got if i == 0]
-    # a quarter of what is left, between 2**15 and 2**18 elements (32 and 256 rows)
+    # half of what is left, between 2**15 and 2**18 elements (32 and 256 rows)
     assert own[:3] == [(0, 256), (256, 512), (512, 768)] and own[-1][1] == 2000
-    assert all(b - a >= 32 for a, b in own) and own[-2][1] - own[-2][0] == 32
-    sizes = [b - a for a, b in own[:-1]]
+    sizes = [b - a for a, b in own]
+    # 464 rows left: halves, and the last 58 whole (32 of them would leave under 32)
+    assert sizes == [256] * 6 + [232, 116, 58, 58]
     assert sizes == sorted(sizes, reverse=True) and strips.pieces == len(got)
 
 
@@ -479,14 +480,14 @@ def test_a_thread_done_first_takes_half_of_the_rows_left_or_a_strip_not_started(
     monkeypatch.setattr(_compiled, "CHUNK_ELEMENTS", (1 << 15, 1 << 18))
     strips = _compiled._Strips(((0, 1, 0, 1000), (0, 1, 1000, 2000)), width=1024, steal=10)
     strips.started = [True, True]
-    assert strips.claim(0) == (0, 250)
+    assert strips.claim(0) == (0, 256)
     got = _claims(strips, [1])  # thread 0 stalls in its first chunk: thread 1 takes halves
     starts = [a for _, a, _ in got if a < 1000]
-    assert starts[0] == 625 and got[-1][2] < 1000
+    assert starts[0] == 628 and got[-1][2] < 1000
     left = strips.back[0] - strips.front[0]
-    assert strips.front[0] == 250 and 0 < left < 64  # a half under 32 rows is not worth a halo
-    assert strips.claim(0) == (250, 250 + left) and strips.claim(0) is None
-    assert sorted(r for _, a, b in got for r in range(a, b)) == list(range(250 + left, 2000))
+    assert strips.front[0] == 256 and left == 47  # 744 372 186 93 47: a half < 32 rows is kept
+    assert strips.claim(0) == (256, 256 + left) and strips.claim(0) is None
+    assert sorted(r for _, a, b in got for r in range(a, b)) == list(range(256 + left, 2000))
     idle = _compiled._Strips(((0, 1, 0, 50), (0, 1, 50, 100)), width=1024, steal=10)
     idle.started = [True, False]
     assert [(a, b) for _, a, b in _claims(idle, [0])] == [(0, 50), (50, 100)]  # all of it
