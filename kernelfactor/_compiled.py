@@ -43,10 +43,10 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
     precision in that order, which is how ``ndimage.correlate`` sums it, so
     the result is ndimage's bit for bit (no ``fastmath``: LLVM keeps the
     order and fuses nothing).  Outputs whose taps all fall inside the image
-    read its rows in place; the few at either end read the border columns
-    of extended rows kept in a ring of ``m`` rows (whole rows near a row of
-    ``cval``).  Up to eight taps per sweep over a row (a 3x3 kernel in one),
-    the last sweep writing the output.
+    read its rows in place; the few at either end are summed one by one
+    through the column map, and rows near a row of ``cval`` read whole
+    extended rows kept in a ring of ``m`` rows.  Up to eight taps per sweep
+    over a row (a 3x3 kernel in one), the last sweep writing the output.
 
 ``workers`` threads (the caller's and daemon threads kept between calls) share
 out whole planes when there are enough (:data:`PIECES_PER_WORKER` pieces
