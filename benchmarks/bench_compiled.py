@@ -43,11 +43,12 @@ Beside the two-worker speed-up, two references, interleaved with it:
 * ``plain`` (given outputs): not kernelfactor's code, a vectorised numba
   row filter of the kernel's width over the image, then over its halves on
   two threads (:func:`plain_row_filter`): what two cores give a plain
-  parallel loop in the same run.  Over three runs the separable engine was
-  within 0.08 of ``halves`` and 0.01-0.14 under ``plain``, about its serial
-  part (a call's checks and set-up, 0.25-0.4 ms after a large filter has
-  flushed the caches); ``direct`` scaled like the plain 3-tap loop, both
-  bound by memory (the copy itself gains 1.2-1.4x from a second core here).
+  parallel loop in the same run.  In quiet runs the separable engine
+  trailed ``plain`` by 0.01-0.14, about its serial part (a call's checks
+  and set-up, 0.25-0.4 ms after a large filter has flushed the caches); in
+  noisy ones ``plain`` itself fell to 1.36.  ``direct`` scaled like the
+  plain 3-tap loop, both bound by memory (the copy itself gains 1.0-1.4x
+  from a second core here).  The README has the figures.
 
 Each case runs twice: writing a new output array each call (``out new``),
 and into one allocated beforehand (``out given``: kernelfactor's ``output=``,
