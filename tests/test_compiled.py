@@ -190,6 +190,19 @@ def test_workers_bit_identical(engine, monkeypatch, mode, method):
                 assert info.strips > 1 or workers > 3  # the fallback may not cut 13 rows in 5
 
 
+def test_direct_scales_a_small_kernel_and_keeps_a_large_ones_weights_as_ndimage(engine):
+    """The README's documented difference, at its boundary: a kernel whose largest weight is
+    below 2**-8 runs scaled by an exact power of two, so its weights <= 2**-52 are used; a
+    kernel with a larger weight runs as given and drops them, as ndimage does."""
+    x = np.array([[1.0, 2.0, 3.0]])
+    small = np.array([[1e-3, 1e-17, 0.0]])
+    got = kf.correlate(x, small, mode="constant", method="direct")
+    assert got[0, 0] == 1e-17 and ndimage.correlate(x, small, mode="constant")[0, 0] == 0
+    large = np.array([[1.0, 1e-17, 0.0]])
+    np.testing.assert_array_equal(kf.correlate(x, large, mode="constant", method="direct"),
+                                  ndimage.correlate(x, large, mode="constant"))
+
+
 def test_float32_sums_in_float32_and_matches(engine):
     x = np.random.default_rng(9).standard_normal((30, 30)).astype(np.float32)
     weights = KERNELS["LoG 5x5 (rank 2)"]
