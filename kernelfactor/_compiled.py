@@ -51,12 +51,13 @@ with :func:`numpy.pad` on an ``arange``, the extension the FFT method uses;
 ``workers`` threads (the caller's and daemon threads kept between calls) share
 out whole planes when there are enough (:data:`PIECES_PER_WORKER` pieces
 per thread, each thread taking the next when done), else the rows: one strip
-per thread, claimed a chunk at a time (half of what is left), shorter towards its end
-(:data:`CHUNK_ELEMENTS`).  A thread's next chunk continues its last one, its
-ring already filled; a thread done with its own strip takes the back half of
-the rows left in another's (work stealing), so that a thread started late or
-slowed down by other work on the machine does not hold up the call, and only
-a taken half filters its halo rows again.  The loops release the GIL.  A
+per thread, claimed a chunk at a time, half of what is left, so that chunks
+shorten towards the strip's end (:data:`CHUNK_ELEMENTS`).  A thread's next
+chunk continues its last one, its ring already filled; a thread done with its
+own strip takes the back half of the rows left in another's (work stealing),
+so that a thread started late or slowed down by other work on the machine
+does not hold up the call, and only a taken half filters its halo rows
+again.  The loops release the GIL.  A
 row's result does not depend on the thread or chunk that computed it, so any
 number of workers gives the same bits.
 """
