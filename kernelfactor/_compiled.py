@@ -607,7 +607,7 @@ def correlate_into(
 
         def runner() -> Run:
             ring = _aligned_empty(m * colmap.size, ring_dt, near=xf.ctypes.data)
-            acc = _aligned_empty(3 * width, np.dtype(np.float64))
+            acc = _aligned_empty(2 * width, np.dtype(np.float64))
             tb = np.empty(tw.size, dtype=np.uint64)
 
             def run(job: Job, primed: bool) -> int:  # its ring is filled again: cheap

@@ -327,21 +327,22 @@ def _sweep(dst, db, acc, ring, tb, tw, t, cnt, w, zero):
 def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw):
     """out[ob + k] = 0.0 + tw[0] * src[tb[0] + k - k0] + ... for k0 <= k < k1 (every tap).
 
-    `tb` points at column `k0`.  Sweeps of up to eight taps; the partial sums
-    ping-pong between the two halves of ``acc[W:3W]`` (``acc[:W]`` holds zeros).
+    `tb` points at column `k0`.  Sweeps of up to eight taps, the first one
+    starting at 0.0 as ndimage's sums do; the partial sums ping-pong between
+    the two halves of ``acc`` (``2 W`` doubles).
     """
     n = np.uint64(k1 - k0)
     if n == 0:
         return
     nt = tw.size
-    prev = acc[k0:k1]  # ndimage starts every sum at 0.0
+    prev = acc[k0:k1]  # not read by the first sweep, which writes the other half
     half = 1
     t = 0
     while t + 8 < nt:
         nxt = acc[half * width + k0:half * width + k1]
         _sweep(nxt, np.uint64(0), prev, src, tb, tw, t, 8, n, t == 0)
         prev = nxt
-        half = 3 - half
+        half = 1 - half
         t += 8
     _sweep(out, ob + np.uint64(k0), prev, src, tb, tw, t, nt - t, n, t == 0)
 
@@ -382,9 +383,6 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
     w = np.uint64(width)
     a = min(off, width)  # outputs [a, z) read only image columns
     z = max(a, min(width, width - n + 1 + off))
-    zero = acc[:width]
-    for k in range(w):
-        zero[k] = 0.0
     full = np.zeros(m, np.uint8)  # ring rows filled (a ring row is filled on first use)
     for b in range(b0, b1):
         plane = b * height
