@@ -295,6 +295,13 @@ class _Share:
         """Leave nothing more to claim (under the lock)."""
         raise NotImplementedError
 
+    def _next(self, i: int) -> tuple[Job, bool] | None:
+        """Thread `i`'s next piece, claimed and counted under the lock."""
+        with self.lock:
+            piece = self._claim(i)
+            self.pieces += piece is not None
+        return piece
+
     def serve(self, i: int) -> None:
         """Thread `i`'s loop: claim, run, until nothing is left (at once after the call)."""
         with self.lock:
@@ -306,12 +313,7 @@ class _Share:
         flag = 0
         try:
             run = None
-            while True:
-                with self.lock:
-                    piece = self._claim(i)
-                    self.pieces += piece is not None
-                if piece is None:
-                    break
+            while (piece := self._next(i)) is not None:
                 if run is None:
                     run = runner()
                 flag |= run(*piece)
@@ -383,9 +385,7 @@ class _Strips(_Share):
 
     def claim(self, i: int) -> tuple[int, int] | None:
         """Thread `i`'s next rows ``(y0, y1)``, or None: nothing left for it."""
-        with self.lock:
-            piece = self._claim(i)
-            self.pieces += piece is not None
+        piece = self._next(i)
         return None if piece is None else piece[0][2:]
 
     def _claim(self, i: int) -> tuple[Job, bool] | None:
