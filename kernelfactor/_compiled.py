@@ -535,6 +535,31 @@ def _factors(dt: str, kp: int, *data: bytes) -> tuple[np.ndarray, ...]:
     return out
 
 
+def _direct_taps(weights: np.ndarray, kp: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ti, tj, tw): ndimage's footprint of float64 `weights` (``|w| > eps``) in its
+    order, C order with the kernel's axis `kp` first (see ``_engine._direct``), as
+    row and column offsets and weights (cached for the last few kernels).
+
+    >>> [a.tolist() for a in _direct_taps(np.array([[0.0, 1.0], [2.0, 3.0]]), 1)]
+    [[0, 1, 1], [1, 0, 1], [2.0, 1.0, 3.0]]
+    """
+    return _taps(weights.shape, kp, np.asarray(weights, np.float64).tobytes())
+
+
+@functools.lru_cache(maxsize=32)
+def _taps(shape: tuple[int, int], kp: int, data: bytes
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_direct_taps` of the weights in `data`."""
+    w = np.frombuffer(data).reshape(shape)
+    if kp == 1:
+        w = w.T
+    ti, tj = np.nonzero(np.abs(w) > _EPS)  # C order, ndimage's footprint
+    out = ti.astype(np.int64), tj.astype(np.int64), np.ascontiguousarray(w[ti, tj])
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def correlate_into(
     method: str,
     x: np.ndarray,
@@ -595,11 +620,8 @@ def correlate_into(
                                                   hb, vb, guard, *job, primed))
             return run
     elif method == "direct":
-        w = kern.weights if kp == 0 else kern.weights.T  # ndimage's order (see _engine._direct)
-        ti, tj = np.nonzero(np.abs(w) > _EPS)  # C order, ndimage's footprint
-        tw = np.ascontiguousarray(w[ti, tj], dtype=np.float64)
-        ti, tj = ti.astype(np.int64), tj.astype(np.int64)
-        m = w.shape[0]
+        ti, tj, tw = _direct_taps(kern.weights, kp)
+        m = kern.weights.shape[kp]
         # Extended rows in the image's dtype (each value widens exactly to the
         # double ndimage multiplies), unless cval itself needs double precision
         # (float(): NumPy 2 would compare a float32 with a Python float in float32).
