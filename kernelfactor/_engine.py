@@ -685,7 +685,14 @@ def _run_real(
             method = "direct"
             note = "integer data too large to round the float result exactly"
     kern = task.kern
-    if (
+    compiled = METHODS[method].compiled and _compiled_active()
+    if compiled and method == "direct":
+        # double sums from float32/64 data, as ndimage's loops
+        x = img if _compiled._float_array(img.dtype) else img.astype(np.float64)
+        target = out
+        if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
+            target = np.empty(out.shape, np.float64)
+    elif (
         method == "direct"
         and kern.exponent == 0
         and _ndimage_dtype(img.dtype)
@@ -702,14 +709,8 @@ def _run_real(
         target = out
         if out.dtype != work or np.may_share_memory(out, img):
             target = np.empty(out.shape, work)
-    if METHODS[method].compiled and _compiled_active() and _scratch_fits(method, x, task):
-        from . import _compiled  # lazy: imports numba
-
-        if method == "direct":  # double sums from float32/64 data, as ndimage's loops
-            x = img if _compiled._float_array(img.dtype) else img.astype(np.float64)
-            target = out
-            if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
-                target = np.empty(out.shape, np.float64)
+        compiled = compiled and _scratch_fits(method, x, task)
+    if compiled:
         threads, strips, nonfinite = _compiled.correlate_into(
             method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
             min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH, guard=task.guard,
@@ -928,8 +929,6 @@ if set(METHODS) != set(METHOD_COSTS):  # pragma: no cover - a development error
 
 def _scratch_fits(method: str, x: np.ndarray, task: _Task) -> bool:
     """The compiled run's scratch fits :data:`kernelfactor._compiled.SCRATCH_LIMIT`."""
-    from . import _compiled  # lazy: imports numba
-
     width = x.shape[max(task.axes)]
     return _compiled.scratch_fits(method, width, x.dtype.itemsize, task.terms, task.workers)
 
@@ -1039,7 +1038,10 @@ def filter_into(
             and _image_top(img) * float(np.sum(np.abs(kern.weights))) > _OVERFLOW_LIMIT):
         # weights scaled up by 2**E would overflow where ndimage's own do not
         kern = replace(kern, weights=kern.unscaled(), exponent=0)
-    exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cval.real))
+    # Only the methods other than ndimage's own sums round to exact integers: an
+    # explicit "direct" skips the check (for an integer image, a scan of it).
+    exact_top = (None if complex_out or method == "direct"
+                 else _exact_scale(img, kern, mode, float(cval.real)))
     terms: Terms | None = None
     if method == "auto" or price or METHODS[method].cost.ranked:
         terms = _complex_terms(kern.weights) if kern.is_complex else _terms(kern)
@@ -1120,7 +1122,8 @@ def _filter_nd_into(
     if method == "auto" or price:
         predicted = predict(FilterProblem(img.shape, axes, kern.weights, terms))
     complex_out = img.dtype.kind == "c" or kern.is_complex
-    exact_top = None if complex_out else _exact_scale(img, kern, mode, float(cval.real))
+    exact_top = (None if complex_out or method == "direct"
+                 else _exact_scale(img, kern, mode, float(cval.real)))
     note = None
     chosen = method
     if method == "auto":

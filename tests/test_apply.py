@@ -690,6 +690,20 @@ def test_integer_images_with_integer_weights_are_bit_exact(method, rng):
                                   ndi.correlate(x, sobel, np.float64, mode))
 
 
+@pytest.mark.parametrize("shape", [(40, 30), (6, 7, 5)])
+def test_an_explicit_direct_does_not_scan_the_image_for_integers(monkeypatch, shape):
+    # Only the methods that round a float result must prove that the image holds
+    # integers; direct sums as ndimage does, and the scan of a large image holding
+    # integers cost several times the filter itself.
+    def scan(*args: object) -> None:
+        raise AssertionError("direct scanned the image")
+
+    monkeypatch.setattr(_engine, "_exact_scale", scan)
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) % 7
+    w = np.ones((3,) * len(shape))
+    assert np.array_equal(correlate(x, w, method="direct"), ndi.correlate(x, w))
+
+
 def test_auto_keeps_float32_sums_finite_where_ndimage_does() -> None:
     """float32 sums overflow near float32's limit where ndimage's double sums do not:
     auto must see the risk for float32 images too."""
