@@ -162,6 +162,26 @@ def _float_array(dt: np.dtype) -> bool:
     return dt.kind == "f" and dt.itemsize in (4, 8) and dt.isnative
 
 
+def integer_top(img: np.ndarray, block: int) -> float | None:
+    """max |x| of a native float32/64 image when every value is an integer, else None.
+
+    One compiled pass over the image (:func:`kernelfactor._compiled_kernels.integer_top`),
+    stopping after the first `block` of elements that holds a fraction or NaN.
+
+    >>> integer_top(np.array([[3.0, -4.0], [0.0, 2.0]]), 2), integer_top(np.array([0.5]), 2)
+    (4.0, None)
+    """
+    kernels = _kernels()
+    assert kernels is not None
+    flat = img.reshape(-1)  # a copy only for a non-contiguous image
+    if flat.size == 0:
+        return 0.0
+    unsigned = np.dtype(f"u{flat.dtype.itemsize}")
+    magnitude = unsigned.type(np.iinfo(unsigned).max >> 1)
+    whole, top = kernels.integer_top(flat, flat.view(unsigned), magnitude, block)
+    return float(np.array(top, unsigned).view(flat.dtype)) if whole else None
+
+
 def _planes(x: np.ndarray, out: np.ndarray, p: int, q: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(B, H, W) C-ordered views (or copies) with axes p, q last; the view to copy back into."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["basis_rows", "direct_rows", "nonfinite", "separable_rows"]
+__all__ = ["basis_rows", "direct_rows", "integer_top", "nonfinite", "separable_rows"]
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -148,6 +148,33 @@ def nonfinite(a, start, count):
         v = a[start + k]
         bad |= (v - v) != 0  # NaN for NaN and +-Inf, 0 for every finite v
     return bad
+
+
+@njit(cache=True, nogil=True)
+def integer_top(x, bits, magnitude, block):
+    """(1 if every value of the flat float array `x` is an integer, else 0; the largest
+    ``bits & magnitude``), `bits` being `x` viewed as unsigned integers.
+
+    ``bits & magnitude`` (the sign bit cleared) is ``|x|``, and the bits of
+    non-negative floats order as the floats do: an integer maximum, which
+    vectorises as a float one would not without ``fastmath``.  NaN is not an
+    integer; Inf is (and is the largest).  Stops after the first `block` that
+    holds a fraction.
+    """
+    top = bits[0] & magnitude
+    n = np.uint64(x.size)
+    start = np.uint64(0)
+    while start < n:
+        count = min(np.uint64(block), n - start)
+        bad = 0
+        for k in range(count):
+            v = x[start + k]
+            bad |= np.int64(v != np.rint(v))
+            top = max(bits[start + k] & magnitude, top)
+        if bad:
+            return 0, top
+        start += count
+    return 1, top
 
 
 @njit(cache=True, nogil=True)

@@ -534,11 +534,10 @@ def _exact_scale(img: np.ndarray, kern: AnyKernel, mode: str, cval: float) -> fl
     if constant and not float(cval).is_integer():
         return None
     if img.dtype.kind == "f":
-        # a float image holding integers (a sample first: real data leave here cheaply)
-        flat = img.reshape(-1)[:64] if img.flags.c_contiguous else img[(0,) * (img.ndim - 1)]
-        if not np.array_equal(flat, np.rint(flat)) or not np.array_equal(img, np.rint(img)):
+        found = _integer_top(img)
+        if found is None:
             return None
-        top = float(np.max(np.abs(img)))
+        top = found
     elif img.dtype.kind == "b":
         top = 1.0
     else:
@@ -547,6 +546,38 @@ def _exact_scale(img: np.ndarray, kern: AnyKernel, mode: str, cval: float) -> fl
         top = max(top, abs(float(cval)))
     if not top * float(np.sum(np.abs(w))) < 2.0**53:
         return None
+    return top
+
+
+#: Elements per block of :func:`_integer_top` (a block and its rounding stay in L2).
+_SCAN_BLOCK = 1 << 15
+
+
+def _integer_top(img: np.ndarray) -> float | None:
+    """max |x| of a float image when every value is an integer, else None (NaN: None).
+
+    A sample first, so that real data leave cheaply; then the image in blocks
+    of :data:`_SCAN_BLOCK`: one compiled pass when the engine is active
+    (:func:`kernelfactor._compiled.integer_top`), else NumPy's, with no
+    image-sized temporary.
+
+    >>> _integer_top(np.array([[3.0, -4.0], [0.0, 2.0]])), _integer_top(np.array([0.5]))
+    (4.0, None)
+    """
+    sample = img.reshape(-1)[:64] if img.flags.c_contiguous else img[(0,) * (img.ndim - 1)]
+    if not np.array_equal(sample, np.rint(sample)):
+        return None
+    if _compiled._float_array(img.dtype) and _compiled_active():
+        return _compiled.integer_top(img, _SCAN_BLOCK)
+    flat = img.reshape(-1)  # a copy only for a non-contiguous image
+    buf = np.empty(min(flat.size, _SCAN_BLOCK), flat.dtype)
+    top = 0.0
+    for start in range(0, flat.size, _SCAN_BLOCK):
+        block = flat[start:start + _SCAN_BLOCK]
+        rounded = np.rint(block, out=buf[:block.size])
+        if not np.array_equal(block, rounded):  # a fraction, or NaN
+            return None
+        top = max(top, float(block.max()), -float(block.min()))
     return top
 
 

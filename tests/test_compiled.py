@@ -411,6 +411,43 @@ def test_auto_on_values_near_overflow(engine, monkeypatch):
         assert calls == ["separable", "direct"]  # the guarded run met the overflow
 
 
+INTEGER_IMAGES = {
+    # the largest magnitude away from the first value (where the scan's maximum starts)
+    "integers": lambda x: x,
+    "a fraction in the last block": lambda x: _last(x, 0.5),
+    "NaN in the last block": lambda x: _last(x, np.nan),
+    "-Inf (an integer, the largest)": lambda x: _last(x, -np.inf),
+    "-0.0 and -2**60": lambda x: _last(_last(x, -0.0, 0), -(2.0**60)),
+    "strided (a copy)": lambda x: x[:, ::3],
+    "empty": lambda x: x[:0],
+}
+
+
+def _last(x: np.ndarray, value: float, at: int = -1) -> np.ndarray:
+    y = x.copy()
+    y.reshape(-1)[at] = value
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", list(INTEGER_IMAGES))
+def test_integer_top_is_the_largest_magnitude_of_an_image_of_integers(engine, monkeypatch,
+                                                                      case, dtype):
+    # The scan that lets rounding methods return ndimage's exact integers: the compiled
+    # pass and NumPy's blocks agree with a plain reference over several blocks.
+    monkeypatch.setattr(_engine, "_SCAN_BLOCK", 64)
+    scans: list[int] = []
+    original = _compiled.integer_top
+    monkeypatch.setattr(_compiled, "integer_top",
+                        lambda img, block: scans.append(block) or original(img, block))
+    x = INTEGER_IMAGES[case](((np.arange(1000) * 7) % 201 - 100).astype(dtype).reshape(20, 50))
+    with np.errstate(invalid="ignore"):
+        whole = np.array_equal(x, np.rint(x))
+    want = (float(np.max(np.abs(x))) if x.size else 0.0) if whole else None
+    assert _engine._integer_top(x) == want
+    assert scans == ([64] if engine[0] == "compiled" else [])
+
+
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_complex_kernels_on_the_compiled_engine(engine, mode):
     """Complex weights run as their real and imaginary parts, each a real separable filter."""
