@@ -162,6 +162,37 @@ def _float_array(dt: np.dtype) -> bool:
     return dt.kind == "f" and dt.itemsize in (4, 8) and dt.isnative
 
 
+#: Integer image dtypes the compiled ``direct`` reads as they are (each value widened
+#: to a double, as ndimage's loops widen it): the usual pixel types.  Others are
+#: converted to float64 first; each dtype read costs numba a compilation.
+DIRECT_INTEGERS = frozenset({np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16)})
+
+
+def _direct_input(dt: np.dtype) -> bool:
+    """The compiled ``direct`` reads images of this dtype as they are: native float32
+    and float64, and :data:`DIRECT_INTEGERS`."""
+    return _float_array(dt) or dt in DIRECT_INTEGERS
+
+
+def _direct_output(image: np.dtype, dt: np.dtype) -> bool:
+    """The compiled ``direct`` writes outputs of dtype `dt` from images of dtype `image`:
+    native float32 and float64, and an image's own dtype among :data:`DIRECT_INTEGERS`
+    (in-range values truncated; a run with another value reports it, see
+    :func:`correlate_into`)."""
+    return _float_array(dt) or (dt == image and dt in DIRECT_INTEGERS)
+
+
+def _holds(dt: np.dtype, value: float) -> bool:
+    """The float dtype `dt` holds `value` exactly (a row of it can be kept in `dt`).
+
+    >>> _holds(np.dtype(np.float32), 0.1), _holds(np.dtype(np.float32), 0.5)
+    (False, True)
+    """
+    with np.errstate(over="ignore"):
+        # float(): NumPy 2 would compare a float32 with a Python float in float32
+        return float(dt.type(value)) == value
+
+
 def integer_top(img: np.ndarray, block: int) -> float | None:
     """max |x| of a native float32/64 image when every value is an integer, else None.
 
@@ -600,8 +631,11 @@ def correlate_into(
     ``separable``: `x` and `out` share a float dtype (the work dtype) and
     `terms` are the rank-1 terms; with `guard`, the last value tells
     whether an output is NaN or Inf (which a non-finite image, or an
-    overflow, leaves there).  ``direct``: `x` and `out` are float32 or
-    float64, sums in float64; the last value is False.
+    overflow, leaves there).  ``direct``: `x` is float32, float64 or a pixel
+    integer type (:func:`_direct_input`), `out` one that :func:`_direct_output`
+    allows, sums in float64; the last value tells whether an integer `out` got
+    a sum outside its type's range or NaN (where a C cast is undefined: `out`
+    must then be written again, through float64).
     """
     kernels = _kernels()
     assert kernels is not None
@@ -642,10 +676,15 @@ def correlate_into(
     elif method == "direct":
         ti, tj, tw = _direct_taps(kern.weights, kp)
         m = kern.weights.shape[kp]
-        # Extended rows in the image's dtype (each value widens exactly to the
-        # double ndimage multiplies), unless cval itself needs double precision
-        # (float(): NumPy 2 would compare a float32 with a Python float in float32).
-        ring_dt = x3.dtype if float(x3.dtype.type(cval)) == cval else np.dtype(np.float64)
+        # Extended rows in a float image's dtype (each value widens exactly to the
+        # double ndimage multiplies), unless it cannot hold cval; else in float64
+        # (one compilation less per integer dtype).
+        ring_dt = x3.dtype if _float_array(x3.dtype) and _holds(x3.dtype, cval) else np.dtype(
+            np.float64)
+
+        lo = hi = 0.0  # a float output: no range to check
+        if of.dtype.kind in "iu":  # the open range of sums whose C cast is defined
+            lo, hi = float(np.iinfo(of.dtype).min) - 1.0, float(np.iinfo(of.dtype).max) + 1.0
 
         def runner() -> Run:
             ring = _aligned_empty(m * colmap.size, ring_dt, near=xf.ctypes.data)
@@ -653,9 +692,9 @@ def correlate_into(
             tb = np.empty(tw.size, dtype=np.uint64)
 
             def run(job: Job, primed: bool) -> int:  # its ring is filled again: cheap
-                kernels.direct_rows(xf, of, height, width, ti, tj, tw, rowmap, colmap, before_q,
-                                    float(cval), ring, acc, tb, *job)
-                return 0
+                return int(kernels.direct_rows(xf, of, height, width, ti, tj, tw, rowmap, colmap,
+                                               before_q, float(cval), ring, acc, tb, lo, hi,
+                                               *job))
             return run
     else:  # pragma: no cover - a development error
         raise ValueError(f"no compiled engine for method {method!r}")

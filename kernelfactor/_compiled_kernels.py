@@ -23,7 +23,8 @@ depend on which thread or strip computed it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 __all__ = ["basis_rows", "direct_rows", "integer_top", "nonfinite", "separable_rows"]
 
@@ -350,17 +351,63 @@ def _sweep(dst, db, acc, ring, tb, tw, t, cnt, w, zero):
                          ) + w6 * ring[p6 + k]) + w7 * ring[p7 + k]) + w8 * ring[p8 + k]
 
 
+def _put(out, i, v, lo, hi):  # pragma: no cover - typed by its overload below
+    """out[i] = v; for an integer `out`, 1 unless lo < v < hi (NaN included), where the
+    C cast is undefined (0 is stored there instead), else 0."""
+
+
+@overload(_put)
+def _put_typed(out, i, v, lo, hi):
+    if isinstance(out.dtype, types.Integer):
+        def put_integer(out, i, v, lo, hi):
+            ok = lo < v < hi
+            out[i] = v if ok else 0.0
+            return np.int64(not ok)
+        return put_integer
+
+    def put(out, i, v, lo, hi):
+        out[i] = v
+        return np.int64(0)
+    return put
+
+
+def _last_sweep(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):  # pragma: no cover
+    """The last sweep of :func:`_taps_segment` (taps ``t ..``): into `out` from
+    ``ob``, or for an integer `out` into ``acc[start:start + n]``, then stored
+    through :func:`_put` (its flag returned).  Typed by its overload below, so that
+    an integer output compiles no sweep into it."""
+
+
+@overload(_last_sweep)
+def _last_sweep_typed(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):
+    if isinstance(out.dtype, types.Integer):
+        def through_acc(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):
+            _sweep(acc, start, prev, src, tb, tw, t, tw.size - t, n, t == 0)
+            bad = np.int64(0)
+            for k in range(n):
+                bad |= _put(out, ob + k, acc[start + k], lo, hi)
+            return bad
+        return through_acc
+
+    def into_out(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):
+        _sweep(out, ob, prev, src, tb, tw, t, tw.size - t, n, t == 0)
+        return np.int64(0)
+    return into_out
+
+
 @njit(cache=True, nogil=True)
-def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw):
+def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw, lo, hi):
     """out[ob + k] = 0.0 + tw[0] * src[tb[0] + k - k0] + ... for k0 <= k < k1 (every tap).
 
     `tb` points at column `k0`.  Sweeps of up to eight taps, the first one
     starting at 0.0 as ndimage's sums do; the partial sums ping-pong between
-    the two halves of ``acc`` (``2 W`` doubles).
+    the two halves of ``acc`` (``2 W`` doubles).  The last sweep writes `out`
+    (an integer `out` through a half of ``acc``: :func:`_last_sweep`); returns
+    its flag.
     """
     n = np.uint64(k1 - k0)
     if n == 0:
-        return
+        return np.int64(0)
     nt = tw.size
     prev = acc[k0:k1]  # not read by the first sweep, which writes the other half
     half = 1
@@ -371,24 +418,66 @@ def _taps_segment(out, ob, acc, width, k0, k1, src, tb, tw):
         prev = nxt
         half = 1 - half
         t += 8
-    _sweep(out, ob + np.uint64(k0), prev, src, tb, tw, t, nt - t, n, t == 0)
+    return _last_sweep(out, ob + np.uint64(k0), acc, np.uint64(half * width + k0), prev, src,
+                       tb, tw, t, n, lo, hi)
 
 
 @njit(cache=True, nogil=True)
-def _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, k0, k1):
+def _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, k0, k1,
+                 lo, hi):
     """out[ob + k] for k0 <= k < k1: ndimage's sum, tap by tap, of output row `y`, whose
-    rows all lie in the image (columns through `colmap`; -1: cval)."""
+    rows all lie in the image (columns through `colmap`; -1: cval), stored through
+    :func:`_put` (its flag returned)."""
+    bad = np.int64(0)
     for k in range(k0, k1):
         v = 0.0
         for t in range(tw.size):
             c = colmap[k + tj[t]]
             v += tw[t] * (x[(plane + rowmap[y + ti[t]]) * width + c] if c >= 0 else cval)
-        out[ob + k] = v
+        bad |= _put(out, ob + k, v, lo, hi)
+    return bad
+
+
+def _float_image(x):  # pragma: no cover - typed by its overload below
+    """True for a float image, whose rows `direct` reads in place; False for an integer
+    one, whose rows it reads widened to float64 in its ring (so that its sweeps are the
+    float64 image's, compiled once)."""
+
+
+@overload(_float_image)
+def _float_image_typed(x):
+    floating = isinstance(x.dtype, types.Float)
+    return lambda x: floating
+
+
+def _row_in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, cval,
+                  lo, hi):  # pragma: no cover - typed by its overload below
+    """Output row `y` of a float image read in place (:func:`direct_rows`): its flag.
+    Nothing for an integer image, which never gets here (and so compiles no sweep
+    over its own dtype)."""
+
+
+@overload(_row_in_place)
+def _row_in_place_typed(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap,
+                        cval, lo, hi):
+    if not isinstance(x.dtype, types.Float):
+        return lambda x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, \
+            cval, lo, hi: np.int64(0)
+
+    def in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, cval,
+                 lo, hi):
+        bad = _taps_segment(out, ob, acc, width, a, z, x, tb, tw, lo, hi)
+        bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, 0, a,
+                            lo, hi)
+        bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, z,
+                            width, lo, hi)
+        return bad
+    return in_place
 
 
 @njit(cache=True, nogil=True)
 def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ring, acc, tb,
-                b0, b1, y0, y1):
+                lo, hi, b0, b1, y0, y1):
     """Direct correlation with the taps (ti, tj, tw) in scipy.ndimage's order.
 
     Every output is ``0.0 + tw[0] * x[...] + tw[1] * x[...] + ...`` in double
@@ -396,12 +485,18 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
     (bit for bit), then cast to the output's dtype.  Up to eight taps per
     sweep (:func:`_taps_segment`); the last sweep writes the output.
 
-    Outputs whose taps all read image columns ``[a, z)`` read the image rows
-    in place; the few border outputs of such a row are summed one by one,
-    reading their columns through `colmap` (the same sums, in the same
+    A float `out`: ``lo == hi``.  An integer one: every output lying in the
+    open interval ``(lo, hi)`` is truncated toward zero, as C casts it; the
+    function returns 1 as soon as an output row holds one that is not (NaN, or
+    out of the type's range: a C cast undefined, platform-dependent), else 0.
+
+    Outputs whose taps all read image columns ``[a, z)`` read the rows of a
+    float image in place; the few border outputs of such a row are summed one
+    by one, reading their columns through `colmap` (the same sums, in the same
     order).  An output row that reads a row of cval (constant modes, at the
-    top and bottom) reads whole extended rows kept in `ring` (``m`` rows of
-    ``W + n - 1`` values), filled on demand.
+    top and bottom), and every row of an integer image, reads whole extended
+    rows kept in `ring` (``m`` rows of ``W + n - 1`` values, float64 for an
+    integer image), filled on demand: each image row once per strip.
     """
     m = ring.size // colmap.size
     stride = colmap.size
@@ -411,6 +506,7 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
     a = min(off, width)  # outputs [a, z) read only image columns
     z = max(a, min(width, width - n + 1 + off))
     full = np.zeros(m, np.uint8)  # ring rows filled (a ring row is filled on first use)
+    bad = 0
     for b in range(b0, b1):
         plane = b * height
         full[:] = 0
@@ -421,17 +517,17 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
                 for k in range(w):
                     out[ob + k] = 0.0
                 continue
-            inplace = z > a
+            inplace = z > a and _float_image(x)
             for t in range(nt):
                 if rowmap[y + ti[t]] < 0:
                     inplace = False
             if inplace:
                 for t in range(nt):
                     tb[t] = np.uint64((plane + rowmap[y + ti[t]]) * width + a + tj[t] - off)
-                _taps_segment(out, ob, acc, width, a, z, x, tb, tw)
-                _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, 0, a)
-                _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, z,
-                             width)
+                bad |= _row_in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw,
+                                     rowmap, colmap, cval, lo, hi)
+                if bad:
+                    return bad  # `out` is written again through float64
                 continue
             for t in range(nt):
                 sl = (y + ti[t]) % m
@@ -441,7 +537,10 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
                                 cval, ring, sl * stride)
                     full[sl] = 1
                 tb[t] = np.uint64(sl * stride + tj[t])
-            _taps_segment(out, ob, acc, width, 0, width, ring, tb, tw)
+            bad |= _taps_segment(out, ob, acc, width, 0, width, ring, tb, tw, lo, hi)
+            if bad:
+                return bad
+    return bad
 
 
 # ---------------------------------------------------------------------------

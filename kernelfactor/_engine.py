@@ -686,10 +686,34 @@ def _cast_into(out: np.ndarray, src: np.ndarray) -> None:
         with np.errstate(over="ignore", invalid="ignore"):
             np.copyto(out, src, casting="unsafe")
         return
+    if out.dtype.kind in "iu" and src.dtype.kind == "f" and _casts_in_range(src, out.dtype):
+        # Every value truncates to one the type holds: a C cast, NumPy's or ndimage's,
+        # is truncation toward zero on every platform.
+        np.copyto(out, src, casting="unsafe")
+        return
     from scipy import ndimage  # lazy: heavy
 
     # A one-tap identity pass: ndimage's own double -> integer conversion.
     ndimage.correlate1d(src, np.ones(1), axis=-1, output=out, mode="constant")
+
+
+def _casts_in_range(src: np.ndarray, dtype: np.dtype) -> bool:
+    """Every value of the float array `src` truncates to an integer that `dtype` holds
+    (no NaN); only there is a C cast defined, and the same on every platform.
+
+    >>> _casts_in_range(np.array([-0.9, 255.9]), np.dtype(np.uint8))
+    True
+    >>> _casts_in_range(np.array([-1.0, 3.0]), np.dtype(np.uint8))
+    False
+    """
+    if src.size == 0:
+        return True
+    info = np.iinfo(dtype)
+    with np.errstate(invalid="ignore"):
+        lo, hi = float(np.min(src)), float(np.max(src))  # NaN: both comparisons fail
+    # The bounds are powers of two, or within one of them (exact as floats, or, for
+    # 64-bit types, rounded onto a power of two that the strict test then excludes).
+    return float(info.min) - 1.0 < lo and hi < float(info.max) + 1.0
 
 
 def _work_dtype(img: np.ndarray, out_dtype: np.dtype) -> np.dtype:
@@ -718,10 +742,10 @@ def _run_real(
     kern = task.kern
     compiled = METHODS[method].compiled and _compiled_active()
     if compiled and method == "direct":
-        # double sums from float32/64 data, as ndimage's loops
-        x = img if _compiled._float_array(img.dtype) else img.astype(np.float64)
+        # double sums of float32/64 or integer data, as ndimage's loops
+        x = img if _compiled._direct_input(img.dtype) else img.astype(np.float64)
         target = out
-        if not _compiled._float_array(out.dtype) or np.may_share_memory(out, img):
+        if not _compiled._direct_output(x.dtype, out.dtype) or np.may_share_memory(out, img):
             target = np.empty(out.shape, np.float64)
     elif (
         method == "direct"
@@ -746,7 +770,15 @@ def _run_real(
             method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
             min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH, guard=task.guard,
         )
-        if nonfinite:
+        if nonfinite and method == "direct":
+            # An integer output got sums its type cannot hold: filter again into
+            # float64, whose values reach `out` through ndimage's own cast.
+            target = np.empty(out.shape, np.float64)
+            threads, strips, _ = _compiled.correlate_into(
+                method, x, target, kern, task.axes, task.mode, task.cval, None, task.workers,
+                min_elements=MIN_SPLIT_ELEMENTS, min_rows=MIN_STRIP_LENGTH,
+            )
+        elif nonfinite:
             raise _Unscreened  # before anything reaches `out`
         split: Split = (-1, strips, (0, 0))
         used_workers = threads
