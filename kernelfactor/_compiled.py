@@ -277,13 +277,14 @@ def _split(shape: tuple[int, int, int], workers: int, min_elements: int, min_row
     return tuple((0, planes, int(a), int(b)) for a, b in itertools.pairwise(cuts))
 
 
-_TASKS: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_TASKS: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
 _THREADS: list[threading.Thread] = []  # kept between calls: starting one costs more than a call
 
 
-def _serve() -> None:
-    while True:
-        _TASKS.get()()
+def _serve(tasks: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+    """A kept thread: run the tasks of the queue it was started on; None ends it."""
+    while (task := tasks.get()) is not None:
+        task()
 
 
 def _hand_out(tasks: list[Callable[[], None]]) -> None:
@@ -296,7 +297,7 @@ def _hand_out(tasks: list[Callable[[], None]]) -> None:
     if len(_THREADS) < len(tasks):
         with _LOCK:
             while len(_THREADS) < len(tasks):
-                thread = threading.Thread(target=_serve, daemon=True,
+                thread = threading.Thread(target=_serve, args=(_TASKS,), daemon=True,
                                           name=f"kernelfactor-{len(_THREADS)}")
                 thread.start()
                 _THREADS.append(thread)

@@ -9,6 +9,7 @@ is timed; ``benchmarks/bench_compiled.py`` measures).
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -760,9 +761,12 @@ def test_concurrent_calls_share_the_kept_pool_safely(monkeypatch) -> None:
             errors.append(exc)
 
     for _ in range(20):  # the old pool's race hit about 1 trial in 13
-        # As in a fresh process, every caller grows the kept threads (the ones started in
-        # earlier trials go on serving the same queue).
-        monkeypatch.setattr(_compiled, "_THREADS", [])
+        # As in a fresh process, every caller grows the kept threads: a new list, serving
+        # a new queue, ended after the trial (None ends a kept thread).
+        kept: list[threading.Thread] = []
+        tasks: queue.SimpleQueue = queue.SimpleQueue()
+        monkeypatch.setattr(_compiled, "_THREADS", kept)
+        monkeypatch.setattr(_compiled, "_TASKS", tasks)
         barrier = threading.Barrier(6)
         errors: list[BaseException] = []
         results: list[np.ndarray] = []
@@ -774,6 +778,12 @@ def test_concurrent_calls_share_the_kept_pool_safely(monkeypatch) -> None:
             t.join()
         assert not errors, errors
         assert len(results) == 6 and all(np.array_equal(r, want) for r in results)
+        assert 1 <= len(kept) <= 6
+        for _ in kept:
+            tasks.put(None)
+        for t in kept:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in kept)
 
 
 def test_separable_scratch_over_the_limit_runs_the_scipy_path(monkeypatch) -> None:
