@@ -25,7 +25,9 @@ Cases:
   [<= 1.0x];
 * 15 x 15 Laplacian of Gaussian (rank 2), ``method="separable"``, vs
   ``cv2.filter2D`` [<= 0.8x];
-* 3 x 3 Laplacian, ``method="direct"``, vs ``cv2.filter2D`` [<= 1.5x].
+* 3 x 3 Laplacian, ``method="direct"``, vs ``cv2.filter2D`` [<= 1.5x];
+* for information, a 3 x 3 box on a uint8 image into uint8 (``direct``, which
+  reads and writes uint8 directly), vs ``cv2.filter2D`` and ndimage.
 
 The speed-up over the scipy.ndimage path [>= 5x] is the separable method's
 target; for ``direct`` it is printed for information.
@@ -212,6 +214,47 @@ def ring_sweep(size: int, repeats: int) -> None:
         _compiled.RING_OFFSET = default
 
 
+def uint8_section(size: int, repeats: int, border: int) -> None:
+    """For information (no target): a 3x3 box on a uint8 image into uint8, ``direct``.
+
+    kernelfactor gives ndimage's numbers (double sums, truncated); OpenCV's
+    filter2D rounds to nearest instead, so the two differ by one in about
+    half the pixels: the same work, not the same result.  ndimage's own time
+    is printed beside them.
+    """
+    import cv2
+
+    x = np.random.default_rng(1).integers(0, 256, (size, size)).astype(np.uint8)
+    box = np.full((3, 3), 1 / 9)
+    ours, theirs = np.empty_like(x), np.empty_like(x)
+
+    def kf_run(workers: int) -> Callable[[], Any]:
+        return lambda: kf.correlate(x, box, ours, mode="mirror", method="direct",
+                                    workers=workers)
+
+    def cv_run(threads: int) -> Callable[[], Any]:
+        def run() -> Any:
+            cv2.setNumThreads(threads)
+            return cv2.filter2D(x, -1, box, dst=theirs, borderType=border)
+        return run
+
+    runs = {"kf1": kf_run(1), "cv1": cv_run(1), "kf2": kf_run(2), "cv2": cv_run(2)}
+    for run in runs.values():
+        run()
+    t = interleaved(runs, repeats)
+    nd = interleaved({"nd": lambda: ndimage.correlate(x, box, ours, mode="mirror")},
+                     max(2, repeats // 5))["nd"]
+    same = np.array_equal(kf.correlate(x, box, mode="mirror", method="direct"),
+                          ndimage.correlate(x, box, mode="mirror"))
+    print(f"\nuint8 -> uint8, 3x3 box, direct (for information; OpenCV rounds where ndimage "
+          f"truncates): ndimage {nd * 1e3:.1f} ms; kf equal to ndimage: {same}")
+    for threads in (1, 2):
+        t_kf, t_cv = t[f"kf{threads}"], t[f"cv{threads}"]
+        print(f"  {threads} thr: kf {t_kf * 1e3:6.2f} ms, cv2 {t_cv * 1e3:6.2f} ms, "
+              f"kf/cv2 {t_kf / t_cv:5.2f}" + (f", 2 thr {t['kf1'] / t_kf:4.2f}x"
+                                               if threads == 2 else ""))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2048)
@@ -359,6 +402,7 @@ def main(argv: list[str] | None = None) -> None:
                           f"{ceiling:>8}{flag}")
             print(f"  {'':26s}     scipy path {before * 1e3:.1f} ms; max |kf - ndimage| / max|ref| "
                   f"{diff_nd:.1e}, |kf - cv2| {diff_cv:.1e}")
+    uint8_section(size, repeats, border)
     print(f"\nlargest |kf - ndimage| / max|ndimage| over the {len(kf.MODES)} modes (float64, "
           f"{MODE_CHECK_SIZE}x{MODE_CHECK_SIZE}, cval 0.5) [<= 1e-12]:")
     for name, worst in agreement.items():
