@@ -693,8 +693,23 @@ def _cast_into(out: np.ndarray, src: np.ndarray) -> None:
         return
     from scipy import ndimage  # lazy: heavy
 
-    # A one-tap identity pass: ndimage's own double -> integer conversion.
-    ndimage.correlate1d(src, np.ones(1), axis=-1, output=out, mode="constant")
+    # A one-tap identity pass: ndimage.correlate's own double -> integer conversion
+    # (correlate1d's, compiled apart, may treat values out of range differently).
+    ndimage.correlate(src, np.ones((1,) * src.ndim), output=out, mode="constant")
+
+
+def _round_exact(a: np.ndarray) -> None:
+    """Round float sums of integers, proven within 0.5 of ndimage's exact ones, to them.
+
+    ndimage's sums start at +0.0, so a zero is never -0.0 there: adding 0.0
+    after rounding clears the sign that a rounding (or a sum in another order)
+    can leave.
+
+    >>> a = np.array([-0.25, 2.9999999999999996]); _round_exact(a); a.tolist(), np.signbit(a[0])
+    ([0.0, 3.0], np.False_)
+    """
+    np.rint(a, out=a)
+    a += 0.0
 
 
 def _casts_in_range(src: np.ndarray, dtype: np.dtype) -> bool:
@@ -745,7 +760,9 @@ def _run_real(
         # double sums of float32/64 or integer data, as ndimage's loops
         x = img if _compiled._direct_input(img.dtype) else img.astype(np.float64)
         target = out
-        if not _compiled._direct_output(x.dtype, out.dtype) or np.may_share_memory(out, img):
+        if (not _compiled._direct_output(x.dtype, out.dtype) or np.may_share_memory(out, img)
+                or (kern.exponent and out.dtype.kind in "iu")):
+            # (a scaled kernel's sums are scaled back before an integer output's cast)
             target = np.empty(out.shape, np.float64)
     elif (
         method == "direct"
@@ -797,7 +814,7 @@ def _run_real(
     if kern.exponent:
         np.multiply(target, np.float64(2.0**-kern.exponent), out=target, casting="same_kind")
     if round_result:
-        np.rint(target, out=target)
+        _round_exact(target)
     if target is not out:
         _cast_into(out, target)
     return method, used_workers, split[1], note
@@ -1229,7 +1246,7 @@ def _filter_nd_into(
             assert terms is not None
             total = _separable_nd(x, terms, kern, axes, mode, cval)
         if exact_top is not None:
-            np.rint(total, out=total)
+            _round_exact(total)
         _cast_into(out, total)
     return Outcome(chosen, used, 1, None if terms is None else len(terms), predicted, note)
 

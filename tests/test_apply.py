@@ -704,6 +704,32 @@ def test_an_explicit_direct_does_not_scan_the_image_for_integers(monkeypatch, sh
     assert np.array_equal(correlate(x, w, method="direct"), ndi.correlate(x, w))
 
 
+@pytest.mark.parametrize("method", ["separable", "fft", "auto"])
+def test_exact_integer_results_have_ndimages_zeros_bit_for_bit(method):
+    # ndimage's sums start at +0.0: a rounded float sum that lands on -0.0 must not keep
+    # the sign (the values compared equal, the bits did not).
+    x = np.array([[1, 3, 0, 2], [2, 3, 2, 1], [1, 1, 1, 2], [3, 0, 3, 2]], np.uint8)
+    w = np.array([[0.0, 1.0, 1.0], [0.0, -1.0, -1.0]])
+    for output in (np.float64, np.float32):
+        got = correlate(x, w, output, method=method)
+        want = ndi.correlate(x, w, output)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        np.testing.assert_array_equal(got, want)
+
+
+def test_integer_outputs_out_of_range_are_cast_as_ndimage_correlate_casts():
+    # A C cast out of range is the platform's: kernelfactor's fallback cast must be the one
+    # compiled into ndimage.correlate (correlate1d's gave 2**63 where correlate gives 0 for
+    # -1e20 into uint64 on x86-64).
+    x = np.array([[-7, 1], [3, -2]], np.int64)
+    w = np.array([[1e19 / 7 * 100]])
+    for output in (np.uint64, np.int64, np.uint32, np.int8):
+        with np.errstate(invalid="ignore", over="ignore"):
+            want = ndi.correlate(x, w, output)
+            for method in ("direct", "auto"):
+                np.testing.assert_array_equal(correlate(x, w, output, method=method), want)
+
+
 def test_auto_keeps_float32_sums_finite_where_ndimage_does() -> None:
     """float32 sums overflow near float32's limit where ndimage's double sums do not:
     auto must see the risk for float32 images too."""

@@ -360,6 +360,20 @@ def test_direct_reads_pixel_integers_and_writes_their_type_bit_for_bit(engine, m
 
 
 @pytest.mark.parametrize("dtype", sorted(_compiled.DIRECT_INTEGERS, key=str))
+@pytest.mark.parametrize("method", ["direct", "auto"])
+def test_scaled_kernels_into_pixel_integers_scale_back_before_the_cast(engine, dtype, method):
+    # Kernels whose weights are all below 2**-8 run scaled by a power of two: their sums
+    # must be scaled back before the integer output's truncation (a review found this path
+    # writing scaled sums into the output, then failing to scale an integer array).
+    g = np.exp(-0.5 * (np.arange(-16, 17) / 8.0) ** 2)
+    x = np.random.default_rng(8).integers(0, 200, (40, 45)).astype(dtype)
+    for weights in (np.full((3, 3), 2.0**-9), np.outer(g, g) / g.sum() ** 2):
+        for mode in ("reflect", "constant"):
+            got = kf.correlate(x, weights, mode=mode, method=method)
+            np.testing.assert_array_equal(got, ndimage.correlate(x, weights, mode=mode))
+
+
+@pytest.mark.parametrize("dtype", sorted(_compiled.DIRECT_INTEGERS, key=str))
 @pytest.mark.parametrize("case", ["negative sums", "inf sums", "one strip wraps"])
 def test_direct_integer_outputs_out_of_range_take_ndimages_cast(engine, monkeypatch, dtype,
                                                                case):
