@@ -356,7 +356,7 @@ def _put(out, i, v, lo, hi):  # pragma: no cover - typed by its overload below
     C cast is undefined (0 is stored there instead), else 0."""
 
 
-@overload(_put)
+@overload(_put, inline="always")
 def _put_typed(out, i, v, lo, hi):
     if isinstance(out.dtype, types.Integer):
         def put_integer(out, i, v, lo, hi):
@@ -378,7 +378,7 @@ def _last_sweep(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):  # pragma
     an integer output compiles no sweep into it."""
 
 
-@overload(_last_sweep)
+@overload(_last_sweep, inline="always")
 def _last_sweep_typed(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):
     if isinstance(out.dtype, types.Integer):
         def through_acc(out, ob, acc, start, prev, src, tb, tw, t, n, lo, hi):
@@ -444,35 +444,23 @@ def _float_image(x):  # pragma: no cover - typed by its overload below
     float64 image's, compiled once)."""
 
 
-@overload(_float_image)
+@overload(_float_image, inline="always")
 def _float_image_typed(x):
     floating = isinstance(x.dtype, types.Float)
     return lambda x: floating
 
 
-def _row_in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, cval,
-                  lo, hi):  # pragma: no cover - typed by its overload below
-    """Output row `y` of a float image read in place (:func:`direct_rows`): its flag.
-    Nothing for an integer image, which never gets here (and so compiles no sweep
-    over its own dtype)."""
+def _in_place_source(x, ring):  # pragma: no cover - typed by its overload below
+    """The array `direct` reads image rows from in place: the image itself when it is a
+    float one; else `ring` (float64), which no row of an integer image is read from in
+    place: its sweeps are then the float64 image's, compiled once."""
 
 
-@overload(_row_in_place)
-def _row_in_place_typed(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap,
-                        cval, lo, hi):
-    if not isinstance(x.dtype, types.Float):
-        return lambda x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, \
-            cval, lo, hi: np.int64(0)
-
-    def in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw, rowmap, colmap, cval,
-                 lo, hi):
-        bad = _taps_segment(out, ob, acc, width, a, z, x, tb, tw, lo, hi)
-        bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, 0, a,
-                            lo, hi)
-        bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, z,
-                            width, lo, hi)
-        return bad
-    return in_place
+@overload(_in_place_source, inline="always")
+def _in_place_source_typed(x, ring):
+    if isinstance(x.dtype, types.Float):
+        return lambda x, ring: x
+    return lambda x, ring: ring
 
 
 @njit(cache=True, nogil=True)
@@ -506,6 +494,8 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
     a = min(off, width)  # outputs [a, z) read only image columns
     z = max(a, min(width, width - n + 1 + off))
     full = np.zeros(m, np.uint8)  # ring rows filled (a ring row is filled on first use)
+    src = _in_place_source(x, ring)
+    in_place = z > a and _float_image(x)
     bad = 0
     for b in range(b0, b1):
         plane = b * height
@@ -517,15 +507,18 @@ def direct_rows(x, out, height, width, ti, tj, tw, rowmap, colmap, off, cval, ri
                 for k in range(w):
                     out[ob + k] = 0.0
                 continue
-            inplace = z > a and _float_image(x)
+            inplace = in_place
             for t in range(nt):
                 if rowmap[y + ti[t]] < 0:
                     inplace = False
             if inplace:
                 for t in range(nt):
                     tb[t] = np.uint64((plane + rowmap[y + ti[t]]) * width + a + tj[t] - off)
-                bad |= _row_in_place(x, out, ob, acc, width, a, z, tb, plane, y, ti, tj, tw,
-                                     rowmap, colmap, cval, lo, hi)
+                bad |= _taps_segment(out, ob, acc, width, a, z, src, tb, tw, lo, hi)
+                bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap,
+                                    cval, 0, a, lo, hi)
+                bad |= _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap,
+                                    cval, z, width, lo, hi)
                 if bad:
                     return bad  # `out` is written again through float64
                 continue
