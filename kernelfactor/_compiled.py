@@ -162,24 +162,24 @@ def _float_array(dt: np.dtype) -> bool:
     return dt.kind == "f" and dt.itemsize in (4, 8) and dt.isnative
 
 
-#: Integer image dtypes the compiled ``direct`` reads as they are (each value widened
-#: to a double, as ndimage's loops widen it): the usual pixel types.  Others are
-#: converted to float64 first; each dtype read costs numba a compilation.
-DIRECT_INTEGERS = frozenset({np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16)})
+#: Integer image dtypes the compiled loops read as they are, each row widened once to
+#: float64 (as ndimage's loops widen each value): the usual pixel types.  Others are
+#: converted to float64 first; each dtype read costs numba a (short) compilation.
+PIXEL_INTEGERS = frozenset({np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int16)})
 
 
 def _direct_input(dt: np.dtype) -> bool:
     """The compiled ``direct`` reads images of this dtype as they are: native float32
-    and float64, and :data:`DIRECT_INTEGERS`."""
-    return _float_array(dt) or dt in DIRECT_INTEGERS
+    and float64, and :data:`PIXEL_INTEGERS`."""
+    return _float_array(dt) or dt in PIXEL_INTEGERS
 
 
 def _direct_output(image: np.dtype, dt: np.dtype) -> bool:
     """The compiled ``direct`` writes outputs of dtype `dt` from images of dtype `image`:
-    native float32 and float64, and an image's own dtype among :data:`DIRECT_INTEGERS`
+    native float32 and float64, and an image's own dtype among :data:`PIXEL_INTEGERS`
     (in-range values truncated; a run with another value reports it, see
     :func:`correlate_into`)."""
-    return _float_array(dt) or (dt == image and dt in DIRECT_INTEGERS)
+    return _float_array(dt) or (dt == image and dt in PIXEL_INTEGERS)
 
 
 def _holds(dt: np.dtype, value: float) -> bool:
@@ -629,8 +629,9 @@ def correlate_into(
 ) -> tuple[int, int, bool]:
     """Correlate `x` with `kern` into `out`: (threads used, pieces of work, non-finite seen).
 
-    ``separable``: `x` and `out` share a float dtype (the work dtype) and
-    `terms` are the rank-1 terms; with `guard`, the last value tells
+    ``separable``: `out` has the work dtype (float32 or float64), `x` the
+    same or (float64 work) one of :data:`PIXEL_INTEGERS`, and `terms` are the
+    rank-1 terms; with `guard`, the last value tells
     whether an output is NaN or Inf (which a non-finite image, or an
     overflow, leaves there).  ``direct``: `x` is float32, float64 or a pixel
     integer type (:func:`_direct_input`), `out` one that :func:`_direct_output`

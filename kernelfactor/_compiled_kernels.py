@@ -199,6 +199,31 @@ def _gather_row(x, row, width, colmap, off, first, count, cval, dst):
         dst[p] = x[row + s] if s >= 0 else cval
 
 
+def _float_image(x):  # pragma: no cover - typed by its overload below
+    """True for a float image, whose rows the loops read in place; False for an integer
+    one, whose rows they read widened to float64 (so that their sweeps are the
+    float64 image's, compiled once)."""
+
+
+@overload(_float_image, inline="always")
+def _float_image_typed(x):
+    floating = isinstance(x.dtype, types.Float)
+    return lambda x: floating
+
+
+def _in_place_source(x, buffer):  # pragma: no cover - typed by its overload below
+    """The array the loops read image rows from in place: the image itself when it is a
+    float one; else `buffer` (float64), which no row of an integer image is read from
+    in place (so that no sweep over the integer dtype is compiled)."""
+
+
+@overload(_in_place_source, inline="always")
+def _in_place_source_typed(x, buffer):
+    if isinstance(x.dtype, types.Float):
+        return lambda x, buffer: x
+    return lambda x, buffer: buffer
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap, off, crow,
                    ring, ebuf, hb, vb, guard, b0, b1, y0, y1, primed):
@@ -210,10 +235,11 @@ def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap
     ``m`` ring rows along H (``cols[t]``), the terms adding up in the output
     row.  Image rows are read in place; the few outputs at either end that
     read border columns read a copy extended through `colmap` (`ebuf`), rows
-    of ``cval`` are `crow`.  With `primed` (one plane) the ring already
-    holds extended rows ``y0 .. y0 + m - 2``: the strip continues the one
-    that ended at `y0`.  Returns 1 when `guard` is set and an output is NaN
-    or Inf.
+    of ``cval`` are `crow`.  An integer image's rows are widened whole into
+    `ebuf` (float64) instead, each once.  With `primed` (one plane) the ring
+    already holds extended rows ``y0 .. y0 + m - 2``: the strip continues the
+    one that ended at `y0`.  Returns 1 when `guard` is set and an output is
+    NaN or Inf.
     """
     terms, m = cols.shape
     n = rows.shape[1]
@@ -225,16 +251,24 @@ def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap
     z = max(a, min(width, width - n + 1 + off))
     for j in range(n):
         hb[0, j] = np.uint64(j)
+    src = _in_place_source(x, ebuf)
+    whole = not _float_image(x)
     for b in range(b0, b1):
         plane = b * height
         first = y0 + m - 1 if primed else y0
         slot = first % m  # the ring slot of extended row e
         for e in range(first, y1 + m - 1):
             s = rowmap[e]
+            if whole and s >= 0:  # an integer image's row, widened once for every term
+                _gather_row(x, (plane + s) * width, width, colmap, off, 0, width + n - 1,
+                            crow[0], ebuf)
             for t in range(terms):
                 dst = np.uint64((t * m + slot) * stride)
                 if s < 0:
                     _taps(ring, dst, crow, np.uint64(0), hb, 0, rows, t, rsym[t], nb, False)
+                    continue
+                if whole:
+                    _taps(ring, dst, ebuf, np.uint64(0), hb, 0, rows, t, rsym[t], nb, False)
                     continue
                 row = (plane + s) * width
                 if a > 0:
@@ -242,8 +276,8 @@ def separable_rows(x, out, height, width, cols, rows, csym, rsym, rowmap, colmap
                     _taps(ring, dst, ebuf, np.uint64(0), hb, 0, rows, t, rsym[t],
                           np.uint64(a), False)
                 if z > a:
-                    _taps(ring, dst + np.uint64(a), x, np.uint64(row + a - off), hb, 0, rows, t,
-                          rsym[t], np.uint64(z - a), False)
+                    _taps(ring, dst + np.uint64(a), src, np.uint64(row + a - off), hb, 0, rows,
+                          t, rsym[t], np.uint64(z - a), False)
                 if z < width:
                     _gather_row(x, row, width, colmap, off, z, width - z + n - 1, crow[0], ebuf)
                     _taps(ring, dst + np.uint64(z), ebuf, np.uint64(0), hb, 0, rows, t, rsym[t],
@@ -436,31 +470,6 @@ def _border_sums(x, out, ob, plane, y, width, ti, tj, tw, rowmap, colmap, cval, 
             v += tw[t] * (x[(plane + rowmap[y + ti[t]]) * width + c] if c >= 0 else cval)
         bad |= _put(out, ob + k, v, lo, hi)
     return bad
-
-
-def _float_image(x):  # pragma: no cover - typed by its overload below
-    """True for a float image, whose rows `direct` reads in place; False for an integer
-    one, whose rows it reads widened to float64 in its ring (so that its sweeps are the
-    float64 image's, compiled once)."""
-
-
-@overload(_float_image, inline="always")
-def _float_image_typed(x):
-    floating = isinstance(x.dtype, types.Float)
-    return lambda x: floating
-
-
-def _in_place_source(x, ring):  # pragma: no cover - typed by its overload below
-    """The array `direct` reads image rows from in place: the image itself when it is a
-    float one; else `ring` (float64), which no row of an integer image is read from in
-    place: its sweeps are then the float64 image's, compiled once."""
-
-
-@overload(_in_place_source, inline="always")
-def _in_place_source_typed(x, ring):
-    if isinstance(x.dtype, types.Float):
-        return lambda x, ring: x
-    return lambda x, ring: ring
 
 
 @njit(cache=True, nogil=True)

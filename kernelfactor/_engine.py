@@ -777,11 +777,14 @@ def _run_real(
             target = np.empty(out.shape, out.dtype)
     else:
         work = np.dtype(np.float64) if round_result else _work_dtype(img, out.dtype)
-        x = img if img.dtype == work else img.astype(work)
+        compiled = compiled and _scratch_fits(method, img.shape, work, task)
+        # the compiled separable widens a pixel-integer image's rows itself
+        as_is = img.dtype == work or (compiled and work == np.float64
+                                      and img.dtype in _compiled.PIXEL_INTEGERS)
+        x = img if as_is else img.astype(work)
         target = out
         if out.dtype != work or np.may_share_memory(out, img):
             target = np.empty(out.shape, work)
-        compiled = compiled and _scratch_fits(method, x, task)
     if compiled:
         threads, strips, nonfinite = _compiled.correlate_into(
             method, x, target, kern, task.axes, task.mode, task.cval, task.terms, task.workers,
@@ -1007,10 +1010,11 @@ if set(METHODS) != set(METHOD_COSTS):  # pragma: no cover - a development error
     raise ImportError("every filter method needs a row in METHODS and in METHOD_COSTS")
 
 
-def _scratch_fits(method: str, x: np.ndarray, task: _Task) -> bool:
-    """The compiled run's scratch fits :data:`kernelfactor._compiled.SCRATCH_LIMIT`."""
-    width = x.shape[max(task.axes)]
-    return _compiled.scratch_fits(method, width, x.dtype.itemsize, task.terms, task.workers)
+def _scratch_fits(method: str, shape: tuple[int, ...], work: np.dtype, task: _Task) -> bool:
+    """The compiled run's scratch (in the `work` dtype) fits
+    :data:`kernelfactor._compiled.SCRATCH_LIMIT`."""
+    width = shape[max(task.axes)]
+    return _compiled.scratch_fits(method, width, work.itemsize, task.terms, task.workers)
 
 
 def _compiled_active() -> bool:
@@ -1148,7 +1152,8 @@ def filter_into(
         # non-finite image or an overflow): the image is scanned only then.
         guard = (chosen != "direct" and not complex_out and METHODS[chosen].compiled
                  and _compiled_active()
-                 and _scratch_fits(chosen, img, _Task(kern, axes, mode, 0.0, terms, workers)))
+                 and _scratch_fits(chosen, img.shape, np.dtype(np.float64),  # (the most)
+                                   _Task(kern, axes, mode, 0.0, terms, workers)))
         if not guard:
             chosen, screened = _screen(chosen, candidates, predicted, img, kern, terms, axes,
                                        complex_out)

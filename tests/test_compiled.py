@@ -338,7 +338,7 @@ def _spy_direct(monkeypatch) -> list[tuple[np.dtype, np.dtype]]:
     return runs
 
 
-@pytest.mark.parametrize("dtype", sorted(_compiled.DIRECT_INTEGERS, key=str))
+@pytest.mark.parametrize("dtype", sorted(_compiled.PIXEL_INTEGERS, key=str))
 @pytest.mark.parametrize("output", ["same", np.float32, np.float64])
 def test_direct_reads_pixel_integers_and_writes_their_type_bit_for_bit(engine, monkeypatch,
                                                                        dtype, output):
@@ -359,7 +359,35 @@ def test_direct_reads_pixel_integers_and_writes_their_type_bit_for_bit(engine, m
         assert set(runs) == {(np.dtype(dtype), np.dtype(out))}
 
 
-@pytest.mark.parametrize("dtype", sorted(_compiled.DIRECT_INTEGERS, key=str))
+@pytest.mark.parametrize("dtype", sorted(_compiled.PIXEL_INTEGERS, key=str))
+@pytest.mark.parametrize("workers", [1, 3])
+def test_separable_reads_pixel_integers_with_the_float64_images_bits(engine, monkeypatch,
+                                                                     dtype, workers):
+    # The compiled separable widens each row of a uint8/uint16/int16 image itself (no
+    # float64 copy of the image): the same sums, so the float64 image's bits, and with
+    # integer weights ndimage's exact result.
+    monkeypatch.setattr(_engine, "MIN_SPLIT_ELEMENTS", 1)
+    monkeypatch.setattr(_engine, "MIN_STRIP_LENGTH", 4)
+    runs = _spy_direct(monkeypatch)
+    x = np.random.default_rng(9).integers(0, 200, (37, 29)).astype(dtype)
+    wide = x.astype(np.float64)
+    gauss = np.outer(_gauss(7), _gauss(5))
+    sobel = np.outer([1.0, 2.0, 1.0], [1.0, 0.0, -1.0])
+    for mode in ALL_MODES:
+        for cval in (0.0, 2.5):
+            got = kf.correlate(x, gauss, np.float64, mode=mode, cval=cval, method="separable",
+                               workers=workers)
+            same = kf.correlate(wide, gauss, mode=mode, cval=cval, method="separable",
+                                workers=workers)
+            np.testing.assert_array_equal(got.view(np.uint64), same.view(np.uint64))
+        for output in (None, np.float32):
+            got = kf.correlate(x, sobel, output, mode=mode, method="separable", workers=workers)
+            np.testing.assert_array_equal(got, ndimage.correlate(x, sobel, output, mode=mode))
+    if engine[0] == "compiled":  # read as they are
+        assert {i for i, _ in runs} == {np.dtype(dtype), np.dtype(np.float64)}
+
+
+@pytest.mark.parametrize("dtype", sorted(_compiled.PIXEL_INTEGERS, key=str))
 @pytest.mark.parametrize("method", ["direct", "auto"])
 def test_scaled_kernels_into_pixel_integers_scale_back_before_the_cast(engine, dtype, method):
     # Kernels whose weights are all below 2**-8 run scaled by a power of two: their sums
@@ -373,7 +401,7 @@ def test_scaled_kernels_into_pixel_integers_scale_back_before_the_cast(engine, d
             np.testing.assert_array_equal(got, ndimage.correlate(x, weights, mode=mode))
 
 
-@pytest.mark.parametrize("dtype", sorted(_compiled.DIRECT_INTEGERS, key=str))
+@pytest.mark.parametrize("dtype", sorted(_compiled.PIXEL_INTEGERS, key=str))
 @pytest.mark.parametrize("case", ["negative sums", "inf sums", "one strip wraps"])
 def test_direct_integer_outputs_out_of_range_take_ndimages_cast(engine, monkeypatch, dtype,
                                                                case):
