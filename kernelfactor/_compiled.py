@@ -77,7 +77,7 @@ from typing import Any
 import numpy as np
 
 from ._costmodel import _EPS, Terms, _symmetry, cache_dir
-from ._validation import BOUNDARY_MODES
+from ._validation import BOUNDARY_MODES, _cast_bounds
 
 __all__ = ["ENABLED", "ENGINE_ENV", "available", "basis_into", "correlate_into", "index_map"]
 
@@ -684,9 +684,8 @@ def correlate_into(
         ring_dt = x3.dtype if _float_array(x3.dtype) and _holds(x3.dtype, cval) else np.dtype(
             np.float64)
 
-        lo = hi = 0.0  # a float output: no range to check
-        if of.dtype.kind in "iu":  # the open range of sums whose C cast is defined
-            lo, hi = float(np.iinfo(of.dtype).min) - 1.0, float(np.iinfo(of.dtype).max) + 1.0
+        # the open range of sums whose C cast is defined; a float output: none to check
+        lo, hi = _cast_bounds(of.dtype) if of.dtype.kind in "iu" else (0.0, 0.0)
 
         def runner() -> Run:
             ring = _aligned_empty(m * colmap.size, ring_dt, near=xf.ctypes.data)

@@ -37,7 +37,7 @@ from ._costmodel import (
 )
 from ._svd import Analysis, analyze
 from ._tensor import _ldexp
-from ._validation import BOUNDARY_MODES
+from ._validation import BOUNDARY_MODES, _cast_bounds
 
 __all__ = ["METHODS", "MIN_SPLIT_ELEMENTS", "MIN_STRIP_LENGTH", "Method", "Outcome", "filter_into"]
 
@@ -723,12 +723,10 @@ def _casts_in_range(src: np.ndarray, dtype: np.dtype) -> bool:
     """
     if src.size == 0:
         return True
-    info = np.iinfo(dtype)
     with np.errstate(invalid="ignore"):
         lo, hi = float(np.min(src)), float(np.max(src))  # NaN: both comparisons fail
-    # The bounds are powers of two, or within one of them (exact as floats, or, for
-    # 64-bit types, rounded onto a power of two that the strict test then excludes).
-    return float(info.min) - 1.0 < lo and hi < float(info.max) + 1.0
+    below, above = _cast_bounds(dtype)
+    return below < lo and hi < above
 
 
 def _work_dtype(img: np.ndarray, out_dtype: np.dtype) -> np.dtype:

@@ -98,6 +98,20 @@ DTYPE_POLICY: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
     {kind: MappingProxyType(row) for kind, row in _DTYPE_TABLE.items()}
 )  # read-only: the policy is the package's, not a setting
 
+
+def _cast_bounds(dtype: np.dtype) -> tuple[float, float]:
+    """(lo, hi): the floats strictly between them truncate to an integer `dtype` holds,
+    the only ones whose C cast (ndimage's, NumPy's) is defined, the same everywhere.
+
+    The bounds are powers of two or within one of them: exact as floats, or (64-bit
+    types) rounded onto a power of two that the strict test then excludes.
+
+    >>> _cast_bounds(np.dtype(np.uint8)), _cast_bounds(np.dtype(np.int16))
+    ((-1.0, 256.0), (-32769.0, 32768.0))
+    """
+    info = np.iinfo(dtype)
+    return float(info.min) - 1.0, float(info.max) + 1.0
+
 _FIX_COMPLEX = (
     "filter the real and imaginary parts separately (`k.real`, `k.imag`) and combine the results"
 )
